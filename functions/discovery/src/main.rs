@@ -1,0 +1,8 @@
+//! The `discovery` Lambda function: server metadata (RFC 8414) and the JWKS.
+
+use gatehouse_core::routes::Endpoint;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    gatehouse_core::lambda::run(&[Endpoint::Metadata, Endpoint::Jwks]).await
+}

@@ -1,0 +1,471 @@
+//! The `gatehouse` command line.
+
+use crate::target::{ENGINE_URL_FILE, Target, TargetArgs};
+use clap::{Parser, Subcommand};
+use gatehouse_core::App;
+use gatehouse_core::config::{Config, DEFAULT_ACCESS_TOKEN_TTL};
+use gatehouse_core::domain::client::{Client, ClientRegistration, ClientType, GrantType};
+use gatehouse_core::domain::scope::{Scope, ScopeCatalog};
+use gatehouse_core::keys::SigningAlgorithm;
+use gatehouse_core::registration;
+use gatehouse_core::store::{ClientStore, DynamoStore, KeyStore};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse: an OAuth 2.0 authorization server for AWS Lambda and DynamoDB"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Scopes the deployment offers, as `name=description;name=description`.
+    #[arg(long, global = true, env = "GATEHOUSE_SCOPES")]
+    scopes: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run every endpoint on one local HTTP server, on the embedded engine.
+    Serve(ServeArgs),
+    /// Register and manage clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// List and rotate signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Issuer identifier; default `http://` + the listening address.
+    #[arg(long, env = "GATEHOUSE_ISSUER")]
+    issuer: Option<String>,
+    /// Audience (`aud`) of access tokens; default the issuer.
+    #[arg(long, env = "GATEHOUSE_AUDIENCE")]
+    audience: Option<String>,
+    /// Address of the embedded engine (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    engine_addr: SocketAddr,
+    /// Algorithm of the first signing key, when one is created.
+    #[arg(long, default_value = "RS256", value_parser = parse_alg)]
+    signing_alg: SigningAlgorithm,
+    /// Default access-token lifetime, seconds.
+    #[arg(long, default_value_t = DEFAULT_ACCESS_TOKEN_TTL, env = "GATEHOUSE_ACCESS_TOKEN_TTL")]
+    access_token_ttl: u64,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClientCommand {
+    /// Register a client. A confidential client's secret is shown once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type", value_parser = parse_client_type)]
+        client_type: ClientType,
+        /// A grant type (repeatable): client_credentials, authorization_code, refresh_token.
+        #[arg(long = "grant-type", required = true, value_parser = parse_grant)]
+        grant_types: Vec<GrantType>,
+        /// A redirect URI (repeatable), matched exactly.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Allowed scopes, space-separated.
+        #[arg(long)]
+        scope: String,
+        /// Scopes granted when a request names none; default all allowed scopes.
+        #[arg(long)]
+        default_scope: Option<String>,
+        /// Access-token lifetime for this client, seconds.
+        #[arg(long)]
+        access_token_ttl: Option<u64>,
+        /// Let this client (a resource server) introspect every client's tokens.
+        #[arg(long)]
+        introspect_any: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a confidential client a new secret (shown once); the old one stops working.
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client; its tokens stop working at once.
+    Delete { client_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// List signing keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rotate: the published next key starts signing, the active key is retired
+    /// (published until its tokens expire), and a new next key is published.
+    Rotate {
+        /// Algorithm of the new next key.
+        #[arg(long, default_value = "RS256", value_parser = parse_alg)]
+        alg: SigningAlgorithm,
+        /// Rotate even if the next key was published less than the JWKS cache time ago.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn parse_alg(s: &str) -> Result<SigningAlgorithm, String> {
+    s.parse()
+}
+fn parse_client_type(s: &str) -> Result<ClientType, String> {
+    s.parse()
+}
+fn parse_grant(s: &str) -> Result<GrantType, String> {
+    s.parse()
+}
+
+/// Entry point of the `gatehouse` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn catalog(spec: &Option<String>) -> anyhow::Result<ScopeCatalog> {
+    match spec {
+        Some(s) => ScopeCatalog::parse(s).map_err(anyhow::Error::msg),
+        None => Ok(ScopeCatalog::default()),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let scopes = catalog(&cli.scopes)?;
+    match cli.command {
+        Command::Serve(args) => serve(&cli.target, scopes, args).await,
+        Command::Client(cmd) => {
+            let target = open(&cli.target).await?;
+            let mut config = Config::new("http://127.0.0.1:8080", target.tables.clone());
+            config.scopes = scopes;
+            client_command(&DynamoStore::new(target.db, target.tables), &config, cmd).await
+        }
+        Command::Keys(cmd) => {
+            let target = open(&cli.target).await?;
+            let config = Config::new("http://127.0.0.1:8080", target.tables.clone());
+            keys_command(&DynamoStore::new(target.db, target.tables), &config, cmd).await
+        }
+    }
+}
+
+/// Resolves the target, says which it is, and creates missing tables where allowed.
+async fn open(args: &TargetArgs) -> anyhow::Result<Target> {
+    let target = args.resolve().await?;
+    eprintln!("target: {}", target.description);
+    if target.create_tables {
+        target.tables.create_missing(&target.db).await?;
+    }
+    Ok(target)
+}
+
+async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyhow::Result<()> {
+    gatehouse_core::lambda::init_logging(false);
+    let listener = tokio::net::TcpListener::bind(opts.addr).await?;
+    let addr = listener.local_addr()?;
+    let target = args.resolve_for_serve(opts.engine_addr).await?;
+    if target.create_tables {
+        target.tables.create_missing(&target.db).await?;
+    }
+    let mut config = Config::new(
+        opts.issuer.unwrap_or_else(|| format!("http://{addr}")),
+        target.tables.clone(),
+    );
+    if let Some(aud) = opts.audience {
+        config.audience = aud;
+    }
+    config.scopes = scopes;
+    config.access_token_ttl = opts.access_token_ttl;
+    // A running server sees key rotations by `gatehouse keys rotate` within a second.
+    config.key_cache_ttl = Duration::from_secs(1);
+    config.validate().map_err(anyhow::Error::msg)?;
+    let store = DynamoStore::new(target.db.clone(), target.tables.clone());
+    if registration::ensure_signing_keys(&store, &config, opts.signing_alg)
+        .await
+        .map_err(anyhow::Error::msg)?
+    {
+        eprintln!(
+            "created the first signing keys ({})",
+            opts.signing_alg.as_str()
+        );
+    }
+    let engine_file = args.data_dir.join(ENGINE_URL_FILE);
+    if let Some(url) = &target.own_engine {
+        std::fs::write(&engine_file, url)?;
+    }
+    let issuer = config.issuer.clone();
+    let app = Arc::new(App::new(config, store));
+    println!(
+        "Gatehouse listening on http://{addr} (issuer {issuer}; {})",
+        target.description
+    );
+    let result = tokio::select! {
+        r = crate::server::serve(listener, app) => r.map_err(anyhow::Error::from),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
+    if target.own_engine.is_some() {
+        let _ = std::fs::remove_file(&engine_file);
+    }
+    result
+}
+
+fn client_json(c: &Client) -> serde_json::Value {
+    json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "client_type": c.client_type.as_str(),
+        "redirect_uris": c.redirect_uris,
+        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "scope": c.allowed_scope.to_string(),
+        "default_scope": c.default_scope.to_string(),
+        "access_token_ttl": c.access_token_ttl,
+        "introspect_any": c.introspect_any,
+        "created_at": c.created_at,
+    })
+}
+
+fn print_client(c: &Client) {
+    println!("client_id:        {}", c.client_id);
+    println!("name:             {}", c.name);
+    println!("type:             {}", c.client_type.as_str());
+    println!(
+        "grant types:      {}",
+        c.grant_types
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("redirect URIs:    {}", c.redirect_uris.join(" "));
+    println!("scope:            {}", c.allowed_scope);
+    println!("default scope:    {}", c.default_scope);
+    if let Some(ttl) = c.access_token_ttl {
+        println!("token lifetime:   {ttl} s");
+    }
+    if c.introspect_any {
+        println!("introspect any:   yes");
+    }
+}
+
+fn parse_scope(s: &str) -> anyhow::Result<Scope> {
+    Scope::parse(s.trim())
+        .ok_or_else(|| anyhow::anyhow!("`{s}` is not a valid space-separated scope list"))
+}
+
+async fn client_command(
+    store: &DynamoStore,
+    config: &Config,
+    cmd: ClientCommand,
+) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Create {
+            name,
+            client_type,
+            grant_types,
+            redirect_uris,
+            scope,
+            default_scope,
+            access_token_ttl,
+            introspect_any,
+            json,
+        } => {
+            let reg = ClientRegistration {
+                name,
+                client_type,
+                redirect_uris,
+                grant_types,
+                allowed_scope: parse_scope(&scope)?,
+                default_scope: default_scope.as_deref().map(parse_scope).transpose()?,
+                access_token_ttl,
+                introspect_any,
+            };
+            let created = registration::register_client(store, config, reg)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let secret = created.secret.as_ref().map(|s| s.expose().to_owned());
+            if json {
+                let mut v = client_json(&created.client);
+                if let Some(s) = &secret {
+                    v["client_secret"] = json!(s);
+                }
+                println!("{v}");
+            } else {
+                print_client(&created.client);
+                if let Some(s) = &secret {
+                    println!("client_secret:    {s}");
+                    eprintln!("The secret is shown only now; Gatehouse keeps only its hash.");
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::List { json } => {
+            let clients = store.list_clients().await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::Value::from(clients.iter().map(client_json).collect::<Vec<_>>())
+                );
+            } else {
+                println!(
+                    "{:<24} {:<13} {:<40} NAME",
+                    "CLIENT_ID", "TYPE", "GRANT TYPES"
+                );
+                for c in &clients {
+                    let grants = c
+                        .grant_types
+                        .iter()
+                        .map(|g| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    println!(
+                        "{:<24} {:<13} {:<40} {}",
+                        c.client_id,
+                        c.client_type.as_str(),
+                        grants,
+                        c.name
+                    );
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::Show { client_id, json } => {
+            let c = store
+                .get_client(&client_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no client `{client_id}`"))?;
+            if json {
+                println!("{}", client_json(&c));
+            } else {
+                print_client(&c);
+            }
+            Ok(())
+        }
+        ClientCommand::RotateSecret { client_id, json } => {
+            let secret = registration::rotate_client_secret(store, &client_id)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "client_id": client_id, "client_secret": secret.expose() })
+                );
+            } else {
+                println!("client_secret:    {}", secret.expose());
+                eprintln!("The old secret no longer works. The new one is shown only now.");
+            }
+            Ok(())
+        }
+        ClientCommand::Delete { client_id } => {
+            if store.delete_client(&client_id).await? {
+                eprintln!("deleted client {client_id}; its tokens are no longer active");
+                Ok(())
+            } else {
+                anyhow::bail!("no client `{client_id}`")
+            }
+        }
+    }
+}
+
+async fn keys_command(
+    store: &DynamoStore,
+    config: &Config,
+    cmd: KeysCommand,
+) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::List { json } => {
+            let mut keys = store.list_keys().await?;
+            keys.sort_by_key(|k| k.created_at);
+            if json {
+                let v: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        json!({
+                            "kid": k.kid, "alg": k.alg.as_str(), "status": k.status.as_str(),
+                            "created_at": k.created_at, "activated_at": k.activated_at,
+                            "retired_at": k.retired_at, "publish_until": k.publish_until,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(v));
+            } else {
+                println!(
+                    "{:<44} {:<6} {:<8} {:<11} PUBLISHED UNTIL",
+                    "KID", "ALG", "STATUS", "CREATED"
+                );
+                for k in &keys {
+                    let until = k.publish_until.map_or("-".to_owned(), |t| t.to_string());
+                    println!(
+                        "{:<44} {:<6} {:<8} {:<11} {until}",
+                        k.kid,
+                        k.alg.as_str(),
+                        k.status.as_str(),
+                        k.created_at
+                    );
+                }
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate { alg, force } => {
+            let plan = registration::rotate_signing_keys(store, config, alg, force)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            if let Some(kid) = &plan.promote {
+                println!("now signing with:  {kid}");
+            }
+            if let Some((kid, until)) = &plan.retire {
+                println!("retired:           {kid} (published until {until})");
+            }
+            for k in &plan.create {
+                println!(
+                    "created {:<8}   {} ({})",
+                    k.status.as_str(),
+                    k.kid,
+                    k.alg.as_str()
+                );
+            }
+            Ok(())
+        }
+    }
+}

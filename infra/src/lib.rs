@@ -1,0 +1,7 @@
+//! The `gatehouse` command's library: the local server, the embedded engine, and
+//! the targets admin commands act on. The tests use the same pieces.
+
+pub mod cli;
+pub mod engine;
+pub mod server;
+pub mod target;

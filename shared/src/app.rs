@@ -1,0 +1,46 @@
+//! What every handler shares: configuration, the store, and the cached key set.
+//! Built once per cold start (Lambda) or once per process (local server).
+
+use crate::config::Config;
+use crate::keys::KeySet;
+use crate::store::{DynamoStore, KeyStore, StoreError};
+use std::sync::{Arc, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub struct App {
+    pub config: Config,
+    pub store: DynamoStore,
+    keys: RwLock<Option<(Instant, Arc<KeySet>)>>,
+}
+
+impl App {
+    pub fn new(config: Config, store: DynamoStore) -> Self {
+        Self {
+            config,
+            store,
+            keys: RwLock::new(None),
+        }
+    }
+
+    /// The signing key and JWKS, read from the store at most once per
+    /// `key_cache_ttl`, so a rotation reaches every warm function within that time.
+    pub async fn key_set(&self) -> Result<Arc<KeySet>, StoreError> {
+        if let Some((at, set)) = self.keys.read().expect("key cache lock").as_ref()
+            && at.elapsed() < self.config.key_cache_ttl
+        {
+            return Ok(set.clone());
+        }
+        let stored = self.store.list_keys().await?;
+        let set = Arc::new(KeySet::build(stored, now()).map_err(StoreError::Corrupt)?);
+        *self.keys.write().expect("key cache lock") = Some((Instant::now(), set.clone()));
+        Ok(set)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,172 @@
+//! Deployment configuration, read once per cold start from the environment (the
+//! variables `template.yaml` sets) or built by the `gatehouse` command.
+
+use crate::domain::scope::ScopeCatalog;
+use crate::store::TableNames;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The issuer identifier (RFC 8414 §2): `https` URL without query or fragment.
+    pub issuer: String,
+    /// The `aud` of access tokens (RFC 9068 §2.2): the resource servers' identifier.
+    pub audience: String,
+    pub scopes: ScopeCatalog,
+    /// Default access-token lifetime in seconds.
+    pub access_token_ttl: u64,
+    /// The longest access-token lifetime a client may be given; retired signing keys
+    /// stay published this long (plus clock skew) after rotation.
+    pub max_access_token_ttl: u64,
+    /// How long a function keeps the key set before reading it again.
+    pub key_cache_ttl: Duration,
+    pub tables: TableNames,
+}
+
+pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
+pub const DEFAULT_MAX_ACCESS_TOKEN_TTL: u64 = 86_400;
+/// Allowed clock difference between Gatehouse and verifiers.
+pub const CLOCK_SKEW_SECONDS: u64 = 300;
+
+impl Config {
+    /// A configuration with defaults for everything but the issuer and tables.
+    pub fn new(issuer: impl Into<String>, tables: TableNames) -> Self {
+        let issuer = issuer.into().trim_end_matches('/').to_owned();
+        Self {
+            audience: issuer.clone(),
+            issuer,
+            scopes: ScopeCatalog::default(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            max_access_token_ttl: DEFAULT_MAX_ACCESS_TOKEN_TTL,
+            key_cache_ttl: Duration::from_secs(30),
+            tables,
+        }
+    }
+
+    /// Reads `GATEHOUSE_ISSUER` (required), `GATEHOUSE_AUDIENCE`, `GATEHOUSE_SCOPES`
+    /// (`name=description;...`), `GATEHOUSE_ACCESS_TOKEN_TTL`,
+    /// `GATEHOUSE_MAX_ACCESS_TOKEN_TTL`, `GATEHOUSE_KEY_CACHE_SECONDS` and the table
+    /// names `GATEHOUSE_CLIENTS_TABLE`, `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_KEYS_TABLE`.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let required = |k: &str| get(k).ok_or_else(|| format!("{k} is not set"));
+        let number = |k: &str, default: u64| -> Result<u64, String> {
+            get(k).map_or(Ok(default), |v| {
+                v.trim().parse().map_err(|_| format!("{k} is not a number"))
+            })
+        };
+        let tables = TableNames {
+            clients: required("GATEHOUSE_CLIENTS_TABLE")?,
+            tokens: required("GATEHOUSE_TOKENS_TABLE")?,
+            keys: required("GATEHOUSE_KEYS_TABLE")?,
+        };
+        let mut c = Self::new(required("GATEHOUSE_ISSUER")?, tables);
+        if let Some(aud) = get("GATEHOUSE_AUDIENCE") {
+            c.audience = aud;
+        }
+        if let Some(spec) = get("GATEHOUSE_SCOPES") {
+            c.scopes = ScopeCatalog::parse(&spec)?;
+        }
+        c.access_token_ttl = number("GATEHOUSE_ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TOKEN_TTL)?;
+        c.max_access_token_ttl = number(
+            "GATEHOUSE_MAX_ACCESS_TOKEN_TTL",
+            DEFAULT_MAX_ACCESS_TOKEN_TTL,
+        )?;
+        c.key_cache_ttl = Duration::from_secs(number("GATEHOUSE_KEY_CACHE_SECONDS", 30)?);
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks the issuer (RFC 8414 §2: https, no query, no fragment; plain http only
+    /// on loopback for local work) and the lifetimes.
+    pub fn validate(&self) -> Result<(), String> {
+        let url = url::Url::parse(&self.issuer)
+            .map_err(|e| format!("issuer `{}` is not a URL: {e}", self.issuer))?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err("the issuer must not have a query or fragment (RFC 8414 §2)".into());
+        }
+        let loopback = matches!(
+            url.host_str(),
+            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+        );
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err("the issuer must be an https URL (http only on loopback)".into());
+        }
+        if !(60..=self.max_access_token_ttl).contains(&self.access_token_ttl) {
+            return Err(format!(
+                "the access token lifetime must be between 60 and {} seconds",
+                self.max_access_token_ttl
+            ));
+        }
+        Ok(())
+    }
+
+    /// How long a retired signing key stays published.
+    pub fn retired_key_publication(&self) -> u64 {
+        self.max_access_token_ttl + CLOCK_SKEW_SECONDS
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    const BASE: [(&str, &str); 4] = [
+        ("GATEHOUSE_ISSUER", "https://auth.example.com/"),
+        ("GATEHOUSE_CLIENTS_TABLE", "c"),
+        ("GATEHOUSE_TOKENS_TABLE", "t"),
+        ("GATEHOUSE_KEYS_TABLE", "k"),
+    ];
+
+    #[test]
+    fn configuration_reads_the_environment_with_defaults() {
+        let c = Config::from_lookup(env(&BASE)).unwrap();
+        assert_eq!(c.issuer, "https://auth.example.com");
+        assert_eq!(c.audience, "https://auth.example.com");
+        assert_eq!(c.access_token_ttl, 3600);
+        assert_eq!(c.tables.tokens, "t");
+        assert_eq!(c.scopes, ScopeCatalog::default());
+    }
+
+    #[test]
+    fn bad_configuration_is_refused_at_start() {
+        let with = |k: &'static str, v: &'static str| {
+            let mut p = BASE.to_vec();
+            p.push((k, v));
+            Config::from_lookup(env(&p))
+        };
+        assert!(with("GATEHOUSE_ACCESS_TOKEN_TTL", "ten").is_err());
+        assert!(with("GATEHOUSE_ACCESS_TOKEN_TTL", "5").is_err());
+        assert!(with("GATEHOUSE_SCOPES", "bad scope=x").is_err());
+        assert!(
+            Config::from_lookup(env(&BASE[1..])).is_err(),
+            "issuer is required"
+        );
+        let mut p = BASE.to_vec();
+        p[0] = ("GATEHOUSE_ISSUER", "http://auth.example.com");
+        assert!(
+            Config::from_lookup(env(&p)).is_err(),
+            "plain http off loopback"
+        );
+        p[0] = ("GATEHOUSE_ISSUER", "https://auth.example.com/?x=1");
+        assert!(Config::from_lookup(env(&p)).is_err(), "query");
+        p[0] = ("GATEHOUSE_ISSUER", "http://127.0.0.1:8080");
+        assert!(Config::from_lookup(env(&p)).is_ok(), "loopback http");
+    }
+}

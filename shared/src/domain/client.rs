@@ -1,0 +1,318 @@
+//! Registered clients (RFC 6749 §2): type, redirect URIs, grants, scopes, lifetimes.
+
+use crate::domain::scope::{Scope, ScopeCatalog};
+use crate::secret::SecretHash;
+use std::fmt;
+use std::str::FromStr;
+
+/// Client types (RFC 6749 §2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientType {
+    /// Can keep a secret; authenticates with `client_secret_basic` or `client_secret_post`.
+    Confidential,
+    /// Cannot keep a secret (native and browser apps); authenticates with `none`.
+    Public,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confidential => "confidential",
+            Self::Public => "public",
+        }
+    }
+}
+
+impl FromStr for ClientType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "confidential" => Ok(Self::Confidential),
+            "public" => Ok(Self::Public),
+            other => Err(format!(
+                "unknown client type `{other}` (expected confidential or public)"
+            )),
+        }
+    }
+}
+
+/// Grant types Gatehouse implements. The implicit and resource owner password
+/// grants are deliberately absent (RFC 9700 §2.1.2, §2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GrantType {
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+    /// RFC 6749 §6.
+    RefreshToken,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [
+        Self::AuthorizationCode,
+        Self::ClientCredentials,
+        Self::RefreshToken,
+    ];
+
+    /// The `grant_type` value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| format!("unsupported grant type `{s}`"))
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered client as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub client_type: ClientType,
+    /// SHA-256 of the current secret (confidential clients only).
+    pub secret_hash: Option<SecretHash>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may be granted.
+    pub allowed_scope: Scope,
+    /// Scopes granted when a request names none (RFC 6749 §3.3).
+    pub default_scope: Scope,
+    /// Access-token lifetime for this client; `None` uses the deployment default.
+    pub access_token_ttl: Option<u64>,
+    /// Whether this client (a resource server) may introspect tokens issued to others.
+    pub introspect_any: bool,
+    pub created_at: u64,
+}
+
+impl Client {
+    pub fn allows_grant(&self, g: GrantType) -> bool {
+        self.grant_types.contains(&g)
+    }
+}
+
+/// What an operator asks for when registering a client.
+#[derive(Clone, Debug)]
+pub struct ClientRegistration {
+    pub name: String,
+    pub client_type: ClientType,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub allowed_scope: Scope,
+    pub default_scope: Option<Scope>,
+    pub access_token_ttl: Option<u64>,
+    pub introspect_any: bool,
+}
+
+impl ClientRegistration {
+    /// Checks the registration against the rules of RFC 6749 §2, §3.1.2 and RFC 9700
+    /// §2.1, §4.1.3: a public client may not use the client credentials grant, code
+    /// clients need a redirect URI, and every redirect URI is absolute, without a
+    /// fragment, and `https` unless it is a loopback or private-use (native app) URI.
+    pub fn validate(&self, catalog: &ScopeCatalog, max_ttl: u64) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("a client needs a name".into());
+        }
+        if self.name.chars().count() > 200 || self.name.chars().any(char::is_control) {
+            return Err(
+                "a client name is at most 200 characters, without control characters".into(),
+            );
+        }
+        if self.grant_types.is_empty() {
+            return Err("a client needs at least one grant type".into());
+        }
+        if self.client_type == ClientType::Public
+            && self.grant_types.contains(&GrantType::ClientCredentials)
+        {
+            return Err(
+                "a public client cannot use the client_credentials grant (RFC 6749 §4.4)".into(),
+            );
+        }
+        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty()
+        {
+            return Err("a client using authorization_code needs at least one redirect URI".into());
+        }
+        if self.grant_types.contains(&GrantType::RefreshToken)
+            && !self.grant_types.contains(&GrantType::AuthorizationCode)
+        {
+            return Err("refresh_token is only issued with authorization_code".into());
+        }
+        for uri in &self.redirect_uris {
+            validate_redirect_uri(uri)?;
+        }
+        if self.allowed_scope.is_empty() {
+            return Err("a client needs at least one allowed scope".into());
+        }
+        let unknown = self.allowed_scope.difference(&catalog.all());
+        if !unknown.is_empty() {
+            return Err(format!(
+                "unknown scope(s) {}: the deployment offers {}",
+                unknown.join(", "),
+                catalog.all()
+            ));
+        }
+        if let Some(d) = &self.default_scope
+            && !d.is_subset_of(&self.allowed_scope)
+        {
+            return Err("default scopes must be among the allowed scopes".into());
+        }
+        if let Some(ttl) = self.access_token_ttl
+            && !(60..=max_ttl).contains(&ttl)
+        {
+            return Err(format!(
+                "access token lifetime must be between 60 and {max_ttl} seconds"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a redirect URI may be registered (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §4.1.3).
+pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(uri)
+        .map_err(|e| format!("redirect URI `{uri}` is not an absolute URI: {e}"))?;
+    if parsed.fragment().is_some() || uri.contains('#') {
+        return Err(format!(
+            "redirect URI `{uri}` must not have a fragment (RFC 6749 §3.1.2)"
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "redirect URI `{uri}` must not carry user information"
+        ));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => match parsed.host_str() {
+            Some("127.0.0.1") | Some("[::1]") | Some("localhost") => Ok(()),
+            _ => Err(format!(
+                "redirect URI `{uri}` uses http; only loopback addresses may (RFC 8252 §7.3)"
+            )),
+        },
+        // Private-use URI schemes for native apps (RFC 8252 §7.1) contain a period.
+        s if s.contains('.') => Ok(()),
+        s => Err(format!(
+            "redirect URI scheme `{s}` is not allowed: use https, loopback http, or a reverse-domain private-use scheme"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg() -> ClientRegistration {
+        ClientRegistration {
+            name: "App".into(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            allowed_scope: Scope::parse("read").unwrap(),
+            default_scope: None,
+            access_token_ttl: None,
+            introspect_any: false,
+        }
+    }
+
+    #[test]
+    fn redirect_uris_are_checked_when_registered() {
+        let ok = [
+            "https://app.example.com/cb",
+            "https://app.example.com/cb?x=1",
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:8000/cb",
+            "http://[::1]:9/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/oauth2redirect",
+        ];
+        for u in ok {
+            assert!(validate_redirect_uri(u).is_ok(), "{u}");
+        }
+        let bad = [
+            "/relative",
+            "https://app.example.com/cb#frag",
+            "https://app.example.com/cb#",
+            "http://app.example.com/cb",
+            "https://user:pw@app.example.com/cb",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "",
+        ];
+        for u in bad {
+            assert!(validate_redirect_uri(u).is_err(), "{u}");
+        }
+    }
+
+    #[test]
+    fn a_public_client_cannot_use_client_credentials() {
+        let mut r = reg();
+        r.client_type = ClientType::Public;
+        assert!(r.validate(&ScopeCatalog::default(), 86400).is_err());
+    }
+
+    #[test]
+    fn registration_rules_refuse_what_cannot_work() {
+        let catalog = ScopeCatalog::default();
+        assert!(reg().validate(&catalog, 86400).is_ok());
+
+        let mut r = reg();
+        r.allowed_scope = Scope::parse("admin").unwrap();
+        assert!(
+            r.validate(&catalog, 86400)
+                .unwrap_err()
+                .contains("unknown scope")
+        );
+
+        let mut r = reg();
+        r.grant_types = vec![GrantType::AuthorizationCode];
+        assert!(
+            r.validate(&catalog, 86400).is_err(),
+            "code without redirect URI"
+        );
+
+        let mut r = reg();
+        r.default_scope = Some(Scope::parse("write").unwrap());
+        assert!(
+            r.validate(&catalog, 86400).is_err(),
+            "default outside allowed"
+        );
+
+        let mut r = reg();
+        r.access_token_ttl = Some(10);
+        assert!(r.validate(&catalog, 86400).is_err(), "ttl too short");
+
+        let mut r = reg();
+        r.grant_types = vec![];
+        assert!(r.validate(&catalog, 86400).is_err());
+
+        let mut r = reg();
+        r.name = " ".into();
+        assert!(r.validate(&catalog, 86400).is_err());
+    }
+
+    #[test]
+    fn grant_types_round_trip_their_wire_names() {
+        for g in GrantType::ALL {
+            assert_eq!(g.as_str().parse::<GrantType>().unwrap(), g);
+        }
+        assert!("password".parse::<GrantType>().is_err());
+        assert!("implicit".parse::<GrantType>().is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! Domain types and the pure rules on them.
+
+pub mod client;
+pub mod scope;
+pub mod token;

@@ -1,0 +1,195 @@
+//! Scopes (RFC 6749 §3.3): the deployment's catalog and requested scope sets.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// One scope token: `1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// A set of scope tokens, kept sorted so that its string form is stable.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope(BTreeSet<String>);
+
+impl Scope {
+    /// Parses a space-delimited scope string (RFC 6749 §3.3). `None` when a token has
+    /// a character the RFC does not allow, or the delimiters are not single spaces.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.is_empty() {
+            return Some(Self::default());
+        }
+        let mut set = BTreeSet::new();
+        for token in s.split(' ') {
+            if !is_scope_token(token) {
+                return None;
+            }
+            set.insert(token.to_owned());
+        }
+        Some(Self(set))
+    }
+
+    pub fn from_tokens<I, S>(tokens: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self(tokens.into_iter().map(Into::into).collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_subset_of(&self, other: &Scope) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.contains(token)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// The tokens of `self` that are not in `other`.
+    pub fn difference(&self, other: &Scope) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|t| !other.0.contains(*t))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for t in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(t)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// A scope the deployment offers, with the description shown to users on consent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeDefinition {
+    pub name: String,
+    pub description: String,
+}
+
+/// The deployment's scopes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeCatalog(Vec<ScopeDefinition>);
+
+impl Default for ScopeCatalog {
+    fn default() -> Self {
+        Self(vec![
+            ScopeDefinition {
+                name: "read".into(),
+                description: "Read access to resources".into(),
+            },
+            ScopeDefinition {
+                name: "write".into(),
+                description: "Write access to resources".into(),
+            },
+        ])
+    }
+}
+
+impl ScopeCatalog {
+    /// Parses `name=description;name=description`, the form of `GATEHOUSE_SCOPES`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut defs: Vec<ScopeDefinition> = Vec::new();
+        for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, description) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("scope entry `{entry}` is not name=description"))?;
+            let name = name.trim();
+            if !is_scope_token(name) {
+                return Err(format!(
+                    "`{name}` is not a valid scope name (RFC 6749 §3.3)"
+                ));
+            }
+            if defs.iter().any(|d| d.name == name) {
+                return Err(format!("scope `{name}` is defined twice"));
+            }
+            defs.push(ScopeDefinition {
+                name: name.to_owned(),
+                description: description.trim().to_owned(),
+            });
+        }
+        if defs.is_empty() {
+            return Err("at least one scope must be defined".into());
+        }
+        Ok(Self(defs))
+    }
+
+    pub fn definitions(&self) -> &[ScopeDefinition] {
+        &self.0
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|d| d.name == name)
+    }
+
+    /// Every scope the deployment offers, as a set.
+    pub fn all(&self) -> Scope {
+        Scope::from_tokens(self.0.iter().map(|d| d.name.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_strings_parse_per_rfc_6749_section_3_3() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("read write", Some("read write")),
+            ("write read read", Some("read write")),
+            ("", Some("")),
+            ("read  write", None),
+            (" read", None),
+            ("read ", None),
+            ("re\"ad", None),
+            ("re\\ad", None),
+            ("réad", None),
+            ("read\twrite", None),
+            ("urn:x:y/z!", Some("urn:x:y/z!")),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                Scope::parse(input).map(|s| s.to_string()).as_deref(),
+                *expected,
+                "input {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn catalog_parses_names_and_descriptions_and_refuses_bad_entries() {
+        let c = ScopeCatalog::parse("read=Read things; write = Write things").unwrap();
+        assert_eq!(c.definitions().len(), 2);
+        assert_eq!(c.definitions()[1].description, "Write things");
+        assert!(ScopeCatalog::parse("read").is_err());
+        assert!(ScopeCatalog::parse("re ad=x").is_err());
+        assert!(ScopeCatalog::parse("a=x;a=y").is_err());
+        assert!(ScopeCatalog::parse("").is_err());
+    }
+
+    #[test]
+    fn default_catalog_is_read_and_write() {
+        let c = ScopeCatalog::default();
+        assert_eq!(c.all().to_string(), "read write");
+        assert_eq!(c.definitions()[0].description, "Read access to resources");
+    }
+}

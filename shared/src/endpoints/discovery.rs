@@ -1,0 +1,67 @@
+//! Authorization server metadata (RFC 8414) and the JWKS (RFC 7517 §5).
+
+use crate::app::App;
+use crate::domain::client::GrantType;
+use crate::error::TokenError;
+use crate::http::response::{json_public, token_error};
+use crate::http::{Body, Request, Response};
+use crate::routes::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
+use lambda_http::http::{Method, StatusCode};
+use serde_json::json;
+
+/// How long clients and verifiers may cache the metadata and the JWKS. A rotation
+/// publishes the next key at least this long before it signs.
+pub const CACHE_SECONDS: u32 = 300;
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
+pub async fn metadata(app: &App, req: Request) -> Response<Body> {
+    if let Some(r) = refuse_method(&req) {
+        return r;
+    }
+    let c = &app.config;
+    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    json_public(
+        &json!({
+            "issuer": c.issuer,
+            "token_endpoint": c.endpoint(TOKEN_PATH),
+            "jwks_uri": c.endpoint(JWKS_PATH),
+            "scopes_supported": c.scopes.definitions().iter().map(|d| &d.name).collect::<Vec<_>>(),
+            // The authorization code flow arrives in a later release; until then no
+            // response type is offered.
+            "response_types_supported": [],
+            "grant_types_supported": [GrantType::ClientCredentials.as_str()],
+            "token_endpoint_auth_methods_supported": auth_methods,
+            "introspection_endpoint": c.endpoint(INTROSPECT_PATH),
+            "introspection_endpoint_auth_methods_supported": auth_methods,
+            "revocation_endpoint": c.endpoint(REVOKE_PATH),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        }),
+        CACHE_SECONDS,
+    )
+}
+
+/// `GET /.well-known/jwks.json`: every published public key (active, next, and
+/// retired ones still in their window).
+pub async fn jwks(app: &App, req: Request) -> Response<Body> {
+    if let Some(r) = refuse_method(&req) {
+        return r;
+    }
+    match app.key_set().await {
+        Ok(keys) => json_public(&keys.jwks, CACHE_SECONDS),
+        Err(e) => token_error(&TokenError::from(e)),
+    }
+}
+
+fn refuse_method(req: &Request) -> Option<Response<Body>> {
+    (req.method() != Method::GET && req.method() != Method::HEAD).then(|| {
+        let mut r = token_error(
+            &TokenError::invalid_request("this endpoint accepts only GET")
+                .with_status(StatusCode::METHOD_NOT_ALLOWED),
+        );
+        r.headers_mut().insert(
+            lambda_http::http::header::ALLOW,
+            "GET, HEAD".parse().expect("valid header"),
+        );
+        r
+    })
+}

@@ -1,0 +1,9 @@
+//! HTTP endpoint handlers: `handle(&App, Request) -> Response`, the one code path
+//! that the Lambda functions and the local server both run. A handler never fails:
+//! every protocol error becomes a proper HTTP response.
+
+pub mod authorize;
+pub mod discovery;
+pub mod introspect;
+pub mod revoke;
+pub mod token;

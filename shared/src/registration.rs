@@ -1,0 +1,115 @@
+//! Operator actions shared by the `gatehouse` command and the tests: registering
+//! clients, rotating their secrets, and bootstrapping and rotating signing keys.
+
+use crate::app::now;
+use crate::config::Config;
+use crate::domain::client::{Client, ClientRegistration, ClientType};
+use crate::endpoints::discovery::CACHE_SECONDS;
+use crate::keys::{KeyStatus, Rotation, SigningAlgorithm};
+use crate::secret::{Secret, random_id, random_token};
+use crate::store::{ClientStore, KeyStore, StoreError};
+
+/// A newly registered client and, for a confidential client, its secret: shown
+/// once, never stored in clear.
+#[derive(Debug)]
+pub struct RegisteredClient {
+    pub client: Client,
+    pub secret: Option<Secret>,
+}
+
+/// Registers a client after checking the registration rules.
+pub async fn register_client(
+    store: &impl ClientStore,
+    config: &Config,
+    reg: ClientRegistration,
+) -> Result<RegisteredClient, String> {
+    reg.validate(&config.scopes, config.max_access_token_ttl)?;
+    let secret = (reg.client_type == ClientType::Confidential).then(random_token);
+    let client = Client {
+        client_id: random_id(),
+        name: reg.name.trim().to_owned(),
+        client_type: reg.client_type,
+        secret_hash: secret.as_ref().map(Secret::hash),
+        redirect_uris: reg.redirect_uris,
+        grant_types: reg.grant_types,
+        default_scope: reg
+            .default_scope
+            .unwrap_or_else(|| reg.allowed_scope.clone()),
+        allowed_scope: reg.allowed_scope,
+        access_token_ttl: reg.access_token_ttl,
+        introspect_any: reg.introspect_any,
+        created_at: now(),
+    };
+    store
+        .create_client(&client)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(RegisteredClient { client, secret })
+}
+
+/// Gives a confidential client a new secret; the old one stops working at once.
+pub async fn rotate_client_secret(
+    store: &impl ClientStore,
+    client_id: &str,
+) -> Result<Secret, String> {
+    let secret = random_token();
+    match store.set_client_secret(client_id, &secret.hash()).await {
+        Ok(true) => Ok(secret),
+        Ok(false) => Err(format!("no confidential client `{client_id}`")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Creates the first active and next keys when there is no active key. Returns
+/// whether keys were created.
+pub async fn ensure_signing_keys(
+    store: &impl KeyStore,
+    config: &Config,
+    alg: SigningAlgorithm,
+) -> Result<bool, String> {
+    let keys = store.list_keys().await.map_err(|e| e.to_string())?;
+    if keys.iter().any(|k| k.status == KeyStatus::Active) {
+        return Ok(false);
+    }
+    let plan = Rotation::plan(&keys, alg, now(), config.retired_key_publication())?;
+    match store.apply_rotation(&plan).await {
+        Ok(()) => Ok(true),
+        // Another process bootstrapped at the same moment.
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// One rotation step (see [`Rotation::plan`]). Refuses, unless `force`, to activate
+/// a next key published for less than the JWKS cache lifetime, since verifiers
+/// could not have fetched it yet.
+pub async fn rotate_signing_keys(
+    store: &impl KeyStore,
+    config: &Config,
+    alg: SigningAlgorithm,
+    force: bool,
+) -> Result<Rotation, String> {
+    let keys = store.list_keys().await.map_err(|e| e.to_string())?;
+    let t = now();
+    if !force
+        && let Some(next) = keys.iter().find(|k| k.status == KeyStatus::Next)
+        && keys.iter().any(|k| k.status == KeyStatus::Active)
+        && t < next.created_at + u64::from(CACHE_SECONDS)
+    {
+        return Err(format!(
+            "the next key {} was published {} s ago; verifiers cache the JWKS for {} s. \
+             Rotate again later, or pass --force",
+            next.kid,
+            t.saturating_sub(next.created_at),
+            CACHE_SECONDS
+        ));
+    }
+    let plan = Rotation::plan(&keys, alg, t, config.retired_key_publication())?;
+    store.apply_rotation(&plan).await.map_err(|e| match e {
+        StoreError::Conflict => {
+            "another rotation changed the keys at the same time; try again".to_owned()
+        }
+        e => e.to_string(),
+    })?;
+    Ok(plan)
+}

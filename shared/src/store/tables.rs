@@ -1,0 +1,144 @@
+//! The three tables and how to create them where they are missing (local engine,
+//! tests, `--dynamodb-endpoint`). On AWS, `template.yaml` creates them.
+//!
+//! | table   | key                | GSI                          | TTL   |
+//! |---------|--------------------|------------------------------|-------|
+//! | clients | `client_id` (S)    |                              |       |
+//! | tokens  | `token_hash` (S)   | `grant_id-index` (`grant_id`) | `ttl` |
+//! | keys    | `kid` (S)          |                              | `ttl` |
+
+use super::{StoreError, StoreResult};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+pub const GRANT_INDEX: &str = "grant_id-index";
+
+/// The table names a deployment uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableNames {
+    pub clients: String,
+    pub tokens: String,
+    pub keys: String,
+}
+
+impl TableNames {
+    /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-keys`.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            clients: format!("{prefix}-clients"),
+            tokens: format!("{prefix}-tokens"),
+            keys: format!("{prefix}-keys"),
+        }
+    }
+
+    /// Creates each table that does not exist yet, with its index and TTL.
+    pub async fn create_missing(&self, db: &Client) -> StoreResult<()> {
+        let existing = list_tables(db).await?;
+        if !existing.contains(&self.clients) {
+            create(db, &self.clients, "client_id", None, false).await?;
+        }
+        if !existing.contains(&self.tokens) {
+            create(
+                db,
+                &self.tokens,
+                "token_hash",
+                Some(("grant_id", GRANT_INDEX)),
+                true,
+            )
+            .await?;
+        }
+        if !existing.contains(&self.keys) {
+            create(db, &self.keys, "kid", None, true).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn list_tables(db: &Client) -> StoreResult<Vec<String>> {
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let out = db
+            .list_tables()
+            .set_exclusive_start_table_name(start.take())
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::Backend(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+            })?;
+        names.extend(out.table_names().iter().cloned());
+        match out.last_evaluated_table_name() {
+            Some(n) => start = Some(n.to_owned()),
+            None => return Ok(names),
+        }
+    }
+}
+
+fn string_attr(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("attribute definition is complete")
+}
+
+fn hash_key(name: &str) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(KeyType::Hash)
+        .build()
+        .expect("key schema is complete")
+}
+
+async fn create(
+    db: &Client,
+    table: &str,
+    key: &str,
+    gsi: Option<(&str, &str)>,
+    ttl: bool,
+) -> StoreResult<()> {
+    let backend = |e: String| StoreError::Backend(format!("creating table {table}: {e}"));
+    let mut req = db
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attr(key))
+        .key_schema(hash_key(key));
+    if let Some((attr, index)) = gsi {
+        req = req
+            .attribute_definitions(string_attr(attr))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index)
+                    .key_schema(hash_key(attr))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::KeysOnly)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| backend(e.to_string()))?,
+            );
+    }
+    req.send()
+        .await
+        .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    if ttl {
+        db.update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("ttl")
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| backend(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    }
+    Ok(())
+}
