@@ -1,1 +1,154 @@
+//! Test harness: each test starts its own embedded DynamoDB-compatible engine on a
+//! loopback port, creates its tables, and serves Gatehouse on an ephemeral port
+//! through the same router `gatehouse serve` uses.
 
+use gatehouse::engine::Engine;
+use gatehouse_core::config::Config;
+use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
+use gatehouse_core::domain::scope::Scope;
+use gatehouse_core::dynamodb::endpoint_client;
+use gatehouse_core::keys::SigningAlgorithm;
+use gatehouse_core::registration::{self, RegisteredClient};
+use gatehouse_core::secret::random_id;
+use gatehouse_core::store::{DynamoStore, TableNames};
+use gatehouse_core::App;
+use std::sync::Arc;
+
+pub use reqwest;
+pub use serde_json;
+
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`, also the issuer.
+    pub base: String,
+    pub app: Arc<App>,
+    pub engine_url: String,
+}
+
+/// A registered client with its clear secret.
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with RS256 keys and a configuration adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_alg(SigningAlgorithm::Rs256, adjust).await
+    }
+
+    pub async fn start_with_alg(alg: SigningAlgorithm, adjust: impl FnOnce(&mut Config)) -> Self {
+        let engine = Engine::in_memory().await.expect("embedded engine starts");
+        let db = endpoint_client(&engine.url).await;
+        let tables = TableNames::with_prefix(&format!("t{}", random_id().to_lowercase().replace(['-', '_'], "")));
+        tables.create_missing(&db).await.expect("tables are created");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = Config::new(base.clone(), tables.clone());
+        config.key_cache_ttl = std::time::Duration::ZERO;
+        adjust(&mut config);
+        let store = DynamoStore::new(db, tables);
+        registration::ensure_signing_keys(&store, &config, alg).await.expect("signing keys");
+        let app = Arc::new(App::new(config, store));
+        tokio::spawn(gatehouse::server::serve(listener, app.clone()));
+        Self { base, app, engine_url: engine.url }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn register(&self, reg: ClientRegistration) -> RegisteredClient {
+        registration::register_client(&self.app.store, &self.app.config, reg)
+            .await
+            .expect("client registers")
+    }
+
+    /// A confidential client allowed the client credentials grant and `scope`.
+    pub async fn cc_client(&self, scope: &str) -> TestClient {
+        let c = self.register(cc_registration(scope)).await;
+        TestClient { id: c.client.client_id, secret: c.secret.map(|s| s.expose().to_owned()) }
+    }
+
+    /// A public client (authorization code) allowed `scope`.
+    pub async fn public_client(&self, scope: &str) -> TestClient {
+        let c = self
+            .register(ClientRegistration {
+                name: "Public app".into(),
+                client_type: ClientType::Public,
+                redirect_uris: vec!["http://127.0.0.1/cb".into()],
+                grant_types: vec![GrantType::AuthorizationCode],
+                allowed_scope: Scope::parse(scope).unwrap(),
+                default_scope: None,
+                access_token_ttl: None,
+                introspect_any: false,
+            })
+            .await;
+        TestClient { id: c.client.client_id, secret: None }
+    }
+
+    /// POSTs a form with optional Basic credentials; returns status, headers and JSON
+    /// body (`Null` for an empty body).
+    pub async fn post_form(
+        &self,
+        path: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+        let mut req = http().post(self.url(path)).form(form);
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        read(req.send().await.expect("request is answered")).await
+    }
+
+    /// A token from the client credentials grant.
+    pub async fn cc_token(&self, client: &TestClient, scope: &str) -> String {
+        let (status, _, body) = self
+            .post_form(
+                "/token",
+                Some((&client.id, client.secret.as_deref().unwrap())),
+                &[("grant_type", "client_credentials"), ("scope", scope)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn cc_registration(scope: &str) -> ClientRegistration {
+    ClientRegistration {
+        name: "Service".into(),
+        client_type: ClientType::Confidential,
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        allowed_scope: Scope::parse(scope).unwrap(),
+        default_scope: None,
+        access_token_ttl: None,
+        introspect_any: false,
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Status, headers and JSON body of a response (`Null` when empty, a string when
+/// the body is not JSON).
+pub async fn read(resp: reqwest::Response) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    };
+    (status, headers, body)
+}

@@ -1,0 +1,204 @@
+//! Store conformance: the behaviour each store trait promises, checked against the
+//! embedded DynamoDB-compatible engine over HTTP, the same code production runs.
+
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use gatehouse::engine::Engine;
+use gatehouse_core::config::Config;
+use gatehouse_core::domain::client::{Client, ClientType, GrantType};
+use gatehouse_core::domain::scope::Scope;
+use gatehouse_core::domain::token::{TokenKind, TokenRecord};
+use gatehouse_core::dynamodb::endpoint_client;
+use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
+use gatehouse_core::secret::{SecretHash, random_token};
+use gatehouse_core::store::{ClientStore, DynamoStore, KeyStore, StoreError, TableNames, TokenStore};
+
+async fn store() -> DynamoStore {
+    let engine = Engine::in_memory().await.unwrap();
+    let db = endpoint_client(&engine.url).await;
+    let tables = TableNames::with_prefix("conformance");
+    tables.create_missing(&db).await.unwrap();
+    DynamoStore::new(db, tables)
+}
+
+fn client(id: &str, client_type: ClientType) -> Client {
+    Client {
+        client_id: id.into(),
+        name: "App".into(),
+        client_type,
+        secret_hash: (client_type == ClientType::Confidential).then(|| SecretHash::of("secret")),
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        allowed_scope: Scope::parse("read").unwrap(),
+        default_scope: Scope::parse("read").unwrap(),
+        access_token_ttl: None,
+        introspect_any: false,
+        created_at: 1,
+    }
+}
+
+fn token(value: &str, grant: &str, kind: TokenKind, expires_at: u64) -> TokenRecord {
+    TokenRecord {
+        token_hash: SecretHash::of(value),
+        kind,
+        client_id: "c".into(),
+        subject: "c".into(),
+        scope: Scope::parse("read").unwrap(),
+        audience: "https://api.example".into(),
+        grant_id: grant.into(),
+        jti: Some("jti".into()),
+        issued_at: 100,
+        expires_at,
+        revoked: false,
+    }
+}
+
+#[tokio::test]
+async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_on_tokens_and_keys() {
+    let s = store().await;
+    s.tables().create_missing(s.client()).await.unwrap();
+    for table in [&s.tables().tokens, &s.tables().keys] {
+        let ttl = s.client().describe_time_to_live().table_name(table).send().await.unwrap();
+        let d = ttl.time_to_live_description().unwrap();
+        assert_eq!(d.attribute_name(), Some("ttl"), "{table}");
+        assert_eq!(d.time_to_live_status(), Some(&TimeToLiveStatus::Enabled), "{table}");
+    }
+}
+
+#[tokio::test]
+async fn clients_are_created_once_read_listed_rotated_and_deleted() {
+    let s = store().await;
+    s.create_client(&client("a", ClientType::Confidential)).await.unwrap();
+    s.create_client(&client("b", ClientType::Public)).await.unwrap();
+    assert!(matches!(
+        s.create_client(&client("a", ClientType::Confidential)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(s.get_client("a").await.unwrap().unwrap(), client("a", ClientType::Confidential));
+    assert!(s.get_client("missing").await.unwrap().is_none());
+    assert_eq!(s.list_clients().await.unwrap().len(), 2);
+
+    let new = SecretHash::of("new secret");
+    assert!(s.set_client_secret("a", &new).await.unwrap());
+    assert_eq!(s.get_client("a").await.unwrap().unwrap().secret_hash, Some(new.clone()));
+    assert!(!s.set_client_secret("missing", &new).await.unwrap(), "unknown client");
+    assert!(!s.set_client_secret("b", &new).await.unwrap(), "public clients have no secret");
+    assert!(s.get_client("missing").await.unwrap().is_none(), "no item was created");
+
+    assert!(s.delete_client("a").await.unwrap());
+    assert!(!s.delete_client("a").await.unwrap());
+    assert!(s.get_client("a").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn client_secrets_are_stored_only_as_hashes() {
+    let s = store().await;
+    s.create_client(&client("a", ClientType::Confidential)).await.unwrap();
+    let raw = s
+        .client()
+        .get_item()
+        .table_name(&s.tables().clients)
+        .key("client_id", AttributeValue::S("a".into()))
+        .send()
+        .await
+        .unwrap();
+    let item = format!("{:?}", raw.item().unwrap());
+    assert!(!item.contains("\"secret\""), "{item}");
+    assert!(item.contains(SecretHash::of("secret").as_str()));
+}
+
+#[tokio::test]
+async fn tokens_are_keyed_by_their_hash_with_a_ttl_and_the_value_is_never_stored() {
+    let s = store().await;
+    let value = random_token();
+    let rec = token(value.expose(), "g", TokenKind::AccessToken, 4_000_000_000);
+    s.put_token(&rec).await.unwrap();
+    let scan = s.client().scan().table_name(&s.tables().tokens).send().await.unwrap();
+    let items = scan.items();
+    assert_eq!(items.len(), 1);
+    let item = &items[0];
+    assert_eq!(item["token_hash"], AttributeValue::S(value.hash().as_str().into()));
+    let ttl: u64 = item["ttl"].as_n().unwrap().parse().unwrap();
+    assert!(ttl >= rec.expires_at, "the TTL attribute is at or after expiry");
+    assert!(!format!("{item:?}").contains(value.expose()), "the clear token is not stored");
+    assert_eq!(s.get_token(&value.hash()).await.unwrap().unwrap(), rec);
+}
+
+#[tokio::test]
+async fn a_token_hash_is_recorded_once() {
+    let s = store().await;
+    let rec = token("t", "g", TokenKind::AuthorizationCode, 4_000_000_000);
+    s.put_token(&rec).await.unwrap();
+    assert!(matches!(s.put_token(&rec).await, Err(StoreError::Conflict)));
+}
+
+#[tokio::test]
+async fn expired_tokens_are_still_read_and_expiry_is_decided_in_code() {
+    let s = store().await;
+    let rec = token("old", "g", TokenKind::AccessToken, 150);
+    s.put_token(&rec).await.unwrap();
+    let read = s.get_token(&SecretHash::of("old")).await.unwrap().unwrap();
+    assert!(!read.is_active(gatehouse_core::app::now()), "expired although the engine still holds it");
+}
+
+#[tokio::test]
+async fn revoking_a_token_is_idempotent_and_unknown_tokens_are_reported() {
+    let s = store().await;
+    s.put_token(&token("t", "g", TokenKind::AccessToken, 4_000_000_000)).await.unwrap();
+    assert!(s.revoke_token(&SecretHash::of("t")).await.unwrap());
+    assert!(s.revoke_token(&SecretHash::of("t")).await.unwrap());
+    assert!(s.get_token(&SecretHash::of("t")).await.unwrap().unwrap().revoked);
+    assert!(!s.revoke_token(&SecretHash::of("unknown")).await.unwrap());
+    assert!(s.get_token(&SecretHash::of("unknown")).await.unwrap().is_none(), "no item was created");
+}
+
+#[tokio::test]
+async fn revoking_a_grant_revokes_every_token_of_it_and_no_other() {
+    let s = store().await;
+    for (v, g, k) in [
+        ("r1", "g1", TokenKind::RefreshToken),
+        ("a1", "g1", TokenKind::AccessToken),
+        ("a2", "g1", TokenKind::AccessToken),
+        ("b1", "g2", TokenKind::AccessToken),
+    ] {
+        s.put_token(&token(v, g, k, 4_000_000_000)).await.unwrap();
+    }
+    assert_eq!(s.revoke_grant("g1").await.unwrap(), 3);
+    for v in ["r1", "a1", "a2"] {
+        assert!(s.get_token(&SecretHash::of(v)).await.unwrap().unwrap().revoked, "{v}");
+    }
+    assert!(!s.get_token(&SecretHash::of("b1")).await.unwrap().unwrap().revoked);
+    assert_eq!(s.revoke_grant("unknown").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn key_rotations_apply_atomically_and_a_stale_plan_conflicts() {
+    let s = store().await;
+    let alg = SigningAlgorithm::Es256;
+    let boot = Rotation::plan(&[], alg, 10, 100).unwrap();
+    s.apply_rotation(&boot).await.unwrap();
+    let keys = s.list_keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+
+    let first = Rotation::plan(&keys, alg, 20, 100).unwrap();
+    let stale = Rotation::plan(&keys, alg, 21, 100).unwrap();
+    s.apply_rotation(&first).await.unwrap();
+    assert!(matches!(s.apply_rotation(&stale).await, Err(StoreError::Conflict)));
+
+    let keys = s.list_keys().await.unwrap();
+    assert_eq!(keys.len(), 3, "the stale plan wrote nothing");
+    let status = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap().clone();
+    let retired = status(&first.retire.as_ref().unwrap().0);
+    assert_eq!(retired.status, KeyStatus::Retired);
+    assert_eq!(retired.publish_until, Some(120));
+    assert_eq!(status(first.promote.as_ref().unwrap()).status, KeyStatus::Active);
+    assert_eq!(status(&first.create[0].kid).status, KeyStatus::Next);
+}
+
+#[tokio::test]
+async fn bootstrapping_keys_twice_creates_them_once() {
+    let s = store().await;
+    let config = Config::new("https://auth.example", s.tables().clone());
+    assert!(gatehouse_core::registration::ensure_signing_keys(&s, &config, SigningAlgorithm::Es256).await.unwrap());
+    assert!(!gatehouse_core::registration::ensure_signing_keys(&s, &config, SigningAlgorithm::Es256).await.unwrap());
+    assert_eq!(s.list_keys().await.unwrap().len(), 2);
+}
