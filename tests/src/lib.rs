@@ -3,6 +3,7 @@
 //! through the same router `gatehouse serve` uses.
 
 use gatehouse::engine::Engine;
+use gatehouse_core::App;
 use gatehouse_core::config::Config;
 use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::scope::Scope;
@@ -11,7 +12,6 @@ use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_core::registration::{self, RegisteredClient};
 use gatehouse_core::secret::random_id;
 use gatehouse_core::store::{DynamoStore, TableNames};
-use gatehouse_core::App;
 use std::sync::Arc;
 
 pub use reqwest;
@@ -43,18 +43,30 @@ impl TestServer {
     pub async fn start_with_alg(alg: SigningAlgorithm, adjust: impl FnOnce(&mut Config)) -> Self {
         let engine = Engine::in_memory().await.expect("embedded engine starts");
         let db = endpoint_client(&engine.url).await;
-        let tables = TableNames::with_prefix(&format!("t{}", random_id().to_lowercase().replace(['-', '_'], "")));
-        tables.create_missing(&db).await.expect("tables are created");
+        let tables = TableNames::with_prefix(&format!(
+            "t{}",
+            random_id().to_lowercase().replace(['-', '_'], "")
+        ));
+        tables
+            .create_missing(&db)
+            .await
+            .expect("tables are created");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = Config::new(base.clone(), tables.clone());
         config.key_cache_ttl = std::time::Duration::ZERO;
         adjust(&mut config);
         let store = DynamoStore::new(db, tables);
-        registration::ensure_signing_keys(&store, &config, alg).await.expect("signing keys");
+        registration::ensure_signing_keys(&store, &config, alg)
+            .await
+            .expect("signing keys");
         let app = Arc::new(App::new(config, store));
         tokio::spawn(gatehouse::server::serve(listener, app.clone()));
-        Self { base, app, engine_url: engine.url }
+        Self {
+            base,
+            app,
+            engine_url: engine.url,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -70,7 +82,10 @@ impl TestServer {
     /// A confidential client allowed the client credentials grant and `scope`.
     pub async fn cc_client(&self, scope: &str) -> TestClient {
         let c = self.register(cc_registration(scope)).await;
-        TestClient { id: c.client.client_id, secret: c.secret.map(|s| s.expose().to_owned()) }
+        TestClient {
+            id: c.client.client_id,
+            secret: c.secret.map(|s| s.expose().to_owned()),
+        }
     }
 
     /// A public client (authorization code) allowed `scope`.
@@ -87,7 +102,10 @@ impl TestServer {
                 introspect_any: false,
             })
             .await;
-        TestClient { id: c.client.client_id, secret: None }
+        TestClient {
+            id: c.client.client_id,
+            secret: None,
+        }
     }
 
     /// POSTs a form with optional Basic credentials; returns status, headers and JSON

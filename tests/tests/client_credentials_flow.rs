@@ -9,7 +9,13 @@ use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use serde_json::Value;
 
-async fn oauth2_token(server: &TestServer, id: &str, secret: &str, scope: &str, auth: AuthType) -> String {
+async fn oauth2_token(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    scope: &str,
+    auth: AuthType,
+) -> String {
     let client = BasicClient::new(ClientId::new(id.into()))
         .set_client_secret(ClientSecret::new(secret.into()))
         .set_token_uri(TokenUrl::new(server.url("/token")).unwrap())
@@ -20,14 +26,24 @@ async fn oauth2_token(server: &TestServer, id: &str, secret: &str, scope: &str, 
         .request_async(&http())
         .await
         .expect("the token request succeeds");
-    assert!(token.refresh_token().is_none(), "client credentials issue no refresh token");
+    assert!(
+        token.refresh_token().is_none(),
+        "client credentials issue no refresh token"
+    );
     assert_eq!(token.scopes().unwrap()[0].as_str(), scope);
     token.access_token().secret().clone()
 }
 
 /// Verifies `token` against the server's JWKS as a resource server would.
 async fn verify(server: &TestServer, token: &str, alg: jsonwebtoken::Algorithm) -> Value {
-    let jwks: JwkSet = http().get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: JwkSet = http()
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let header = decode_header(token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"), "RFC 9068 §2.1 typ");
     assert_eq!(header.alg, alg);
@@ -43,7 +59,9 @@ async fn verify(server: &TestServer, token: &str, alg: jsonwebtoken::Algorithm) 
 }
 
 async fn introspect(server: &TestServer, id: &str, secret: &str, token: &str) -> Value {
-    let (status, headers, body) = server.post_form("/introspect", Some((id, secret)), &[("token", token)]).await;
+    let (status, headers, body) = server
+        .post_form("/introspect", Some((id, secret)), &[("token", token)])
+        .await;
     assert_eq!(status, 200);
     assert_eq!(headers["cache-control"], "no-store");
     body
@@ -62,7 +80,10 @@ async fn a_client_gets_a_verifiable_token_introspects_it_revokes_it_and_it_goes_
     assert_eq!(claims["client_id"], client.id.as_str());
     assert_eq!(claims["scope"], "read");
     assert_eq!(claims["iss"], server.base.as_str());
-    assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 3600);
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        3600
+    );
     assert!(claims["jti"].as_str().unwrap().len() >= 22);
 
     let active = introspect(&server, &client.id, secret, &token).await;
@@ -75,19 +96,33 @@ async fn a_client_gets_a_verifiable_token_introspects_it_revokes_it_and_it_goes_
     assert_eq!(active["iss"], server.base.as_str());
 
     let (status, _, body) = server
-        .post_form("/revoke", Some((&client.id, secret)), &[("token", &token), ("token_type_hint", "access_token")])
+        .post_form(
+            "/revoke",
+            Some((&client.id, secret)),
+            &[("token", &token), ("token_type_hint", "access_token")],
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(body, Value::Null);
 
-    assert_eq!(introspect(&server, &client.id, secret, &token).await, serde_json::json!({"active": false}));
+    assert_eq!(
+        introspect(&server, &client.id, secret, &token).await,
+        serde_json::json!({"active": false})
+    );
 }
 
 #[tokio::test]
 async fn client_secret_post_works_as_well_as_basic() {
     let server = TestServer::start().await;
     let client = server.cc_client("read write").await;
-    let token = oauth2_token(&server, &client.id, client.secret.as_deref().unwrap(), "write", AuthType::RequestBody).await;
+    let token = oauth2_token(
+        &server,
+        &client.id,
+        client.secret.as_deref().unwrap(),
+        "write",
+        AuthType::RequestBody,
+    )
+    .await;
     let claims = verify(&server, &token, jsonwebtoken::Algorithm::RS256).await;
     assert_eq!(claims["scope"], "write");
 }
@@ -96,7 +131,14 @@ async fn client_secret_post_works_as_well_as_basic() {
 async fn an_es256_deployment_signs_tokens_its_jwks_verifies() {
     let server = TestServer::start_with_alg(SigningAlgorithm::Es256, |_| {}).await;
     let client = server.cc_client("read").await;
-    let token = oauth2_token(&server, &client.id, client.secret.as_deref().unwrap(), "read", AuthType::BasicAuth).await;
+    let token = oauth2_token(
+        &server,
+        &client.id,
+        client.secret.as_deref().unwrap(),
+        "read",
+        AuthType::BasicAuth,
+    )
+    .await;
     verify(&server, &token, jsonwebtoken::Algorithm::ES256).await;
 }
 
@@ -107,9 +149,15 @@ async fn the_oauth2_library_reads_a_wrong_secret_as_invalid_client() {
     let oauth = BasicClient::new(ClientId::new(client.id.clone()))
         .set_client_secret(ClientSecret::new("wrong".into()))
         .set_token_uri(TokenUrl::new(server.url("/token")).unwrap());
-    let err = oauth.exchange_client_credentials().request_async(&http()).await.unwrap_err();
+    let err = oauth
+        .exchange_client_credentials()
+        .request_async(&http())
+        .await
+        .unwrap_err();
     match err {
-        RequestTokenError::ServerResponse(r) => assert_eq!(*r.error(), BasicErrorResponseType::InvalidClient),
+        RequestTokenError::ServerResponse(r) => {
+            assert_eq!(*r.error(), BasicErrorResponseType::InvalidClient)
+        }
         other => panic!("expected an error response, got {other:?}"),
     }
 }
@@ -128,7 +176,9 @@ async fn the_oauth2_library_reads_a_disallowed_scope_as_invalid_scope() {
         .await
         .unwrap_err();
     match err {
-        RequestTokenError::ServerResponse(r) => assert_eq!(*r.error(), BasicErrorResponseType::InvalidScope),
+        RequestTokenError::ServerResponse(r) => {
+            assert_eq!(*r.error(), BasicErrorResponseType::InvalidScope)
+        }
         other => panic!("expected an error response, got {other:?}"),
     }
 }
@@ -141,7 +191,14 @@ async fn after_key_rotation_old_tokens_still_verify_and_new_ones_use_the_publish
     let before = oauth2_token(&server, &client.id, secret, "read", AuthType::BasicAuth).await;
     let old_kid = decode_header(&before).unwrap().kid.unwrap();
 
-    let jwks: JwkSet = http().get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: JwkSet = http()
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks.keys.len(), 2, "active and next keys are published");
     let next_kid = jwks
         .keys
@@ -161,10 +218,21 @@ async fn after_key_rotation_old_tokens_still_verify_and_new_ones_use_the_publish
     assert_eq!(plan.promote.as_deref(), Some(next_kid.as_str()));
 
     let after = oauth2_token(&server, &client.id, secret, "read", AuthType::BasicAuth).await;
-    assert_eq!(decode_header(&after).unwrap().kid.unwrap(), next_kid, "the key published in advance now signs");
+    assert_eq!(
+        decode_header(&after).unwrap().kid.unwrap(),
+        next_kid,
+        "the key published in advance now signs"
+    );
     verify(&server, &before, jsonwebtoken::Algorithm::RS256).await;
     verify(&server, &after, jsonwebtoken::Algorithm::RS256).await;
-    let jwks: JwkSet = http().get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: JwkSet = http()
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks.keys.len(), 3, "retired, active and the new next key");
 }
 
@@ -191,36 +259,59 @@ async fn metadata_names_every_endpoint_and_what_they_support() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        resp.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     let m: Value = resp.json().await.unwrap();
     assert_eq!(m["issuer"], server.base.as_str());
     assert_eq!(m["token_endpoint"], server.url("/token"));
     assert_eq!(m["introspection_endpoint"], server.url("/introspect"));
     assert_eq!(m["revocation_endpoint"], server.url("/revoke"));
     assert_eq!(m["jwks_uri"], server.url("/.well-known/jwks.json"));
-    assert_eq!(m["grant_types_supported"], serde_json::json!(["client_credentials"]));
+    assert_eq!(
+        m["grant_types_supported"],
+        serde_json::json!(["client_credentials"])
+    );
     assert_eq!(m["scopes_supported"], serde_json::json!(["read", "write"]));
     assert_eq!(
         m["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post"])
     );
     for field in ["password", "implicit"] {
-        assert!(!m.to_string().contains(field), "{field} must not be offered");
+        assert!(
+            !m.to_string().contains(field),
+            "{field} must not be offered"
+        );
     }
-    let post = http().post(server.url("/.well-known/jwks.json")).send().await.unwrap();
+    let post = http()
+        .post(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(post.status(), 405);
 }
 
 #[tokio::test]
 async fn the_authorize_endpoint_answers_with_a_page_and_never_redirects() {
     let server = TestServer::start().await;
-    let resp = http()
-        .get(server.url("/authorize?response_type=code&client_id=x&redirect_uri=https://evil.example/"))
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http()
+            .get(server.url(
+                "/authorize?response_type=code&client_id=x&redirect_uri=https://evil.example/",
+            ))
+            .send()
+            .await
+            .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.headers().get("location").is_none());
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
-    assert!(resp.text().await.unwrap().contains("unsupported_response_type"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("unsupported_response_type")
+    );
 }

@@ -10,7 +10,9 @@ use gatehouse_core::domain::token::{TokenKind, TokenRecord};
 use gatehouse_core::dynamodb::endpoint_client;
 use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use gatehouse_core::secret::{SecretHash, random_token};
-use gatehouse_core::store::{ClientStore, DynamoStore, KeyStore, StoreError, TableNames, TokenStore};
+use gatehouse_core::store::{
+    ClientStore, DynamoStore, KeyStore, StoreError, TableNames, TokenStore,
+};
 
 async fn store() -> DynamoStore {
     let engine = Engine::in_memory().await.unwrap();
@@ -57,32 +59,62 @@ async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_on_tokens_and_keys
     let s = store().await;
     s.tables().create_missing(s.client()).await.unwrap();
     for table in [&s.tables().tokens, &s.tables().keys] {
-        let ttl = s.client().describe_time_to_live().table_name(table).send().await.unwrap();
+        let ttl = s
+            .client()
+            .describe_time_to_live()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap();
         let d = ttl.time_to_live_description().unwrap();
         assert_eq!(d.attribute_name(), Some("ttl"), "{table}");
-        assert_eq!(d.time_to_live_status(), Some(&TimeToLiveStatus::Enabled), "{table}");
+        assert_eq!(
+            d.time_to_live_status(),
+            Some(&TimeToLiveStatus::Enabled),
+            "{table}"
+        );
     }
 }
 
 #[tokio::test]
 async fn clients_are_created_once_read_listed_rotated_and_deleted() {
     let s = store().await;
-    s.create_client(&client("a", ClientType::Confidential)).await.unwrap();
-    s.create_client(&client("b", ClientType::Public)).await.unwrap();
+    s.create_client(&client("a", ClientType::Confidential))
+        .await
+        .unwrap();
+    s.create_client(&client("b", ClientType::Public))
+        .await
+        .unwrap();
     assert!(matches!(
-        s.create_client(&client("a", ClientType::Confidential)).await,
+        s.create_client(&client("a", ClientType::Confidential))
+            .await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(s.get_client("a").await.unwrap().unwrap(), client("a", ClientType::Confidential));
+    assert_eq!(
+        s.get_client("a").await.unwrap().unwrap(),
+        client("a", ClientType::Confidential)
+    );
     assert!(s.get_client("missing").await.unwrap().is_none());
     assert_eq!(s.list_clients().await.unwrap().len(), 2);
 
     let new = SecretHash::of("new secret");
     assert!(s.set_client_secret("a", &new).await.unwrap());
-    assert_eq!(s.get_client("a").await.unwrap().unwrap().secret_hash, Some(new.clone()));
-    assert!(!s.set_client_secret("missing", &new).await.unwrap(), "unknown client");
-    assert!(!s.set_client_secret("b", &new).await.unwrap(), "public clients have no secret");
-    assert!(s.get_client("missing").await.unwrap().is_none(), "no item was created");
+    assert_eq!(
+        s.get_client("a").await.unwrap().unwrap().secret_hash,
+        Some(new.clone())
+    );
+    assert!(
+        !s.set_client_secret("missing", &new).await.unwrap(),
+        "unknown client"
+    );
+    assert!(
+        !s.set_client_secret("b", &new).await.unwrap(),
+        "public clients have no secret"
+    );
+    assert!(
+        s.get_client("missing").await.unwrap().is_none(),
+        "no item was created"
+    );
 
     assert!(s.delete_client("a").await.unwrap());
     assert!(!s.delete_client("a").await.unwrap());
@@ -92,7 +124,9 @@ async fn clients_are_created_once_read_listed_rotated_and_deleted() {
 #[tokio::test]
 async fn client_secrets_are_stored_only_as_hashes() {
     let s = store().await;
-    s.create_client(&client("a", ClientType::Confidential)).await.unwrap();
+    s.create_client(&client("a", ClientType::Confidential))
+        .await
+        .unwrap();
     let raw = s
         .client()
         .get_item()
@@ -112,14 +146,29 @@ async fn tokens_are_keyed_by_their_hash_with_a_ttl_and_the_value_is_never_stored
     let value = random_token();
     let rec = token(value.expose(), "g", TokenKind::AccessToken, 4_000_000_000);
     s.put_token(&rec).await.unwrap();
-    let scan = s.client().scan().table_name(&s.tables().tokens).send().await.unwrap();
+    let scan = s
+        .client()
+        .scan()
+        .table_name(&s.tables().tokens)
+        .send()
+        .await
+        .unwrap();
     let items = scan.items();
     assert_eq!(items.len(), 1);
     let item = &items[0];
-    assert_eq!(item["token_hash"], AttributeValue::S(value.hash().as_str().into()));
+    assert_eq!(
+        item["token_hash"],
+        AttributeValue::S(value.hash().as_str().into())
+    );
     let ttl: u64 = item["ttl"].as_n().unwrap().parse().unwrap();
-    assert!(ttl >= rec.expires_at, "the TTL attribute is at or after expiry");
-    assert!(!format!("{item:?}").contains(value.expose()), "the clear token is not stored");
+    assert!(
+        ttl >= rec.expires_at,
+        "the TTL attribute is at or after expiry"
+    );
+    assert!(
+        !format!("{item:?}").contains(value.expose()),
+        "the clear token is not stored"
+    );
     assert_eq!(s.get_token(&value.hash()).await.unwrap().unwrap(), rec);
 }
 
@@ -137,18 +186,35 @@ async fn expired_tokens_are_still_read_and_expiry_is_decided_in_code() {
     let rec = token("old", "g", TokenKind::AccessToken, 150);
     s.put_token(&rec).await.unwrap();
     let read = s.get_token(&SecretHash::of("old")).await.unwrap().unwrap();
-    assert!(!read.is_active(gatehouse_core::app::now()), "expired although the engine still holds it");
+    assert!(
+        !read.is_active(gatehouse_core::app::now()),
+        "expired although the engine still holds it"
+    );
 }
 
 #[tokio::test]
 async fn revoking_a_token_is_idempotent_and_unknown_tokens_are_reported() {
     let s = store().await;
-    s.put_token(&token("t", "g", TokenKind::AccessToken, 4_000_000_000)).await.unwrap();
+    s.put_token(&token("t", "g", TokenKind::AccessToken, 4_000_000_000))
+        .await
+        .unwrap();
     assert!(s.revoke_token(&SecretHash::of("t")).await.unwrap());
     assert!(s.revoke_token(&SecretHash::of("t")).await.unwrap());
-    assert!(s.get_token(&SecretHash::of("t")).await.unwrap().unwrap().revoked);
+    assert!(
+        s.get_token(&SecretHash::of("t"))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
     assert!(!s.revoke_token(&SecretHash::of("unknown")).await.unwrap());
-    assert!(s.get_token(&SecretHash::of("unknown")).await.unwrap().is_none(), "no item was created");
+    assert!(
+        s.get_token(&SecretHash::of("unknown"))
+            .await
+            .unwrap()
+            .is_none(),
+        "no item was created"
+    );
 }
 
 #[tokio::test]
@@ -164,9 +230,22 @@ async fn revoking_a_grant_revokes_every_token_of_it_and_no_other() {
     }
     assert_eq!(s.revoke_grant("g1").await.unwrap(), 3);
     for v in ["r1", "a1", "a2"] {
-        assert!(s.get_token(&SecretHash::of(v)).await.unwrap().unwrap().revoked, "{v}");
+        assert!(
+            s.get_token(&SecretHash::of(v))
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked,
+            "{v}"
+        );
     }
-    assert!(!s.get_token(&SecretHash::of("b1")).await.unwrap().unwrap().revoked);
+    assert!(
+        !s.get_token(&SecretHash::of("b1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
     assert_eq!(s.revoke_grant("unknown").await.unwrap(), 0);
 }
 
@@ -182,7 +261,10 @@ async fn key_rotations_apply_atomically_and_a_stale_plan_conflicts() {
     let first = Rotation::plan(&keys, alg, 20, 100).unwrap();
     let stale = Rotation::plan(&keys, alg, 21, 100).unwrap();
     s.apply_rotation(&first).await.unwrap();
-    assert!(matches!(s.apply_rotation(&stale).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        s.apply_rotation(&stale).await,
+        Err(StoreError::Conflict)
+    ));
 
     let keys = s.list_keys().await.unwrap();
     assert_eq!(keys.len(), 3, "the stale plan wrote nothing");
@@ -190,7 +272,10 @@ async fn key_rotations_apply_atomically_and_a_stale_plan_conflicts() {
     let retired = status(&first.retire.as_ref().unwrap().0);
     assert_eq!(retired.status, KeyStatus::Retired);
     assert_eq!(retired.publish_until, Some(120));
-    assert_eq!(status(first.promote.as_ref().unwrap()).status, KeyStatus::Active);
+    assert_eq!(
+        status(first.promote.as_ref().unwrap()).status,
+        KeyStatus::Active
+    );
     assert_eq!(status(&first.create[0].kid).status, KeyStatus::Next);
 }
 
@@ -198,7 +283,15 @@ async fn key_rotations_apply_atomically_and_a_stale_plan_conflicts() {
 async fn bootstrapping_keys_twice_creates_them_once() {
     let s = store().await;
     let config = Config::new("https://auth.example", s.tables().clone());
-    assert!(gatehouse_core::registration::ensure_signing_keys(&s, &config, SigningAlgorithm::Es256).await.unwrap());
-    assert!(!gatehouse_core::registration::ensure_signing_keys(&s, &config, SigningAlgorithm::Es256).await.unwrap());
+    assert!(
+        gatehouse_core::registration::ensure_signing_keys(&s, &config, SigningAlgorithm::Es256)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !gatehouse_core::registration::ensure_signing_keys(&s, &config, SigningAlgorithm::Es256)
+            .await
+            .unwrap()
+    );
     assert_eq!(s.list_keys().await.unwrap().len(), 2);
 }

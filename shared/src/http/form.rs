@@ -108,9 +108,14 @@ fn decode_component(input: &[u8]) -> Result<String, TokenError> {
         match input[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = input.get(i + 1..i + 3).ok_or_else(bad_escape)?;
-                let s = std::str::from_utf8(hex).map_err(|_| bad_escape())?;
-                out.push(u8::from_str_radix(s, 16).map_err(|_| bad_escape())?);
+                let (hi, lo) = match input.get(i + 1..i + 3) {
+                    Some(&[hi, lo]) => (
+                        hex_value(hi).ok_or_else(bad_escape)?,
+                        hex_value(lo).ok_or_else(bad_escape)?,
+                    ),
+                    _ => return Err(bad_escape()),
+                };
+                out.push(hi << 4 | lo);
                 i += 2;
             }
             b => out.push(b),
@@ -119,6 +124,10 @@ fn decode_component(input: &[u8]) -> Result<String, TokenError> {
     }
     String::from_utf8(out)
         .map_err(|_| TokenError::invalid_request("a parameter is not valid UTF-8"))
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 fn bad_escape() -> TokenError {
@@ -162,6 +171,9 @@ mod tests {
             b"a=%4",
             b"a=%",
             b"a=%FF",
+            b"a=%+1",
+            b"a=%-1",
+            b"a=% 1",
             b"a=\xff",
             b"%61=1&a=2",
         ];

@@ -1,0 +1,725 @@
+//! Introspection (RFC 7662) and revocation (RFC 7009) over HTTP: who may call them,
+//! what an inactive or invisible token looks like, and what revocation revokes.
+
+use gatehouse_core::app::now;
+use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
+use gatehouse_core::domain::scope::Scope;
+use gatehouse_core::domain::token::{TokenKind, TokenRecord};
+use gatehouse_core::secret::SecretHash;
+use gatehouse_core::store::{ClientStore, TokenStore};
+use gatehouse_tests::reqwest::header::{self, HeaderMap};
+use gatehouse_tests::serde_json::{Value, json};
+use gatehouse_tests::{TestClient, TestServer, cc_registration, http, read};
+
+type Answer = (u16, HeaderMap, Value);
+
+fn cache_control(h: &HeaderMap) -> Option<&str> {
+    h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok())
+}
+
+/// Asserts an error response: status, `error` code, `error_description`, no-store.
+fn assert_error(answer: &Answer, status: u16, code: &str) {
+    let (s, h, body) = answer;
+    assert_eq!(*s, status, "status; body {body}");
+    assert_eq!(body["error"], code, "error code; body {body}");
+    assert!(
+        body["error_description"].is_string(),
+        "error_description; body {body}"
+    );
+    assert_eq!(
+        cache_control(h),
+        Some("no-store"),
+        "Cache-Control; body {body}"
+    );
+}
+
+/// Asserts `200 {"active": false}` and nothing else (RFC 7662 §2.2).
+fn assert_inactive(answer: &Answer) {
+    let (s, h, body) = answer;
+    assert_eq!(*s, 200, "status; body {body}");
+    assert_eq!(*body, json!({ "active": false }));
+    assert_eq!(cache_control(h), Some("no-store"));
+}
+
+/// Asserts a successful revocation: 200, an empty body, no-store.
+fn assert_revoked_ok(answer: &Answer) {
+    let (s, h, body) = answer;
+    assert_eq!(*s, 200, "status; body {body}");
+    assert_eq!(*body, Value::Null, "the body is not empty");
+    assert_eq!(cache_control(h), Some("no-store"));
+}
+
+fn creds(c: &TestClient) -> Option<(&str, &str)> {
+    Some((&c.id, c.secret.as_deref().unwrap()))
+}
+
+async fn introspect(server: &TestServer, caller: &TestClient, token: &str) -> Answer {
+    server
+        .post_form("/introspect", creds(caller), &[("token", token)])
+        .await
+}
+
+async fn revoke(server: &TestServer, caller: &TestClient, token: &str) -> Answer {
+    server
+        .post_form("/revoke", creds(caller), &[("token", token)])
+        .await
+}
+
+/// A confidential client (client credentials) that may introspect any token.
+async fn resource_server(server: &TestServer) -> TestClient {
+    let registered = server
+        .register(ClientRegistration {
+            introspect_any: true,
+            ..cc_registration("read")
+        })
+        .await;
+    TestClient {
+        id: registered.client.client_id,
+        secret: registered.secret.map(|s| s.expose().to_owned()),
+    }
+}
+
+/// A record for `value`, issued to `client_id` under `grant_id`, valid for an hour.
+fn record(value: &str, kind: TokenKind, client_id: &str, grant_id: &str) -> TokenRecord {
+    let t = now();
+    TokenRecord {
+        token_hash: SecretHash::of(value),
+        kind,
+        client_id: client_id.to_owned(),
+        subject: client_id.to_owned(),
+        scope: Scope::parse("read").unwrap(),
+        audience: "http://127.0.0.1".into(),
+        grant_id: grant_id.to_owned(),
+        jti: None,
+        issued_at: t,
+        expires_at: t + 3600,
+        revoked: false,
+    }
+}
+
+async fn is_revoked(server: &TestServer, value: &str) -> bool {
+    server
+        .app
+        .store
+        .get_token(&SecretHash::of(value))
+        .await
+        .unwrap()
+        .expect("the record exists")
+        .revoked
+}
+
+// Introspection: who may call it.
+
+#[tokio::test]
+async fn introspection_without_client_authentication_is_invalid_client() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+    let answer = server
+        .post_form("/introspect", None, &[("token", &token)])
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+}
+
+#[tokio::test]
+async fn introspection_with_a_wrong_secret_is_invalid_client() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+
+    let answer = server
+        .post_form(
+            "/introspect",
+            Some((&client.id, "not-the-secret")),
+            &[("token", &token)],
+        )
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+    let challenge = answer
+        .1
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(challenge.starts_with("Basic"), "{challenge:?}");
+
+    let answer = server
+        .post_form(
+            "/introspect",
+            None,
+            &[
+                ("token", &token),
+                ("client_id", &client.id),
+                ("client_secret", "not-the-secret"),
+            ],
+        )
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+}
+
+#[tokio::test]
+async fn a_public_client_may_not_introspect() {
+    let server = TestServer::start().await;
+    let public = server.public_client("read").await;
+    let answer = server
+        .post_form(
+            "/introspect",
+            None,
+            &[("token", "anything"), ("client_id", &public.id)],
+        )
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+}
+
+#[tokio::test]
+async fn a_confidential_client_naming_itself_without_a_secret_may_not_introspect() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+    let answer = server
+        .post_form(
+            "/introspect",
+            None,
+            &[("token", &token), ("client_id", &client.id)],
+        )
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+}
+
+#[tokio::test]
+async fn a_missing_token_is_invalid_request_at_both_endpoints() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    for path in ["/introspect", "/revoke"] {
+        let answer = server.post_form(path, creds(&client), &[]).await;
+        assert_eq!(answer.0, 400, "{path}: {}", answer.2);
+        assert_error(&answer, 400, "invalid_request");
+        let answer = server
+            .post_form(path, creds(&client), &[("token", "")])
+            .await;
+        assert_eq!(answer.0, 400, "{path} with an empty token: {}", answer.2);
+        assert_error(&answer, 400, "invalid_request");
+        let answer = server
+            .post_form(path, creds(&client), &[("token_type_hint", "access_token")])
+            .await;
+        assert_error(&answer, 400, "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_token_parameter_is_invalid_request_at_both_endpoints() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+    for path in ["/introspect", "/revoke"] {
+        let answer = server
+            .post_form(path, creds(&client), &[("token", &token), ("token", "x")])
+            .await;
+        assert_eq!(answer.0, 400, "{path}: {}", answer.2);
+        assert_error(&answer, 400, "invalid_request");
+    }
+    let (_, _, body) = introspect(&server, &client, &token).await;
+    assert_eq!(body["active"], true, "nothing was revoked");
+}
+
+// Introspection: what is inactive.
+
+#[tokio::test]
+async fn unknown_random_and_oversized_tokens_are_inactive() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let oversized = "a".repeat(10_000);
+    for token in [
+        "unknown-token",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+        "%20 \u{e9}\u{1F600}",
+        &oversized,
+    ] {
+        let answer = introspect(&server, &client, token).await;
+        assert_inactive(&answer);
+    }
+}
+
+#[tokio::test]
+async fn an_active_token_is_described_to_its_own_client() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read write").await;
+    let token = server.cc_token(&client, "read").await;
+    let (status, headers, body) = introspect(&server, &client, &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(cache_control(&headers), Some("no-store"));
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], client.id.as_str());
+    assert_eq!(body["sub"], client.id.as_str());
+    assert_eq!(body["scope"], "read");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["iss"], server.base.as_str());
+    let (iat, exp) = (body["iat"].as_u64().unwrap(), body["exp"].as_u64().unwrap());
+    assert_eq!(exp - iat, 3600);
+}
+
+#[tokio::test]
+async fn another_clients_token_is_inactive_for_an_ordinary_client() {
+    let server = TestServer::start().await;
+    let owner = server.cc_client("read").await;
+    let other = server.cc_client("read").await;
+    let token = server.cc_token(&owner, "read").await;
+    assert_inactive(&introspect(&server, &other, &token).await);
+    // The owner still sees it.
+    let (_, _, body) = introspect(&server, &owner, &token).await;
+    assert_eq!(body["active"], true, "{body}");
+}
+
+#[tokio::test]
+async fn a_client_allowed_to_introspect_any_token_sees_another_clients_token() {
+    let server = TestServer::start().await;
+    let owner = server.cc_client("read").await;
+    let rs = resource_server(&server).await;
+    let token = server.cc_token(&owner, "read").await;
+    let (status, _, body) = introspect(&server, &rs, &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["client_id"], owner.id.as_str());
+    assert_eq!(body["sub"], owner.id.as_str());
+    assert_eq!(body["scope"], "read");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_inactive() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let mut expired = record("some-token-value", TokenKind::AccessToken, &client.id, "g1");
+    expired.issued_at = now() - 7200;
+    expired.expires_at = now() - 3600;
+    server.app.store.put_token(&expired).await.unwrap();
+
+    // The control: the same record, unexpired, is active.
+    let fresh = record(
+        "another-token-value",
+        TokenKind::AccessToken,
+        &client.id,
+        "g2",
+    );
+    server.app.store.put_token(&fresh).await.unwrap();
+    let (_, _, body) = introspect(&server, &client, "another-token-value").await;
+    assert_eq!(body["active"], true, "{body}");
+
+    assert_inactive(&introspect(&server, &client, "some-token-value").await);
+    let rs = resource_server(&server).await;
+    assert_inactive(&introspect(&server, &rs, "some-token-value").await);
+}
+
+#[tokio::test]
+async fn a_token_expiring_now_is_inactive() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let mut expiring = record("some-token-value", TokenKind::AccessToken, &client.id, "g1");
+    expiring.expires_at = now();
+    server.app.store.put_token(&expiring).await.unwrap();
+    assert_inactive(&introspect(&server, &client, "some-token-value").await);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_inactive() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+
+    let mut revoked = record("some-token-value", TokenKind::AccessToken, &client.id, "g1");
+    revoked.revoked = true;
+    server.app.store.put_token(&revoked).await.unwrap();
+    assert_inactive(&introspect(&server, &client, "some-token-value").await);
+
+    let token = server.cc_token(&client, "read").await;
+    assert_revoked_ok(&revoke(&server, &client, &token).await);
+    assert_inactive(&introspect(&server, &client, &token).await);
+}
+
+#[tokio::test]
+async fn a_token_whose_client_was_deleted_is_inactive() {
+    let server = TestServer::start().await;
+    let owner = server.cc_client("read").await;
+    let rs = resource_server(&server).await;
+    let token = server.cc_token(&owner, "read").await;
+    let (_, _, body) = introspect(&server, &rs, &token).await;
+    assert_eq!(body["active"], true, "{body}");
+
+    assert!(server.app.store.delete_client(&owner.id).await.unwrap());
+    assert_inactive(&introspect(&server, &rs, &token).await);
+    // The deleted client cannot authenticate any more either.
+    let answer = introspect(&server, &owner, &token).await;
+    assert_error(&answer, 401, "invalid_client");
+}
+
+#[tokio::test]
+async fn an_authorization_code_is_never_active_at_introspection() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let code = record(
+        "some-code-value",
+        TokenKind::AuthorizationCode,
+        &client.id,
+        "g1",
+    );
+    server.app.store.put_token(&code).await.unwrap();
+    assert_inactive(&introspect(&server, &client, "some-code-value").await);
+}
+
+#[tokio::test]
+async fn a_token_type_hint_is_only_a_hint() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+    for hint in ["refresh_token", "access_token", "foo"] {
+        let (status, _, body) = server
+            .post_form(
+                "/introspect",
+                creds(&client),
+                &[("token", &token), ("token_type_hint", hint)],
+            )
+            .await;
+        assert_eq!(status, 200, "{hint}: {body}");
+        assert_eq!(body["active"], true, "{hint}: {body}");
+        assert_eq!(body["token_type"], "Bearer", "{hint}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_token_record_is_active_without_a_bearer_token_type() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let refresh = record(
+        "some-refresh-value",
+        TokenKind::RefreshToken,
+        &client.id,
+        "g1",
+    );
+    server.app.store.put_token(&refresh).await.unwrap();
+    let (status, _, body) = server
+        .post_form(
+            "/introspect",
+            creds(&client),
+            &[
+                ("token", "some-refresh-value"),
+                ("token_type_hint", "access_token"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], true, "{body}");
+    assert!(body.get("token_type").is_none(), "{body}");
+}
+
+// Revocation.
+
+#[tokio::test]
+async fn revoking_an_unknown_token_is_200_with_an_empty_body() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let oversized = "a".repeat(10_000);
+    for token in ["unknown-token", &oversized] {
+        assert_revoked_ok(&revoke(&server, &client, token).await);
+    }
+}
+
+#[tokio::test]
+async fn revoking_twice_is_200_both_times() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+    assert_revoked_ok(&revoke(&server, &client, &token).await);
+    assert_revoked_ok(&revoke(&server, &client, &token).await);
+    assert_inactive(&introspect(&server, &client, &token).await);
+}
+
+#[tokio::test]
+async fn revoking_another_clients_token_is_200_and_leaves_it_active() {
+    let server = TestServer::start().await;
+    let owner = server.cc_client("read").await;
+    let other = server.cc_client("read").await;
+    let token = server.cc_token(&owner, "read").await;
+    assert_revoked_ok(&revoke(&server, &other, &token).await);
+    let (_, _, body) = introspect(&server, &owner, &token).await;
+    assert_eq!(body["active"], true, "{body}");
+
+    // Not even a client allowed to introspect any token may revoke it.
+    let rs = resource_server(&server).await;
+    assert_revoked_ok(&revoke(&server, &rs, &token).await);
+    let (_, _, body) = introspect(&server, &owner, &token).await;
+    assert_eq!(body["active"], true, "{body}");
+}
+
+#[tokio::test]
+async fn a_public_client_may_revoke_with_its_client_id_only() {
+    let server = TestServer::start().await;
+    let public = server.public_client("read").await;
+    let answer = server
+        .post_form(
+            "/revoke",
+            None,
+            &[("token", "unknown-token"), ("client_id", &public.id)],
+        )
+        .await;
+    assert_revoked_ok(&answer);
+
+    // And its own token is revoked.
+    let own = record(
+        "public-token-value",
+        TokenKind::AccessToken,
+        &public.id,
+        "g1",
+    );
+    server.app.store.put_token(&own).await.unwrap();
+    let answer = server
+        .post_form(
+            "/revoke",
+            None,
+            &[("token", "public-token-value"), ("client_id", &public.id)],
+        )
+        .await;
+    assert_revoked_ok(&answer);
+    assert!(is_revoked(&server, "public-token-value").await);
+}
+
+#[tokio::test]
+async fn a_public_client_cannot_revoke_a_confidential_clients_token() {
+    let server = TestServer::start().await;
+    let owner = server.cc_client("read").await;
+    let public = server.public_client("read").await;
+    let token = server.cc_token(&owner, "read").await;
+    let answer = server
+        .post_form(
+            "/revoke",
+            None,
+            &[("token", &token), ("client_id", &public.id)],
+        )
+        .await;
+    assert_revoked_ok(&answer);
+    let (_, _, body) = introspect(&server, &owner, &token).await;
+    assert_eq!(body["active"], true, "{body}");
+}
+
+#[tokio::test]
+async fn revocation_without_client_authentication_is_invalid_client() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+    let answer = server
+        .post_form("/revoke", None, &[("token", &token)])
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+    // A confidential client naming itself without its secret is no better.
+    let answer = server
+        .post_form(
+            "/revoke",
+            None,
+            &[("token", &token), ("client_id", &client.id)],
+        )
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+    let (_, _, body) = introspect(&server, &client, &token).await;
+    assert_eq!(body["active"], true, "{body}");
+}
+
+#[tokio::test]
+async fn revocation_with_a_wrong_secret_is_invalid_client() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+    let answer = server
+        .post_form(
+            "/revoke",
+            Some((&client.id, "not-the-secret")),
+            &[("token", &token)],
+        )
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+    assert!(answer.1.get(header::WWW_AUTHENTICATE).is_some());
+    let (_, _, body) = introspect(&server, &client, &token).await;
+    assert_eq!(body["active"], true, "{body}");
+}
+
+#[tokio::test]
+async fn get_on_revoke_and_introspect_is_405() {
+    let server = TestServer::start().await;
+    for path in ["/revoke", "/introspect"] {
+        let answer = read(
+            http()
+                .get(server.url(&format!("{path}?token=x")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(answer.0, 405, "{path}: {}", answer.2);
+        assert_error(&answer, 405, "invalid_request");
+        assert_eq!(
+            answer.1.get(header::ALLOW).and_then(|v| v.to_str().ok()),
+            Some("POST")
+        );
+    }
+}
+
+#[tokio::test]
+async fn non_form_bodies_are_invalid_request_at_both_endpoints() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    for path in ["/introspect", "/revoke"] {
+        let answer = read(
+            http()
+                .post(server.url(path))
+                .basic_auth(&client.id, client.secret.as_deref())
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(json!({ "token": "x" }).to_string())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(answer.0, 400, "{path}: {}", answer.2);
+        assert_error(&answer, 400, "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_revokes_its_whole_grant() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let store = &server.app.store;
+    for (value, kind, grant) in [
+        ("refresh-1", TokenKind::RefreshToken, "grant-1"),
+        ("access-1a", TokenKind::AccessToken, "grant-1"),
+        ("access-1b", TokenKind::AccessToken, "grant-1"),
+        ("access-2", TokenKind::AccessToken, "grant-2"),
+        ("refresh-2", TokenKind::RefreshToken, "grant-2"),
+    ] {
+        store
+            .put_token(&record(value, kind, &client.id, grant))
+            .await
+            .unwrap();
+    }
+
+    assert_revoked_ok(&revoke(&server, &client, "refresh-1").await);
+
+    for value in ["refresh-1", "access-1a", "access-1b"] {
+        assert!(is_revoked(&server, value).await, "{value} is not revoked");
+        assert_inactive(&introspect(&server, &client, value).await);
+    }
+    for value in ["access-2", "refresh-2"] {
+        assert!(!is_revoked(&server, value).await, "{value} was revoked");
+        let (_, _, body) = introspect(&server, &client, value).await;
+        assert_eq!(body["active"], true, "{value}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn revoking_an_access_token_leaves_the_rest_of_its_grant_alone() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let store = &server.app.store;
+    for (value, kind) in [
+        ("refresh-1", TokenKind::RefreshToken),
+        ("access-1a", TokenKind::AccessToken),
+        ("access-1b", TokenKind::AccessToken),
+    ] {
+        store
+            .put_token(&record(value, kind, &client.id, "grant-1"))
+            .await
+            .unwrap();
+    }
+    assert_revoked_ok(&revoke(&server, &client, "access-1a").await);
+    assert!(is_revoked(&server, "access-1a").await);
+    assert!(!is_revoked(&server, "access-1b").await);
+    assert!(!is_revoked(&server, "refresh-1").await);
+}
+
+#[tokio::test]
+async fn a_refresh_token_of_another_client_does_not_revoke_its_grant() {
+    let server = TestServer::start().await;
+    let owner = server.cc_client("read").await;
+    let other = server.cc_client("read").await;
+    let store = &server.app.store;
+    for (value, kind) in [
+        ("refresh-1", TokenKind::RefreshToken),
+        ("access-1", TokenKind::AccessToken),
+    ] {
+        store
+            .put_token(&record(value, kind, &owner.id, "grant-1"))
+            .await
+            .unwrap();
+    }
+    assert_revoked_ok(&revoke(&server, &other, "refresh-1").await);
+    assert!(!is_revoked(&server, "refresh-1").await);
+    assert!(!is_revoked(&server, "access-1").await);
+}
+
+#[tokio::test]
+async fn introspection_and_revocation_responses_are_not_cacheable() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let token = server.cc_token(&client, "read").await;
+    let answers = [
+        introspect(&server, &client, &token).await,
+        introspect(&server, &client, "unknown").await,
+        server
+            .post_form("/introspect", None, &[("token", &token)])
+            .await,
+        revoke(&server, &client, "unknown").await,
+        revoke(&server, &client, &token).await,
+        server
+            .post_form("/revoke", None, &[("token", &token)])
+            .await,
+    ];
+    for (i, (status, headers, body)) in answers.iter().enumerate() {
+        assert_eq!(
+            cache_control(headers),
+            Some("no-store"),
+            "#{i}: {status} {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_public_client_revoking_its_refresh_token_revokes_its_grant() {
+    let server = TestServer::start().await;
+    let registered = server
+        .register(ClientRegistration {
+            name: "Native app".into(),
+            client_type: ClientType::Public,
+            redirect_uris: vec!["com.example.app:/cb".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            allowed_scope: Scope::parse("read").unwrap(),
+            default_scope: None,
+            access_token_ttl: None,
+            introspect_any: false,
+        })
+        .await;
+    assert!(registered.secret.is_none());
+    let id = registered.client.client_id;
+    let store = &server.app.store;
+    store
+        .put_token(&record(
+            "refresh-p",
+            TokenKind::RefreshToken,
+            &id,
+            "grant-p",
+        ))
+        .await
+        .unwrap();
+    store
+        .put_token(&record("access-p", TokenKind::AccessToken, &id, "grant-p"))
+        .await
+        .unwrap();
+    let answer = server
+        .post_form(
+            "/revoke",
+            None,
+            &[
+                ("token", "refresh-p"),
+                ("token_type_hint", "refresh_token"),
+                ("client_id", &id),
+            ],
+        )
+        .await;
+    assert_revoked_ok(&answer);
+    assert!(is_revoked(&server, "refresh-p").await);
+    assert!(is_revoked(&server, "access-p").await);
+}
