@@ -5,7 +5,8 @@ use gatehouse_core::routes::ROUTES;
 use std::collections::BTreeSet;
 
 fn template() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).expect("template.yaml")
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+        .expect("template.yaml")
 }
 
 /// `(method, path)` of every `RouteKey:` line.
@@ -15,7 +16,10 @@ fn template_routes() -> Vec<(String, String)> {
         .filter_map(|l| l.trim().strip_prefix("RouteKey:"))
         .map(|r| {
             let mut parts = r.split_whitespace();
-            (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned())
+            (
+                parts.next().unwrap().to_owned(),
+                parts.next().unwrap().to_owned(),
+            )
         })
         .collect()
 }
@@ -56,8 +60,15 @@ fn every_table_has_point_in_time_recovery_and_is_retained() {
     let t = template();
     let tables = t.matches("Type: AWS::DynamoDB::Table").count();
     assert_eq!(tables, 3);
-    assert_eq!(t.matches("PointInTimeRecoveryEnabled: true").count(), tables);
+    assert_eq!(
+        t.matches("PointInTimeRecoveryEnabled: true").count(),
+        tables
+    );
     assert_eq!(t.matches("SSEEnabled: true").count(), tables);
     assert!(t.matches("DeletionPolicy: Retain").count() >= tables);
-    assert_eq!(t.matches("AttributeName: ttl").count(), 2, "tokens and keys expire by TTL");
+    assert_eq!(
+        t.matches("AttributeName: ttl").count(),
+        2,
+        "tokens and keys expire by TTL"
+    );
 }

@@ -1,0 +1,117 @@
+//! The Lambda path: checked-in API Gateway HTTP API (payload 2.0) events, as API
+//! Gateway sends them (base64 form bodies included), parsed by `lambda_http` and
+//! handled by the same endpoint code, against the embedded engine.
+
+use gatehouse_core::domain::client::{Client, ClientType, GrantType};
+use gatehouse_core::domain::scope::Scope;
+use gatehouse_core::routes::Endpoint;
+use gatehouse_core::secret::SecretHash;
+use gatehouse_core::store::ClientStore;
+use gatehouse_tests::TestServer;
+use lambda_http::Body;
+use serde_json::Value;
+
+/// A server with the client the fixtures authenticate as.
+async fn server() -> TestServer {
+    let server = TestServer::start().await;
+    server
+        .app
+        .store
+        .create_client(&Client {
+            client_id: "fixture-client".into(),
+            name: "Fixture".into(),
+            client_type: ClientType::Confidential,
+            secret_hash: Some(SecretHash::of("fixture-secret")),
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            allowed_scope: Scope::parse("read write").unwrap(),
+            default_scope: Scope::parse("read").unwrap(),
+            access_token_ttl: None,
+            introspect_any: false,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    server
+}
+
+async fn invoke(
+    server: &TestServer,
+    endpoint: Endpoint,
+    fixture: &str,
+) -> (u16, lambda_http::http::HeaderMap, Value) {
+    let path = format!("{}/fixtures/apigw/{fixture}", env!("CARGO_MANIFEST_DIR"));
+    let event = std::fs::read_to_string(path).unwrap();
+    let req =
+        lambda_http::request::from_str(&event).expect("the event parses as API Gateway sends it");
+    let resp = endpoint.handle(&server.app, req).await;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = match resp.into_body() {
+        Body::Text(t) => serde_json::from_str(&t).unwrap_or(Value::String(t)),
+        Body::Binary(b) => serde_json::from_slice(&b).unwrap(),
+        _ => Value::Null,
+    };
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn a_base64_encoded_client_credentials_event_gets_a_token() {
+    let server = server().await;
+    let (status, headers, body) =
+        invoke(&server, Endpoint::Token, "token-client-credentials.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "read");
+}
+
+#[tokio::test]
+async fn a_wrong_secret_event_is_invalid_client() {
+    let server = server().await;
+    let (status, headers, body) = invoke(&server, Endpoint::Token, "token-wrong-secret.json").await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "invalid_client");
+    assert!(headers.contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn a_json_body_event_is_invalid_request() {
+    let server = server().await;
+    let (status, _, body) = invoke(&server, Endpoint::Token, "token-json-body.json").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn introspection_and_revocation_events_of_unknown_tokens() {
+    let server = server().await;
+    let (status, _, body) = invoke(
+        &server,
+        Endpoint::Introspect,
+        "introspect-unknown-token.json",
+    )
+    .await;
+    assert_eq!((status, body), (200, serde_json::json!({"active": false})));
+    let (status, _, body) = invoke(&server, Endpoint::Revoke, "revoke-unknown-token.json").await;
+    assert_eq!((status, body), (200, Value::Null));
+}
+
+#[tokio::test]
+async fn discovery_events_answer_metadata_and_jwks() {
+    let server = server().await;
+    let (status, _, body) = invoke(&server, Endpoint::Metadata, "metadata.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["issuer"], server.base.as_str());
+    let (status, _, body) = invoke(&server, Endpoint::Jwks, "jwks.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["keys"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_authorize_event_gets_an_error_page_without_redirect() {
+    let server = server().await;
+    let (status, headers, _) = invoke(&server, Endpoint::Authorize, "authorize.json").await;
+    assert_eq!(status, 400);
+    assert!(!headers.contains_key("location"));
+}
