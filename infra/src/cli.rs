@@ -105,9 +105,12 @@ enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Give a confidential client a new secret (shown once); the old one stops working.
+    /// Give a confidential client a new secret (shown once). The old one stops
+    /// working at once, or after --grace-seconds for a rotation without downtime.
     RotateSecret {
         client_id: String,
+        #[arg(long, default_value_t = 0)]
+        grace_seconds: u64,
         #[arg(long)]
         json: bool,
     },
@@ -382,8 +385,12 @@ async fn client_command(
             }
             Ok(())
         }
-        ClientCommand::RotateSecret { client_id, json } => {
-            let secret = registration::rotate_client_secret(store, &client_id)
+        ClientCommand::RotateSecret {
+            client_id,
+            grace_seconds,
+            json,
+        } => {
+            let secret = registration::rotate_client_secret(store, &client_id, grace_seconds)
                 .await
                 .map_err(anyhow::Error::msg)?;
             if json {
@@ -393,7 +400,13 @@ async fn client_command(
                 );
             } else {
                 println!("client_secret:    {}", secret.expose());
-                eprintln!("The old secret no longer works. The new one is shown only now.");
+                if grace_seconds > 0 {
+                    eprintln!(
+                        "The old secret works for {grace_seconds} more seconds. The new one is shown only now."
+                    );
+                } else {
+                    eprintln!("The old secret no longer works. The new one is shown only now.");
+                }
             }
             Ok(())
         }

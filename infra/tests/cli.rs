@@ -117,13 +117,33 @@ async fn admin_commands_reach_a_running_server_at_once_and_the_data_persists() {
         "the secret is never shown again"
     );
 
+    let planned = ok_json(gatehouse(
+        &dir,
+        &[
+            "client",
+            "rotate-secret",
+            &id,
+            "--grace-seconds",
+            "3600",
+            "--json",
+        ],
+    ));
+    let second = planned["client_secret"].as_str().unwrap();
+    assert_eq!(
+        token(&serve.url, &id, &secret).await,
+        200,
+        "the old secret works during the grace"
+    );
+    assert_eq!(token(&serve.url, &id, second).await, 200);
+
     let rotated = ok_json(gatehouse(&dir, &["client", "rotate-secret", &id, "--json"]));
     let new_secret = rotated["client_secret"].as_str().unwrap();
     assert_eq!(
         token(&serve.url, &id, &secret).await,
         401,
-        "the old secret stops working"
+        "a rotation without grace ends every old secret"
     );
+    assert_eq!(token(&serve.url, &id, second).await, 401);
     assert_eq!(token(&serve.url, &id, new_secret).await, 200);
 
     let keys = ok_json(gatehouse(&dir, &["keys", "list", "--json"]));

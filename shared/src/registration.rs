@@ -30,6 +30,7 @@ pub async fn register_client(
         name: reg.name.trim().to_owned(),
         client_type: reg.client_type,
         secret_hash: secret.as_ref().map(Secret::hash),
+        previous_secret: None,
         redirect_uris: reg.redirect_uris,
         grant_types: reg.grant_types,
         default_scope: reg
@@ -47,13 +48,19 @@ pub async fn register_client(
     Ok(RegisteredClient { client, secret })
 }
 
-/// Gives a confidential client a new secret; the old one stops working at once.
+/// Gives a confidential client a new secret. The old one keeps working for
+/// `grace_seconds` (0: it stops at once, as after a leak).
 pub async fn rotate_client_secret(
     store: &impl ClientStore,
     client_id: &str,
+    grace_seconds: u64,
 ) -> Result<Secret, String> {
     let secret = random_token();
-    match store.set_client_secret(client_id, &secret.hash()).await {
+    let keep = (grace_seconds > 0).then(|| now() + grace_seconds);
+    match store
+        .set_client_secret(client_id, &secret.hash(), keep)
+        .await
+    {
         Ok(true) => Ok(secret),
         Ok(false) => Err(format!("no confidential client `{client_id}`")),
         Err(e) => Err(e.to_string()),

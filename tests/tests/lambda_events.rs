@@ -22,6 +22,7 @@ async fn server() -> TestServer {
             name: "Fixture".into(),
             client_type: ClientType::Confidential,
             secret_hash: Some(SecretHash::of("fixture-secret")),
+            previous_secret: None,
             redirect_uris: vec![],
             grant_types: vec![GrantType::ClientCredentials],
             allowed_scope: Scope::parse("read write").unwrap(),

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use gatehouse::engine::Engine;
 use gatehouse_core::config::Config;
-use gatehouse_core::domain::client::{Client, ClientType, GrantType};
+use gatehouse_core::domain::client::{Client, ClientType, GrantType, PreviousSecret};
 use gatehouse_core::domain::scope::Scope;
 use gatehouse_core::domain::token::{TokenKind, TokenRecord};
 use gatehouse_core::dynamodb::endpoint_client;
@@ -28,6 +28,7 @@ fn client(id: &str, client_type: ClientType) -> Client {
         name: "App".into(),
         client_type,
         secret_hash: (client_type == ClientType::Confidential).then(|| SecretHash::of("secret")),
+        previous_secret: None,
         redirect_uris: vec![],
         grant_types: vec![GrantType::ClientCredentials],
         allowed_scope: Scope::parse("read").unwrap(),
@@ -98,17 +99,17 @@ async fn clients_are_created_once_read_listed_rotated_and_deleted() {
     assert_eq!(s.list_clients().await.unwrap().len(), 2);
 
     let new = SecretHash::of("new secret");
-    assert!(s.set_client_secret("a", &new).await.unwrap());
+    assert!(s.set_client_secret("a", &new, None).await.unwrap());
     assert_eq!(
         s.get_client("a").await.unwrap().unwrap().secret_hash,
         Some(new.clone())
     );
     assert!(
-        !s.set_client_secret("missing", &new).await.unwrap(),
+        !s.set_client_secret("missing", &new, None).await.unwrap(),
         "unknown client"
     );
     assert!(
-        !s.set_client_secret("b", &new).await.unwrap(),
+        !s.set_client_secret("b", &new, None).await.unwrap(),
         "public clients have no secret"
     );
     assert!(
@@ -294,4 +295,41 @@ async fn bootstrapping_keys_twice_creates_them_once() {
             .unwrap()
     );
     assert_eq!(s.list_keys().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_secret_rotation_with_grace_keeps_the_previous_hash_until_its_deadline() {
+    let s = store().await;
+    s.create_client(&client("a", ClientType::Confidential))
+        .await
+        .unwrap();
+    let second = SecretHash::of("second");
+    assert!(s.set_client_secret("a", &second, Some(500)).await.unwrap());
+    let c = s.get_client("a").await.unwrap().unwrap();
+    assert_eq!(c.secret_hash, Some(second));
+    assert_eq!(
+        c.previous_secret,
+        Some(PreviousSecret {
+            hash: SecretHash::of("secret"),
+            valid_until: 500
+        })
+    );
+    assert!(c.secret_matches("second", 499));
+    assert!(
+        c.secret_matches("secret", 499),
+        "the previous secret within its grace"
+    );
+    assert!(!c.secret_matches("secret", 500), "and not after it");
+
+    assert!(
+        s.set_client_secret("a", &SecretHash::of("third"), None)
+            .await
+            .unwrap()
+    );
+    let c = s.get_client("a").await.unwrap().unwrap();
+    assert_eq!(
+        c.previous_secret, None,
+        "a rotation without grace drops the previous secret"
+    );
+    assert!(!c.secret_matches("second", 0));
 }

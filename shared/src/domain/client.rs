@@ -89,6 +89,9 @@ pub struct Client {
     pub client_type: ClientType,
     /// SHA-256 of the current secret (confidential clients only).
     pub secret_hash: Option<SecretHash>,
+    /// The secret before the last rotation, accepted until its deadline so that a
+    /// planned rotation needs no downtime.
+    pub previous_secret: Option<PreviousSecret>,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
     /// Scopes the client may be granted.
@@ -102,9 +105,30 @@ pub struct Client {
     pub created_at: u64,
 }
 
+/// A rotated-out secret and the moment it stops being accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub hash: SecretHash,
+    pub valid_until: u64,
+}
+
 impl Client {
     pub fn allows_grant(&self, g: GrantType) -> bool {
         self.grant_types.contains(&g)
+    }
+
+    /// Whether `presented` is the current secret, or the previous one before its
+    /// deadline. Both comparisons always run, in constant time.
+    pub fn secret_matches(&self, presented: &str, now: u64) -> bool {
+        let current = self
+            .secret_hash
+            .as_ref()
+            .is_some_and(|h| h.matches(presented));
+        let previous = self
+            .previous_secret
+            .as_ref()
+            .is_some_and(|p| p.hash.matches(presented) & (now < p.valid_until));
+        current | previous
     }
 }
 

@@ -108,6 +108,7 @@ mod tests {
             name: "c".into(),
             client_type: ClientType::Confidential,
             secret_hash: None,
+            previous_secret: None,
             redirect_uris: vec![],
             grant_types: vec![GrantType::ClientCredentials],
             allowed_scope: Scope::parse("read write").unwrap(),

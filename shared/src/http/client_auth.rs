@@ -99,11 +99,10 @@ pub async fn authenticate(
     match presented {
         Presented::Basic { client_id, secret } | Presented::Post { client_id, secret } => {
             let client = store.get_client(client_id).await?;
-            let expected = client
-                .as_ref()
-                .and_then(|c| c.secret_hash.clone())
-                .unwrap_or_else(|| SecretHash::from_stored(DECOY_HASH.into()));
-            let ok = expected.matches(secret.expose());
+            let ok = match &client {
+                Some(c) => c.secret_matches(secret.expose(), crate::app::now()),
+                None => SecretHash::from_stored(DECOY_HASH.into()).matches(secret.expose()),
+            };
             match client {
                 Some(c) if ok && c.client_type == ClientType::Confidential => Ok(c),
                 _ => Err(fail()),

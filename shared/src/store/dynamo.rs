@@ -110,18 +110,31 @@ impl ClientStore for DynamoStore {
         Ok(clients)
     }
 
-    async fn set_client_secret(&self, client_id: &str, hash: &SecretHash) -> StoreResult<bool> {
-        let r = self
+    async fn set_client_secret(
+        &self,
+        client_id: &str,
+        hash: &SecretHash,
+        keep_previous_until: Option<u64>,
+    ) -> StoreResult<bool> {
+        let mut req = self
             .db
             .update_item()
             .table_name(&self.tables.clients)
             .set_key(Some(key("client_id", client_id)))
-            .update_expression("SET secret_hash = :h")
             .condition_expression("attribute_exists(client_id) AND client_type = :confidential")
             .expression_attribute_values(":h", s(hash.as_str()))
-            .expression_attribute_values(":confidential", s("confidential"))
-            .send()
-            .await;
+            .expression_attribute_values(":confidential", s("confidential"));
+        req = match keep_previous_until {
+            Some(until) => req
+                .update_expression(
+                    "SET previous_secret_hash = secret_hash, previous_secret_valid_until = :until, secret_hash = :h",
+                )
+                .expression_attribute_values(":until", n(until)),
+            None => req.update_expression(
+                "SET secret_hash = :h REMOVE previous_secret_hash, previous_secret_valid_until",
+            ),
+        };
+        let r = req.send().await;
         match r.map_err(map_err) {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),

@@ -1,7 +1,7 @@
 //! Mapping between domain types and DynamoDB attribute maps.
 
 use super::StoreError;
-use crate::domain::client::{Client, ClientType, GrantType};
+use crate::domain::client::{Client, ClientType, GrantType, PreviousSecret};
 use crate::domain::scope::Scope;
 use crate::domain::token::{TokenKind, TokenRecord};
 use crate::keys::{KeyStatus, PrivateKeyDer, SigningAlgorithm, StoredKey};
@@ -102,6 +102,10 @@ pub fn client_to_item(c: &Client) -> Item {
     if let Some(h) = &c.secret_hash {
         item.insert("secret_hash".into(), s(h.as_str()));
     }
+    if let Some(p) = &c.previous_secret {
+        item.insert("previous_secret_hash".into(), s(p.hash.as_str()));
+        item.insert("previous_secret_valid_until".into(), n(p.valid_until));
+    }
     if let Some(ttl) = c.access_token_ttl {
         item.insert("access_token_ttl".into(), n(ttl));
     }
@@ -114,6 +118,16 @@ pub fn client_from_item(item: &Item) -> Result<Client, StoreError> {
         name: get_s(item, "name")?,
         client_type: parse::<ClientType>(item, "client_type")?,
         secret_hash: get_opt_s(item, "secret_hash").map(SecretHash::from_stored),
+        previous_secret: match (
+            get_opt_s(item, "previous_secret_hash"),
+            get_opt_n(item, "previous_secret_valid_until"),
+        ) {
+            (Some(h), Some(until)) => Some(PreviousSecret {
+                hash: SecretHash::from_stored(h),
+                valid_until: until,
+            }),
+            _ => None,
+        },
         redirect_uris: get_list(item, "redirect_uris")?,
         grant_types: get_list(item, "grant_types")?
             .iter()
@@ -217,6 +231,10 @@ mod tests {
             name: "App".into(),
             client_type: ClientType::Confidential,
             secret_hash: Some(SecretHash::of("s")),
+            previous_secret: Some(PreviousSecret {
+                hash: SecretHash::of("old"),
+                valid_until: 9,
+            }),
             redirect_uris: vec!["https://a.example/cb".into()],
             grant_types: vec![GrantType::ClientCredentials, GrantType::AuthorizationCode],
             allowed_scope: Scope::parse("read write").unwrap(),
@@ -234,6 +252,7 @@ mod tests {
         let mut p = client();
         p.client_type = ClientType::Public;
         p.secret_hash = None;
+        p.previous_secret = None;
         p.access_token_ttl = None;
         p.default_scope = Scope::default();
         assert_eq!(client_from_item(&client_to_item(&p)).unwrap(), p);

@@ -46,7 +46,14 @@ pub trait ClientStore {
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// Replaces the secret hash of an existing confidential client; false if unknown.
-    async fn set_client_secret(&self, client_id: &str, hash: &SecretHash) -> StoreResult<bool>;
+    /// With `keep_previous_until`, the replaced secret stays valid until then;
+    /// without, it stops working at once.
+    async fn set_client_secret(
+        &self,
+        client_id: &str,
+        hash: &SecretHash,
+        keep_previous_until: Option<u64>,
+    ) -> StoreResult<bool>;
     /// Deletes a client; false if unknown. Its tokens stop working at once because
     /// every use of a token checks that its client still exists.
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
