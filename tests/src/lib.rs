@@ -115,7 +115,7 @@ impl TestServer {
         path: &str,
         basic: Option<(&str, &str)>,
         form: &[(&str, &str)],
-    ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    ) -> Answer {
         let mut req = http().post(self.url(path)).form(form);
         if let Some((id, secret)) = basic {
             req = req.basic_auth(id, Some(secret));
@@ -157,9 +157,61 @@ pub fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// Status, headers and JSON body of a response.
+pub type Answer = (u16, reqwest::header::HeaderMap, serde_json::Value);
+
+/// Asserts an RFC 6749 §5.2 error: the status, the `error` code, a string
+/// `error_description`, a JSON body and `Cache-Control: no-store`.
+pub fn assert_error(answer: &Answer, status: u16, code: &str) {
+    let (s, h, body) = answer;
+    let header = |name| {
+        h.get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+    };
+    assert_eq!(*s, status, "status; body {body}");
+    assert_eq!(body["error"], code, "error code; body {body}");
+    assert!(
+        body["error_description"].is_string(),
+        "error_description; body {body}"
+    );
+    assert_eq!(
+        header(reqwest::header::CACHE_CONTROL),
+        Some("no-store"),
+        "Cache-Control; body {body}"
+    );
+    let content_type = header(reqwest::header::CONTENT_TYPE).unwrap_or("");
+    assert!(
+        content_type.starts_with("application/json"),
+        "Content-Type {content_type:?}"
+    );
+}
+
+/// A client as the store keeps it, for tests that write the store directly:
+/// confidential with `secret` when one is given, public otherwise.
+pub fn stored_client(id: &str, secret: Option<&str>) -> gatehouse_core::domain::client::Client {
+    gatehouse_core::domain::client::Client {
+        client_id: id.into(),
+        name: "App".into(),
+        client_type: if secret.is_some() {
+            ClientType::Confidential
+        } else {
+            ClientType::Public
+        },
+        secret_hash: secret.map(gatehouse_core::secret::SecretHash::of),
+        previous_secret: None,
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        allowed_scope: Scope::parse("read write").unwrap(),
+        default_scope: Scope::parse("read").unwrap(),
+        access_token_ttl: None,
+        introspect_any: false,
+        created_at: 1,
+    }
+}
+
 /// Status, headers and JSON body of a response (`Null` when empty, a string when
 /// the body is not JSON).
-pub async fn read(resp: reqwest::Response) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+pub async fn read(resp: reqwest::Response) -> Answer {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();

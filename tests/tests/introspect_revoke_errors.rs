@@ -9,28 +9,10 @@ use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{ClientStore, TokenStore};
 use gatehouse_tests::reqwest::header::{self, HeaderMap};
 use gatehouse_tests::serde_json::{Value, json};
-use gatehouse_tests::{TestClient, TestServer, cc_registration, http, read};
-
-type Answer = (u16, HeaderMap, Value);
+use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, cc_registration, http, read};
 
 fn cache_control(h: &HeaderMap) -> Option<&str> {
     h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok())
-}
-
-/// Asserts an error response: status, `error` code, `error_description`, no-store.
-fn assert_error(answer: &Answer, status: u16, code: &str) {
-    let (s, h, body) = answer;
-    assert_eq!(*s, status, "status; body {body}");
-    assert_eq!(body["error"], code, "error code; body {body}");
-    assert!(
-        body["error_description"].is_string(),
-        "error_description; body {body}"
-    );
-    assert_eq!(
-        cache_control(h),
-        Some("no-store"),
-        "Cache-Control; body {body}"
-    );
 }
 
 /// Asserts `200 {"active": false}` and nothing else (RFC 7662 §2.2).

@@ -2,12 +2,9 @@
 //! Gateway sends them (base64 form bodies included), parsed by `lambda_http` and
 //! handled by the same endpoint code, against the embedded engine.
 
-use gatehouse_core::domain::client::{Client, ClientType, GrantType};
-use gatehouse_core::domain::scope::Scope;
 use gatehouse_core::routes::Endpoint;
-use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::ClientStore;
-use gatehouse_tests::TestServer;
+use gatehouse_tests::{TestServer, stored_client};
 use lambda_http::Body;
 use serde_json::Value;
 
@@ -17,20 +14,7 @@ async fn server() -> TestServer {
     server
         .app
         .store
-        .create_client(&Client {
-            client_id: "fixture-client".into(),
-            name: "Fixture".into(),
-            client_type: ClientType::Confidential,
-            secret_hash: Some(SecretHash::of("fixture-secret")),
-            previous_secret: None,
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
-            allowed_scope: Scope::parse("read write").unwrap(),
-            default_scope: Scope::parse("read").unwrap(),
-            access_token_ttl: None,
-            introspect_any: false,
-            created_at: 0,
-        })
+        .create_client(&stored_client("fixture-client", Some("fixture-secret")))
         .await
         .unwrap();
     server

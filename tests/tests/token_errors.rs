@@ -6,36 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::scope::Scope;
-use gatehouse_tests::reqwest::header::{self, HeaderMap};
-use gatehouse_tests::serde_json::{Value, json};
-use gatehouse_tests::{TestClient, TestServer, http, read};
-
-type Answer = (u16, HeaderMap, Value);
-
-/// Asserts an RFC 6749 §5.2 error: the status, the `error` code, a string
-/// `error_description`, a JSON body and `Cache-Control: no-store`.
-fn assert_error(answer: &Answer, status: u16, code: &str) {
-    let (s, h, body) = answer;
-    assert_eq!(*s, status, "status; body {body}");
-    assert_eq!(body["error"], code, "error code; body {body}");
-    assert!(
-        body["error_description"].is_string(),
-        "error_description; body {body}"
-    );
-    assert_eq!(
-        h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()),
-        Some("no-store"),
-        "Cache-Control; body {body}"
-    );
-    let content_type = h
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    assert!(
-        content_type.starts_with("application/json"),
-        "Content-Type {content_type:?}"
-    );
-}
+use gatehouse_tests::reqwest::header;
+use gatehouse_tests::serde_json::json;
+use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, http, read};
 
 /// Asserts a `WWW-Authenticate: Basic ...` challenge.
 fn assert_basic_challenge(answer: &Answer) {
@@ -85,6 +58,25 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 fn basic(id: &str, secret: &str) -> Vec<u8> {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).into_bytes()
+}
+
+/// Posts each raw body with the client's credentials; each must be `invalid_request`.
+async fn assert_each_is_invalid_request(
+    server: &TestServer,
+    client: &TestClient,
+    bodies: &[&[u8]],
+) {
+    for body in bodies {
+        let answer = form_with_basic(server, client, body).await;
+        assert_eq!(
+            answer.0,
+            400,
+            "{}: {}",
+            String::from_utf8_lossy(body),
+            answer.2
+        );
+        assert_error(&answer, 400, "invalid_request");
+    }
 }
 
 /// A raw form body with the client's Basic credentials.
@@ -679,17 +671,7 @@ async fn non_utf8_bytes_in_the_body_are_invalid_request() {
         b"grant_type=client_credentials&\xff=x",
         b"grant_type=client_credentials&scope=%C3",
     ];
-    for body in bodies {
-        let answer = form_with_basic(&server, &client, body).await;
-        assert_eq!(
-            answer.0,
-            400,
-            "{}: {}",
-            String::from_utf8_lossy(body),
-            answer.2
-        );
-        assert_error(&answer, 400, "invalid_request");
-    }
+    assert_each_is_invalid_request(&server, &client, &bodies).await;
 }
 
 #[tokio::test]
@@ -703,17 +685,7 @@ async fn malformed_percent_escapes_are_invalid_request() {
         b"grant_type=client_%zzcredentials",
         b"grant_type=client_credentials&sc%ope=read",
     ];
-    for body in bodies {
-        let answer = form_with_basic(&server, &client, body).await;
-        assert_eq!(
-            answer.0,
-            400,
-            "{}: {}",
-            String::from_utf8_lossy(body),
-            answer.2
-        );
-        assert_error(&answer, 400, "invalid_request");
-    }
+    assert_each_is_invalid_request(&server, &client, &bodies).await;
 }
 
 #[tokio::test]
