@@ -192,4 +192,13 @@ mod tests {
         assert_eq!(c.all().to_string(), "read write");
         assert_eq!(c.definitions()[0].description, "Read access to resources");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsed_scopes_print_back_to_a_parseable_string(input in "\\PC{0,60}") {
+            if let Some(scope) = Scope::parse(&input) {
+                proptest::prop_assert_eq!(Scope::parse(&scope.to_string()), Some(scope));
+            }
+        }
+    }
 }

@@ -138,8 +138,7 @@ fn parse_basic(value: &[u8]) -> Option<(String, String)> {
 }
 
 fn decode_www_form(s: &str) -> Option<String> {
-    let form = Form::parse(format!("v={s}").as_bytes()).ok()?;
-    Some(form.get("v").unwrap_or("").to_owned())
+    crate::http::form::decode_component(s.as_bytes()).ok()
 }
 
 #[cfg(test)]
@@ -155,6 +154,11 @@ mod tests {
         assert_eq!(
             parse_basic(&basic("my%20app:s%3Acret+x")),
             Some(("my app".into(), "s:cret x".into()))
+        );
+        assert_eq!(
+            parse_basic(&basic("a&b=c:s&t")),
+            Some(("a&b=c".into(), "s&t".into())),
+            "a raw & or = is taken literally"
         );
         assert_eq!(
             parse_basic(&basic("id:secret")),
@@ -177,6 +181,18 @@ mod tests {
         ];
         for c in cases {
             assert_eq!(parse_basic(&c), None, "{:?}", String::from_utf8_lossy(&c));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_authorization_header_parses_or_fails_cleanly(
+            input in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+        ) {
+            let _ = parse_basic(&input);
+            let mut prefixed = b"Basic ".to_vec();
+            prefixed.extend_from_slice(&input);
+            let _ = parse_basic(&prefixed);
         }
     }
 }

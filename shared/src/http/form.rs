@@ -101,7 +101,7 @@ fn is_form_content_type(value: &str) -> bool {
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
-fn decode_component(input: &[u8]) -> Result<String, TokenError> {
+pub(crate) fn decode_component(input: &[u8]) -> Result<String, TokenError> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
@@ -223,5 +223,22 @@ mod tests {
         let e = Form::from_post(&Method::POST, &h, &big).unwrap_err();
         assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(e.code, TokenErrorCode::InvalidRequest);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(input in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = Form::parse(&input);
+        }
+
+        #[test]
+        fn encoded_pairs_decode_to_what_was_encoded(name in "[a-z_]{1,12}", value in "\\PC{1,40}") {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "client_credentials")
+                .append_pair(&format!("p_{name}"), &value)
+                .finish();
+            let form = Form::parse(body.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(form.get(&format!("p_{name}")), Some(value.as_str()));
+        }
     }
 }
