@@ -142,45 +142,48 @@ async fn an_es256_deployment_signs_tokens_its_jwks_verifies() {
     verify(&server, &token, jsonwebtoken::Algorithm::ES256).await;
 }
 
-#[tokio::test]
-async fn the_oauth2_library_reads_a_wrong_secret_as_invalid_client() {
-    let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
-    let oauth = BasicClient::new(ClientId::new(client.id.clone()))
-        .set_client_secret(ClientSecret::new("wrong".into()))
+/// The error code the `oauth2` crate reads from a failed client credentials request.
+async fn oauth2_error(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    scope: &str,
+) -> BasicErrorResponseType {
+    let oauth = BasicClient::new(ClientId::new(id.into()))
+        .set_client_secret(ClientSecret::new(secret.into()))
         .set_token_uri(TokenUrl::new(server.url("/token")).unwrap());
     let err = oauth
         .exchange_client_credentials()
+        .add_scope(Scope::new(scope.into()))
         .request_async(&http())
         .await
         .unwrap_err();
     match err {
-        RequestTokenError::ServerResponse(r) => {
-            assert_eq!(*r.error(), BasicErrorResponseType::InvalidClient)
-        }
+        RequestTokenError::ServerResponse(r) => r.error().clone(),
         other => panic!("expected an error response, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn the_oauth2_library_reads_a_wrong_secret_as_invalid_client() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let code = oauth2_error(&server, &client.id, "wrong", "read").await;
+    assert_eq!(code, BasicErrorResponseType::InvalidClient);
 }
 
 #[tokio::test]
 async fn the_oauth2_library_reads_a_disallowed_scope_as_invalid_scope() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
-    let oauth = BasicClient::new(ClientId::new(client.id.clone()))
-        .set_client_secret(ClientSecret::new(client.secret.clone().unwrap()))
-        .set_token_uri(TokenUrl::new(server.url("/token")).unwrap());
-    let err = oauth
-        .exchange_client_credentials()
-        .add_scope(Scope::new("write".into()))
-        .request_async(&http())
-        .await
-        .unwrap_err();
-    match err {
-        RequestTokenError::ServerResponse(r) => {
-            assert_eq!(*r.error(), BasicErrorResponseType::InvalidScope)
-        }
-        other => panic!("expected an error response, got {other:?}"),
-    }
+    let code = oauth2_error(
+        &server,
+        &client.id,
+        client.secret.as_deref().unwrap(),
+        "write",
+    )
+    .await;
+    assert_eq!(code, BasicErrorResponseType::InvalidScope);
 }
 
 #[tokio::test]

@@ -79,6 +79,22 @@ async fn assert_each_is_invalid_request(
     }
 }
 
+/// A client credentials request body sent with `content_type` (none when `None`).
+async fn cc_with_content_type(
+    server: &TestServer,
+    client: &TestClient,
+    content_type: Option<&str>,
+) -> Answer {
+    raw_post(
+        server,
+        "/token",
+        content_type,
+        &[&basic(&client.id, secret(client))],
+        b"grant_type=client_credentials".to_vec(),
+    )
+    .await
+}
+
 /// A raw form body with the client's Basic credentials.
 async fn form_with_basic(server: &TestServer, client: &TestClient, body: &[u8]) -> Answer {
     raw_post(
@@ -560,14 +576,7 @@ async fn a_json_body_is_invalid_request() {
 async fn a_form_body_without_a_content_type_is_invalid_request() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
-    let answer = raw_post(
-        &server,
-        "/token",
-        None,
-        &[&basic(&client.id, secret(&client))],
-        b"grant_type=client_credentials".to_vec(),
-    )
-    .await;
+    let answer = cc_with_content_type(&server, &client, None).await;
     assert_error(&answer, 400, "invalid_request");
 }
 
@@ -581,14 +590,7 @@ async fn other_content_types_are_invalid_request() {
         "application/x-www-form-urlencoded; charset=iso-8859-1",
         "application/x-www-form-urlencodedx",
     ] {
-        let answer = raw_post(
-            &server,
-            "/token",
-            Some(content_type),
-            &[&basic(&client.id, secret(&client))],
-            b"grant_type=client_credentials".to_vec(),
-        )
-        .await;
+        let answer = cc_with_content_type(&server, &client, Some(content_type)).await;
         assert_eq!(answer.0, 400, "{content_type}: {}", answer.2);
         assert_error(&answer, 400, "invalid_request");
     }
@@ -604,14 +606,7 @@ async fn a_form_content_type_with_a_utf8_charset_is_accepted() {
         "application/x-www-form-urlencoded; charset=\"utf-8\"",
         "Application/X-WWW-Form-Urlencoded",
     ] {
-        let answer = raw_post(
-            &server,
-            "/token",
-            Some(content_type),
-            &[&basic(&client.id, secret(&client))],
-            b"grant_type=client_credentials".to_vec(),
-        )
-        .await;
+        let answer = cc_with_content_type(&server, &client, Some(content_type)).await;
         assert_eq!(answer.0, 200, "{content_type}: {}", answer.2);
     }
 }
