@@ -109,6 +109,13 @@ async fn form_with_basic(server: &TestServer, client: &TestClient, body: &[u8]) 
 
 const CC: (&str, &str) = ("grant_type", "client_credentials");
 
+/// POSTs `form` to `/token` with the client's Basic credentials.
+async fn token_as(server: &TestServer, client: &TestClient, form: &[(&str, &str)]) -> Answer {
+    server
+        .post_form("/token", Some((&client.id, secret(client))), form)
+        .await
+}
+
 // Client authentication.
 
 #[tokio::test]
@@ -195,17 +202,16 @@ async fn unknown_client_id_is_indistinguishable_from_a_wrong_secret() {
 async fn basic_header_and_client_secret_in_the_body_together_are_invalid_request() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
-    let answer = server
-        .post_form(
-            "/token",
-            Some((&client.id, secret(&client))),
-            &[
-                CC,
-                ("client_id", &client.id),
-                ("client_secret", secret(&client)),
-            ],
-        )
-        .await;
+    let answer = token_as(
+        &server,
+        &client,
+        &[
+            CC,
+            ("client_id", &client.id),
+            ("client_secret", secret(&client)),
+        ],
+    )
+    .await;
     assert_error(&answer, 400, "invalid_request");
 }
 
@@ -214,13 +220,7 @@ async fn basic_header_and_a_different_client_id_in_the_body_are_invalid_request(
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
     let other = server.cc_client("read").await;
-    let answer = server
-        .post_form(
-            "/token",
-            Some((&client.id, secret(&client))),
-            &[CC, ("client_id", &other.id)],
-        )
-        .await;
+    let answer = token_as(&server, &client, &[CC, ("client_id", &other.id)]).await;
     assert_error(&answer, 400, "invalid_request");
 }
 
@@ -228,13 +228,7 @@ async fn basic_header_and_a_different_client_id_in_the_body_are_invalid_request(
 async fn basic_header_with_the_same_client_id_in_the_body_is_accepted() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
-    let (status, _, body) = server
-        .post_form(
-            "/token",
-            Some((&client.id, secret(&client))),
-            &[CC, ("client_id", &client.id)],
-        )
-        .await;
+    let (status, _, body) = token_as(&server, &client, &[CC, ("client_id", &client.id)]).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -373,23 +367,11 @@ async fn the_basic_scheme_name_is_case_insensitive() {
 async fn a_missing_grant_type_is_invalid_request() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
-    let answer = server
-        .post_form(
-            "/token",
-            Some((&client.id, secret(&client))),
-            &[("scope", "read")],
-        )
-        .await;
+    let answer = token_as(&server, &client, &[("scope", "read")]).await;
     assert_error(&answer, 400, "invalid_request");
 
     // An empty value counts as omitted (RFC 6749 §3.1).
-    let answer = server
-        .post_form(
-            "/token",
-            Some((&client.id, secret(&client))),
-            &[("grant_type", "")],
-        )
-        .await;
+    let answer = token_as(&server, &client, &[("grant_type", "")]).await;
     assert_error(&answer, 400, "invalid_request");
 }
 
@@ -403,13 +385,7 @@ async fn password_implicit_and_jwt_bearer_grants_are_unsupported_grant_type() {
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
         "CLIENT_CREDENTIALS",
     ] {
-        let answer = server
-            .post_form(
-                "/token",
-                Some((&client.id, secret(&client))),
-                &[("grant_type", grant)],
-            )
-            .await;
+        let answer = token_as(&server, &client, &[("grant_type", grant)]).await;
         assert_eq!(answer.0, 400, "{grant}: {}", answer.2);
         assert_error(&answer, 400, "unsupported_grant_type");
     }
@@ -421,18 +397,17 @@ async fn authorization_code_and_refresh_token_for_a_client_not_registered_for_th
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
     for grant in ["authorization_code", "refresh_token"] {
-        let answer = server
-            .post_form(
-                "/token",
-                Some((&client.id, secret(&client))),
-                &[
-                    ("grant_type", grant),
-                    ("code", "some-code"),
-                    ("refresh_token", "some-refresh-token"),
-                    ("redirect_uri", "http://127.0.0.1/cb"),
-                ],
-            )
-            .await;
+        let answer = token_as(
+            &server,
+            &client,
+            &[
+                ("grant_type", grant),
+                ("code", "some-code"),
+                ("refresh_token", "some-refresh-token"),
+                ("redirect_uri", "http://127.0.0.1/cb"),
+            ],
+        )
+        .await;
         assert_eq!(answer.0, 400, "{grant}: {}", answer.2);
         assert_error(&answer, 400, "unauthorized_client");
     }
@@ -445,13 +420,7 @@ async fn a_scope_outside_the_clients_allowed_set_is_invalid_scope() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
     for scope in ["admin", "read admin", "write", "read write"] {
-        let answer = server
-            .post_form(
-                "/token",
-                Some((&client.id, secret(&client))),
-                &[CC, ("scope", scope)],
-            )
-            .await;
+        let answer = token_as(&server, &client, &[CC, ("scope", scope)]).await;
         assert_eq!(answer.0, 400, "{scope}: {}", answer.2);
         assert_error(&answer, 400, "invalid_scope");
     }
@@ -469,13 +438,7 @@ async fn a_malformed_scope_is_invalid_scope() {
         "read\twrite",
         "ré",
     ] {
-        let answer = server
-            .post_form(
-                "/token",
-                Some((&client.id, secret(&client))),
-                &[CC, ("scope", scope)],
-            )
-            .await;
+        let answer = token_as(&server, &client, &[CC, ("scope", scope)]).await;
         assert_eq!(answer.0, 400, "{scope:?}: {}", answer.2);
         assert_error(&answer, 400, "invalid_scope");
     }
@@ -485,13 +448,7 @@ async fn a_malformed_scope_is_invalid_scope() {
 async fn a_narrower_scope_is_granted_as_requested() {
     let server = TestServer::start().await;
     let client = server.cc_client("read write").await;
-    let (status, _, body) = server
-        .post_form(
-            "/token",
-            Some((&client.id, secret(&client))),
-            &[CC, ("scope", "read")],
-        )
-        .await;
+    let (status, _, body) = token_as(&server, &client, &[CC, ("scope", "read")]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], "read");
 }
@@ -501,9 +458,7 @@ async fn without_a_scope_the_client_gets_all_its_allowed_scopes() {
     let server = TestServer::start().await;
     let client = server.cc_client("read write").await;
     for form in [&[CC][..], &[CC, ("scope", "")][..]] {
-        let (status, _, body) = server
-            .post_form("/token", Some((&client.id, secret(&client))), form)
-            .await;
+        let (status, _, body) = token_as(&server, &client, form).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["scope"], "read write");
     }
@@ -548,9 +503,7 @@ async fn repeated_parameters_are_invalid_request() {
         &[CC, ("scope", "read"), ("scope", "read")][..],
         &[CC, ("grant_type", "password")][..],
     ] {
-        let answer = server
-            .post_form("/token", Some((&client.id, secret(&client))), form)
-            .await;
+        let answer = token_as(&server, &client, form).await;
         assert_eq!(answer.0, 400, "{form:?}: {}", answer.2);
         assert_error(&answer, 400, "invalid_request");
     }
@@ -616,13 +569,7 @@ async fn a_body_over_16_kib_is_413_invalid_request() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
     let padding = "a".repeat(20_000);
-    let answer = server
-        .post_form(
-            "/token",
-            Some((&client.id, secret(&client))),
-            &[CC, ("padding", &padding)],
-        )
-        .await;
+    let answer = token_as(&server, &client, &[CC, ("padding", &padding)]).await;
     assert_error(&answer, 413, "invalid_request");
 }
 
@@ -744,9 +691,7 @@ async fn other_methods_on_token_are_405() {
 async fn a_successful_response_is_an_uncacheable_bearer_token_without_refresh_token() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
-    let (status, headers, body) = server
-        .post_form("/token", Some((&client.id, secret(&client))), &[CC])
-        .await;
+    let (status, headers, body) = token_as(&server, &client, &[CC]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         headers
