@@ -3,7 +3,7 @@
 use crate::target::{ENGINE_URL_FILE, Target, TargetArgs};
 use clap::{Parser, Subcommand};
 use gatehouse_core::App;
-use gatehouse_core::config::{Config, DEFAULT_ACCESS_TOKEN_TTL};
+use gatehouse_core::config::{Config, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CODE_TTL};
 use gatehouse_core::domain::client::{Client, ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::scope::{Scope, ScopeCatalog};
 use gatehouse_core::keys::SigningAlgorithm;
@@ -38,6 +38,9 @@ enum Command {
     /// Register and manage clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Create and manage users (resource owners).
+    #[command(subcommand)]
+    User(crate::user_cli::UserCommand),
     /// List and rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -63,6 +66,15 @@ struct ServeArgs {
     /// Default access-token lifetime, seconds.
     #[arg(long, default_value_t = DEFAULT_ACCESS_TOKEN_TTL, env = "GATEHOUSE_ACCESS_TOKEN_TTL")]
     access_token_ttl: u64,
+    /// Authorization code lifetime, seconds (at most 600).
+    #[arg(long, default_value_t = DEFAULT_CODE_TTL, env = "GATEHOUSE_CODE_TTL")]
+    code_ttl: u64,
+    /// Require PKCE from confidential clients too.
+    #[arg(long, env = "GATEHOUSE_REQUIRE_PKCE")]
+    require_pkce: bool,
+    /// Accept code_challenge_method=plain (not recommended).
+    #[arg(long, env = "GATEHOUSE_ALLOW_PLAIN_PKCE")]
+    allow_plain_pkce: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -91,6 +103,9 @@ enum ClientCommand {
         /// Let this client (a resource server) introspect every client's tokens.
         #[arg(long)]
         introspect_any: bool,
+        /// A trusted first-party client: users are not asked for consent.
+        #[arg(long)]
+        skip_consent: bool,
         #[arg(long)]
         json: bool,
     },
@@ -186,6 +201,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.scopes = scopes;
             client_command(&DynamoStore::new(target.db, target.tables), &config, cmd).await
         }
+        Command::User(cmd) => {
+            let target = open(&cli.target).await?;
+            crate::user_cli::user_command(&DynamoStore::new(target.db, target.tables), cmd).await
+        }
         Command::Keys(cmd) => {
             let target = open(&cli.target).await?;
             let config = Config::new("http://127.0.0.1:8080", target.tables.clone());
@@ -221,6 +240,9 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     }
     config.scopes = scopes;
     config.access_token_ttl = opts.access_token_ttl;
+    config.code_ttl = opts.code_ttl;
+    config.require_pkce = opts.require_pkce;
+    config.allow_plain_pkce = opts.allow_plain_pkce;
     // A running server sees key rotations by `gatehouse keys rotate` within a second.
     config.key_cache_ttl = Duration::from_secs(1);
     config.validate().map_err(anyhow::Error::msg)?;
@@ -265,6 +287,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "default_scope": c.default_scope.to_string(),
         "access_token_ttl": c.access_token_ttl,
         "introspect_any": c.introspect_any,
+        "skip_consent": c.skip_consent,
         "created_at": c.created_at,
     })
 }
@@ -290,6 +313,9 @@ fn print_client(c: &Client) {
     if c.introspect_any {
         println!("introspect any:   yes");
     }
+    if c.skip_consent {
+        println!("skip consent:     yes");
+    }
 }
 
 fn parse_scope(s: &str) -> anyhow::Result<Scope> {
@@ -312,6 +338,7 @@ async fn client_command(
             default_scope,
             access_token_ttl,
             introspect_any,
+            skip_consent,
             json,
         } => {
             let reg = ClientRegistration {
@@ -323,6 +350,7 @@ async fn client_command(
                 default_scope: default_scope.as_deref().map(parse_scope).transpose()?,
                 access_token_ttl,
                 introspect_any,
+                skip_consent,
             };
             let created = registration::register_client(store, config, reg)
                 .await

@@ -5,3 +5,4 @@ pub mod cli;
 pub mod engine;
 pub mod server;
 pub mod target;
+pub mod user_cli;

@@ -7,7 +7,10 @@ use gatehouse_core::error::TokenError;
 use gatehouse_core::http::response::{not_found, token_error};
 use gatehouse_core::routes::Endpoint;
 use lambda_http::Body;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// API Gateway HTTP APIs refuse payloads over 10 MB; so does this server.
@@ -19,14 +22,29 @@ pub fn router(app: Arc<App>) -> axum::Router {
 
 /// Serves `app` on `listener` until the future is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, app: Arc<App>) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).await
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }
 
 async fn dispatch(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    // What API Gateway puts in `requestContext.http.sourceIp`.
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.method = parts.method.clone();
+    context.http.source_ip = peer.map(|p| p.ip().to_string());
+    parts
+        .extensions
+        .insert(RequestContext::ApiGatewayV2(context));
     let Some(endpoint) = Endpoint::for_path(parts.uri.path()) else {
         return to_axum(not_found());
     };

@@ -45,6 +45,12 @@ pub struct TargetArgs {
     pub tokens_table: Option<String>,
     #[arg(long, global = true, env = "GATEHOUSE_KEYS_TABLE")]
     pub keys_table: Option<String>,
+    #[arg(long, global = true, env = "GATEHOUSE_USERS_TABLE")]
+    pub users_table: Option<String>,
+    #[arg(long, global = true, env = "GATEHOUSE_CONSENTS_TABLE")]
+    pub consents_table: Option<String>,
+    #[arg(long, global = true, env = "GATEHOUSE_LOGIN_ATTEMPTS_TABLE")]
+    pub login_attempts_table: Option<String>,
 }
 
 /// A resolved target: a DynamoDB client, the table names, and how to describe it.
@@ -68,7 +74,7 @@ impl TargetArgs {
                     (None, false) => Ok(default),
                     (None, true) => anyhow::bail!(
                         "--aws needs --{name}-table (or GATEHOUSE_{}_TABLE)",
-                        name.to_uppercase()
+                        name.to_uppercase().replace('-', "_")
                     ),
                 }
             };
@@ -76,6 +82,13 @@ impl TargetArgs {
             clients: pick(&self.clients_table, prefixed.clients, "clients")?,
             tokens: pick(&self.tokens_table, prefixed.tokens, "tokens")?,
             keys: pick(&self.keys_table, prefixed.keys, "keys")?,
+            users: pick(&self.users_table, prefixed.users, "users")?,
+            consents: pick(&self.consents_table, prefixed.consents, "consents")?,
+            login_attempts: pick(
+                &self.login_attempts_table,
+                prefixed.login_attempts,
+                "login-attempts",
+            )?,
         })
     }
 
@@ -86,8 +99,13 @@ impl TargetArgs {
             return Ok(Target {
                 db: aws_client().await,
                 description: format!(
-                    "AWS DynamoDB tables {}, {}, {}",
-                    tables.clients, tables.tokens, tables.keys
+                    "AWS DynamoDB tables {}, {}, {}, {}, {}, {}",
+                    tables.clients,
+                    tables.tokens,
+                    tables.keys,
+                    tables.users,
+                    tables.consents,
+                    tables.login_attempts
                 ),
                 tables,
                 own_engine: None,

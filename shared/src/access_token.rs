@@ -31,8 +31,7 @@ pub struct IssuedAccessToken {
     pub scope: Scope,
 }
 
-/// Signs an access token for `client` and `subject` with the active key
-/// (header `typ: at+jwt`, RFC 9068 §2.1) and records its hash under `grant_id`.
+/// Signs an access token and records it (client credentials: one write).
 pub async fn issue(
     app: &App,
     client: &Client,
@@ -40,6 +39,22 @@ pub async fn issue(
     scope: Scope,
     grant_id: &str,
 ) -> Result<IssuedAccessToken, TokenError> {
+    let (issued, record) = sign(app, client, subject, None, scope, grant_id).await?;
+    app.store.put_token(&record).await?;
+    Ok(issued)
+}
+
+/// Signs an access token for `client` and `subject` with the active key
+/// (header `typ: at+jwt`, RFC 9068 §2.1) and returns it with the record to store
+/// under `grant_id`. The caller writes the record.
+pub async fn sign(
+    app: &App,
+    client: &Client,
+    subject: &str,
+    username: Option<&str>,
+    scope: Scope,
+    grant_id: &str,
+) -> Result<(IssuedAccessToken, TokenRecord), TokenError> {
     let keys = app.key_set().await?;
     let signing = keys.signing.as_ref().ok_or_else(|| {
         TokenError::server_error("no active signing key: run `gatehouse keys rotate`")
@@ -64,24 +79,28 @@ pub async fn issue(
     header.kid = Some(signing.kid.clone());
     let token =
         encode(&header, &claims, signing.encoding_key()).map_err(TokenError::server_error)?;
-    app.store
-        .put_token(&TokenRecord {
-            token_hash: SecretHash::of(&token),
-            kind: TokenKind::AccessToken,
-            client_id: client.client_id.clone(),
-            subject: subject.to_owned(),
-            scope: scope.clone(),
-            audience: app.config.audience.clone(),
-            grant_id: grant_id.to_owned(),
-            jti: Some(jti),
-            issued_at: iat,
-            expires_at: iat + expires_in,
-            revoked: false,
-        })
-        .await?;
-    Ok(IssuedAccessToken {
-        token,
-        expires_in,
-        scope,
-    })
+    let record = TokenRecord {
+        token_hash: SecretHash::of(&token),
+        kind: TokenKind::AccessToken,
+        client_id: client.client_id.clone(),
+        subject: subject.to_owned(),
+        scope: scope.clone(),
+        audience: app.config.audience.clone(),
+        grant_id: grant_id.to_owned(),
+        jti: Some(jti),
+        issued_at: iat,
+        expires_at: iat + expires_in,
+        revoked: false,
+        username: username.map(str::to_owned),
+        code: None,
+        used_at: None,
+    };
+    Ok((
+        IssuedAccessToken {
+            token,
+            expires_in,
+            scope,
+        },
+        record,
+    ))
 }

@@ -3,7 +3,8 @@
 
 use crate::config::Config;
 use crate::keys::KeySet;
-use crate::store::{DynamoStore, KeyStore, StoreError};
+use crate::secret::Secret;
+use crate::store::{DynamoStore, KeyStore, SessionKeyStore, StoreError};
 use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -11,6 +12,7 @@ pub struct App {
     pub config: Config,
     pub store: DynamoStore,
     keys: RwLock<Option<(Instant, Arc<KeySet>)>>,
+    session_key: RwLock<Option<Arc<Secret>>>,
 }
 
 impl App {
@@ -19,7 +21,19 @@ impl App {
             config,
             store,
             keys: RwLock::new(None),
+            session_key: RwLock::new(None),
         }
+    }
+
+    /// The key that signs session cookies and CSRF tokens: read (or created) once
+    /// per process.
+    pub async fn session_key(&self) -> Result<Arc<Secret>, StoreError> {
+        if let Some(k) = self.session_key.read().expect("session key lock").as_ref() {
+            return Ok(k.clone());
+        }
+        let k = Arc::new(self.store.session_key().await?);
+        *self.session_key.write().expect("session key lock") = Some(k.clone());
+        Ok(k)
     }
 
     /// The signing key and JWKS, read from the store at most once per

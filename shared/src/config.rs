@@ -20,10 +20,33 @@ pub struct Config {
     /// How long a function keeps the key set before reading it again.
     pub key_cache_ttl: Duration,
     pub tables: TableNames,
+    /// Authorization code lifetime in seconds (RFC 6749 §4.1.2: short; at most 600).
+    pub code_ttl: u64,
+    /// Refresh token lifetime in seconds; each rotation starts a new one.
+    pub refresh_token_ttl: u64,
+    /// How long after a refresh token's rotation a second use of it is taken for a
+    /// client's retry race (refused, the grant kept) rather than a replay (the
+    /// whole grant revoked; RFC 9700 §4.14.2).
+    pub refresh_reuse_grace: u64,
+    /// How long a login session lasts before the user must sign in again.
+    pub session_ttl: u64,
+    /// Accept `code_challenge_method=plain` (RFC 7636 §4.2); off by default.
+    pub allow_plain_pkce: bool,
+    /// Require PKCE from confidential clients too (public clients always need it).
+    pub require_pkce: bool,
+    /// Failed logins per username, and per source address, within
+    /// `login_failure_window` seconds before further attempts are refused.
+    pub login_max_failures_per_user: u64,
+    pub login_max_failures_per_source: u64,
+    pub login_failure_window: u64,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
 pub const DEFAULT_MAX_ACCESS_TOKEN_TTL: u64 = 86_400;
+pub const DEFAULT_CODE_TTL: u64 = 60;
+pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 30 * 86_400;
+pub const DEFAULT_REFRESH_REUSE_GRACE: u64 = 10;
+pub const DEFAULT_SESSION_TTL: u64 = 8 * 3600;
 /// Allowed clock difference between Gatehouse and verifiers.
 pub const CLOCK_SKEW_SECONDS: u64 = 300;
 
@@ -39,13 +62,28 @@ impl Config {
             max_access_token_ttl: DEFAULT_MAX_ACCESS_TOKEN_TTL,
             key_cache_ttl: Duration::from_secs(30),
             tables,
+            code_ttl: DEFAULT_CODE_TTL,
+            refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            refresh_reuse_grace: DEFAULT_REFRESH_REUSE_GRACE,
+            session_ttl: DEFAULT_SESSION_TTL,
+            allow_plain_pkce: false,
+            require_pkce: false,
+            login_max_failures_per_user: 5,
+            login_max_failures_per_source: 30,
+            login_failure_window: 900,
         }
     }
 
     /// Reads `GATEHOUSE_ISSUER` (required), `GATEHOUSE_AUDIENCE`, `GATEHOUSE_SCOPES`
     /// (`name=description;...`), `GATEHOUSE_ACCESS_TOKEN_TTL`,
-    /// `GATEHOUSE_MAX_ACCESS_TOKEN_TTL`, `GATEHOUSE_KEY_CACHE_SECONDS` and the table
-    /// names `GATEHOUSE_CLIENTS_TABLE`, `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_KEYS_TABLE`.
+    /// `GATEHOUSE_MAX_ACCESS_TOKEN_TTL`, `GATEHOUSE_KEY_CACHE_SECONDS`,
+    /// `GATEHOUSE_CODE_TTL`, `GATEHOUSE_REFRESH_TOKEN_TTL`,
+    /// `GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS`, `GATEHOUSE_SESSION_TTL`,
+    /// `GATEHOUSE_ALLOW_PLAIN_PKCE`, `GATEHOUSE_REQUIRE_PKCE` (`true`/`false`),
+    /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER`, `GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE`,
+    /// `GATEHOUSE_LOGIN_FAILURE_WINDOW` and the table names `GATEHOUSE_CLIENTS_TABLE`,
+    /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_USERS_TABLE`,
+    /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`.
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -62,6 +100,16 @@ impl Config {
             clients: required("GATEHOUSE_CLIENTS_TABLE")?,
             tokens: required("GATEHOUSE_TOKENS_TABLE")?,
             keys: required("GATEHOUSE_KEYS_TABLE")?,
+            users: required("GATEHOUSE_USERS_TABLE")?,
+            consents: required("GATEHOUSE_CONSENTS_TABLE")?,
+            login_attempts: required("GATEHOUSE_LOGIN_ATTEMPTS_TABLE")?,
+        };
+        let flag = |k: &str| -> Result<bool, String> {
+            match get(k).as_deref().map(str::trim) {
+                None | Some("false") => Ok(false),
+                Some("true") => Ok(true),
+                Some(_) => Err(format!("{k} must be true or false")),
+            }
         };
         let mut c = Self::new(required("GATEHOUSE_ISSUER")?, tables);
         if let Some(aud) = get("GATEHOUSE_AUDIENCE") {
@@ -76,6 +124,18 @@ impl Config {
             DEFAULT_MAX_ACCESS_TOKEN_TTL,
         )?;
         c.key_cache_ttl = Duration::from_secs(number("GATEHOUSE_KEY_CACHE_SECONDS", 30)?);
+        c.code_ttl = number("GATEHOUSE_CODE_TTL", DEFAULT_CODE_TTL)?;
+        c.refresh_token_ttl = number("GATEHOUSE_REFRESH_TOKEN_TTL", DEFAULT_REFRESH_TOKEN_TTL)?;
+        c.refresh_reuse_grace = number(
+            "GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS",
+            DEFAULT_REFRESH_REUSE_GRACE,
+        )?;
+        c.session_ttl = number("GATEHOUSE_SESSION_TTL", DEFAULT_SESSION_TTL)?;
+        c.allow_plain_pkce = flag("GATEHOUSE_ALLOW_PLAIN_PKCE")?;
+        c.require_pkce = flag("GATEHOUSE_REQUIRE_PKCE")?;
+        c.login_max_failures_per_user = number("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER", 5)?;
+        c.login_max_failures_per_source = number("GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE", 30)?;
+        c.login_failure_window = number("GATEHOUSE_LOGIN_FAILURE_WINDOW", 900)?;
         c.validate()?;
         Ok(c)
     }
@@ -101,7 +161,33 @@ impl Config {
                 self.max_access_token_ttl
             ));
         }
+        if !(1..=600).contains(&self.code_ttl) {
+            return Err("the authorization code lifetime must be between 1 and 600 seconds".into());
+        }
+        if self.refresh_token_ttl < 60 {
+            return Err("the refresh token lifetime must be at least 60 seconds".into());
+        }
+        if self.refresh_reuse_grace > 300 {
+            return Err("the refresh reuse grace window must be at most 300 seconds".into());
+        }
+        if !(60..=30 * 86_400).contains(&self.session_ttl) {
+            return Err("the session lifetime must be between 60 seconds and 30 days".into());
+        }
+        if self.login_max_failures_per_user == 0
+            || self.login_max_failures_per_source == 0
+            || self.login_failure_window < 60
+        {
+            return Err(
+                "login throttling needs limits above 0 and a window of at least 60 seconds".into(),
+            );
+        }
         Ok(())
+    }
+
+    /// Whether cookies carry `Secure`: always, except for a plain-HTTP loopback
+    /// issuer during local work (browsers drop Secure cookies over plain HTTP).
+    pub fn secure_cookies(&self) -> bool {
+        !self.issuer.starts_with("http://")
     }
 
     /// How long a retired signing key stays published.
@@ -127,11 +213,14 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    const BASE: [(&str, &str); 4] = [
+    const BASE: [(&str, &str); 7] = [
         ("GATEHOUSE_ISSUER", "https://auth.example.com/"),
         ("GATEHOUSE_CLIENTS_TABLE", "c"),
         ("GATEHOUSE_TOKENS_TABLE", "t"),
         ("GATEHOUSE_KEYS_TABLE", "k"),
+        ("GATEHOUSE_USERS_TABLE", "u"),
+        ("GATEHOUSE_CONSENTS_TABLE", "cs"),
+        ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),
     ];
 
     #[test]
@@ -142,6 +231,9 @@ mod tests {
         assert_eq!(c.access_token_ttl, 3600);
         assert_eq!(c.tables.tokens, "t");
         assert_eq!(c.scopes, ScopeCatalog::default());
+        assert_eq!(c.code_ttl, 60);
+        assert!(!c.allow_plain_pkce && !c.require_pkce);
+        assert!(c.secure_cookies());
     }
 
     #[test]
@@ -154,6 +246,16 @@ mod tests {
         assert!(with("GATEHOUSE_ACCESS_TOKEN_TTL", "ten").is_err());
         assert!(with("GATEHOUSE_ACCESS_TOKEN_TTL", "5").is_err());
         assert!(with("GATEHOUSE_SCOPES", "bad scope=x").is_err());
+        assert!(with("GATEHOUSE_CODE_TTL", "601").is_err());
+        assert!(with("GATEHOUSE_CODE_TTL", "0").is_err());
+        assert!(with("GATEHOUSE_REQUIRE_PKCE", "yes").is_err());
+        assert!(with("GATEHOUSE_REQUIRE_PKCE", "true").unwrap().require_pkce);
+        assert!(
+            with("GATEHOUSE_ALLOW_PLAIN_PKCE", "true")
+                .unwrap()
+                .allow_plain_pkce
+        );
+        assert!(with("GATEHOUSE_SESSION_TTL", "10").is_err());
         assert!(
             Config::from_lookup(env(&BASE[1..])).is_err(),
             "issuer is required"

@@ -58,6 +58,10 @@ pub enum AuthorizeErrorCode {
     InvalidScope,
     ServerError,
     TemporarilyUnavailable,
+    /// `prompt=none` and no session (OpenID Connect Core §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none` and consent would have to be asked (OpenID Connect Core §3.1.2.6).
+    ConsentRequired,
 }
 
 impl AuthorizeErrorCode {
@@ -70,6 +74,8 @@ impl AuthorizeErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
         }
     }
 }

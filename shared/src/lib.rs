@@ -11,12 +11,14 @@ pub mod domain;
 pub mod dynamodb;
 pub mod endpoints;
 pub mod error;
+pub mod grants;
 pub mod http;
 pub mod keys;
 pub mod lambda;
 pub mod registration;
 pub mod routes;
 pub mod secret;
+pub mod session;
 pub mod store;
 
 pub use app::App;

@@ -1,13 +1,15 @@
 //! Operator actions shared by the `gatehouse` command and the tests: registering
-//! clients, rotating their secrets, and bootstrapping and rotating signing keys.
+//! clients, rotating their secrets, bootstrapping and rotating signing keys, and
+//! creating users.
 
 use crate::app::now;
 use crate::config::Config;
 use crate::domain::client::{Client, ClientRegistration, ClientType};
+use crate::domain::user::{User, hash_password, validate_password, validate_username};
 use crate::endpoints::discovery::CACHE_SECONDS;
 use crate::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use crate::secret::{Secret, random_id, random_token};
-use crate::store::{ClientStore, KeyStore, StoreError};
+use crate::store::{ClientStore, KeyStore, StoreError, UserStore};
 
 /// A newly registered client and, for a confidential client, its secret: shown
 /// once, never stored in clear.
@@ -39,6 +41,7 @@ pub async fn register_client(
         allowed_scope: reg.allowed_scope,
         access_token_ttl: reg.access_token_ttl,
         introspect_any: reg.introspect_any,
+        skip_consent: reg.skip_consent,
         created_at: now(),
     };
     store
@@ -119,4 +122,43 @@ pub async fn rotate_signing_keys(
         e => e.to_string(),
     })?;
     Ok(plan)
+}
+
+/// Creates a user with an argon2id hash of `password`.
+pub async fn create_user(
+    store: &impl UserStore,
+    username: &str,
+    password: &str,
+) -> Result<User, String> {
+    validate_username(username)?;
+    validate_password(password)?;
+    let t = now();
+    let user = User {
+        username: username.to_owned(),
+        user_id: random_id(),
+        password_hash: hash_password(password)?,
+        disabled: false,
+        created_at: t,
+        password_changed_at: t,
+    };
+    match store.create_user(&user).await {
+        Ok(()) => Ok(user),
+        Err(StoreError::Conflict) => Err(format!("the username `{username}` is taken")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Replaces a user's password; the user's sessions end.
+pub async fn set_user_password(
+    store: &impl UserStore,
+    username: &str,
+    password: &str,
+) -> Result<(), String> {
+    validate_password(password)?;
+    let hash = hash_password(password)?;
+    match store.set_password(username, &hash, now()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("no user `{username}`")),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -2,6 +2,7 @@
 //! loopback port, creates its tables, and serves Gatehouse on an ephemeral port
 //! through the same router `gatehouse serve` uses.
 
+
 use gatehouse::engine::Engine;
 use gatehouse_core::App;
 use gatehouse_core::config::Config;
@@ -100,6 +101,7 @@ impl TestServer {
                 default_scope: None,
                 access_token_ttl: None,
                 introspect_any: false,
+                skip_consent: false,
             })
             .await;
         TestClient {
@@ -147,6 +149,7 @@ pub fn cc_registration(scope: &str) -> ClientRegistration {
         default_scope: None,
         access_token_ttl: None,
         introspect_any: false,
+        skip_consent: false,
     }
 }
 
@@ -205,6 +208,7 @@ pub fn stored_client(id: &str, secret: Option<&str>) -> gatehouse_core::domain::
         default_scope: Scope::parse("read").unwrap(),
         access_token_ttl: None,
         introspect_any: false,
+        skip_consent: false,
         created_at: 1,
     }
 }

@@ -274,14 +274,21 @@ async fn metadata_names_every_endpoint_and_what_they_support() {
     assert_eq!(m["introspection_endpoint"], server.url("/introspect"));
     assert_eq!(m["revocation_endpoint"], server.url("/revoke"));
     assert_eq!(m["jwks_uri"], server.url("/.well-known/jwks.json"));
+    assert_eq!(m["authorization_endpoint"], server.url("/authorize"));
     assert_eq!(
         m["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
     );
+    assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        m["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
     assert_eq!(m["scopes_supported"], serde_json::json!(["read", "write"]));
     assert_eq!(
         m["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
     for field in ["password", "implicit"] {
         assert!(
@@ -298,7 +305,7 @@ async fn metadata_names_every_endpoint_and_what_they_support() {
 }
 
 #[tokio::test]
-async fn the_authorize_endpoint_answers_with_a_page_and_never_redirects() {
+async fn an_unknown_client_at_the_authorize_endpoint_gets_a_page_and_no_redirect() {
     let server = TestServer::start().await;
     let resp =
         http()
@@ -315,6 +322,6 @@ async fn the_authorize_endpoint_answers_with_a_page_and_never_redirects() {
         resp.text()
             .await
             .unwrap()
-            .contains("unsupported_response_type")
+            .contains("The client is not registered here.")
     );
 }

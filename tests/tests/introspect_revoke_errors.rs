@@ -76,6 +76,9 @@ fn record(value: &str, kind: TokenKind, client_id: &str, grant_id: &str) -> Toke
         issued_at: t,
         expires_at: t + 3600,
         revoked: false,
+        username: None,
+        code: None,
+        used_at: None,
     }
 }
 
@@ -672,6 +675,7 @@ async fn a_public_client_revoking_its_refresh_token_revokes_its_grant() {
             default_scope: None,
             access_token_ttl: None,
             introspect_any: false,
+            skip_consent: false,
         })
         .await;
     assert!(registered.secret.is_none());

@@ -35,6 +35,7 @@ fn client(id: &str, client_type: ClientType) -> Client {
         default_scope: Scope::parse("read").unwrap(),
         access_token_ttl: None,
         introspect_any: false,
+        skip_consent: false,
         created_at: 1,
     }
 }
@@ -52,6 +53,9 @@ fn token(value: &str, grant: &str, kind: TokenKind, expires_at: u64) -> TokenRec
         issued_at: 100,
         expires_at,
         revoked: false,
+        username: None,
+        code: None,
+        used_at: None,
     }
 }
 

@@ -477,6 +477,7 @@ async fn without_a_scope_a_client_with_a_default_scope_gets_its_default() {
             default_scope: Some(Scope::parse("read").unwrap()),
             access_token_ttl: None,
             introspect_any: false,
+            skip_consent: false,
         })
         .await;
     let secret = registered.secret.unwrap();

@@ -102,6 +102,8 @@ pub struct Client {
     pub access_token_ttl: Option<u64>,
     /// Whether this client (a resource server) may introspect tokens issued to others.
     pub introspect_any: bool,
+    /// A trusted first-party client: users are not asked to approve it.
+    pub skip_consent: bool,
     pub created_at: u64,
 }
 
@@ -115,6 +117,21 @@ pub struct PreviousSecret {
 impl Client {
     pub fn allows_grant(&self, g: GrantType) -> bool {
         self.grant_types.contains(&g)
+    }
+
+    /// The registered redirect URI that `given` names, compared as strings
+    /// (RFC 9700 §4.1.3). The one allowance: a loopback IP redirect URI matches on
+    /// any port (RFC 8252 §7.3), everything else still compared exactly.
+    pub fn registered_redirect_uri(&self, given: &str) -> Option<&str> {
+        let given_portless = without_loopback_port(given);
+        self.redirect_uris
+            .iter()
+            .find(|r| {
+                r.as_str() == given
+                    || given_portless.is_some()
+                        && without_loopback_port(r).as_deref() == given_portless.as_deref()
+            })
+            .map(String::as_str)
     }
 
     /// Whether `presented` is the current secret, or the previous one before its
@@ -143,6 +160,7 @@ pub struct ClientRegistration {
     pub default_scope: Option<Scope>,
     pub access_token_ttl: Option<u64>,
     pub introspect_any: bool,
+    pub skip_consent: bool,
 }
 
 impl ClientRegistration {
@@ -208,6 +226,25 @@ impl ClientRegistration {
     }
 }
 
+/// A loopback IP redirect URI (`http://127.0.0.1[:port]...` or
+/// `http://[::1][:port]...`) with its port removed; `None` for any other URI.
+fn without_loopback_port(uri: &str) -> Option<String> {
+    let (host, rest) = ["http://127.0.0.1", "http://[::1]"]
+        .into_iter()
+        .find_map(|h| uri.strip_prefix(h).map(|rest| (h, rest)))?;
+    let rest = match rest.strip_prefix(':') {
+        Some(p) => {
+            let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+            if !(1..=5).contains(&digits) {
+                return None;
+            }
+            &p[digits..]
+        }
+        None => rest,
+    };
+    (rest.is_empty() || rest.starts_with('/')).then(|| format!("{host}{rest}"))
+}
+
 /// Whether a redirect URI may be registered (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §4.1.3).
 pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     let parsed = url::Url::parse(uri)
@@ -242,6 +279,68 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn redirect_uris_match_exactly_except_the_loopback_port() {
+        let c = Client {
+            client_id: "c".into(),
+            name: "c".into(),
+            client_type: ClientType::Public,
+            secret_hash: None,
+            previous_secret: None,
+            redirect_uris: vec![
+                "https://app.example/cb".into(),
+                "http://127.0.0.1/native".into(),
+                "http://[::1]:8000/v6?x=1".into(),
+            ],
+            grant_types: vec![GrantType::AuthorizationCode],
+            allowed_scope: Scope::default(),
+            default_scope: Scope::default(),
+            access_token_ttl: None,
+            introspect_any: false,
+            skip_consent: false,
+            created_at: 0,
+        };
+        let m = |u: &str| c.registered_redirect_uri(u).map(str::to_owned);
+        assert_eq!(
+            m("https://app.example/cb").as_deref(),
+            Some("https://app.example/cb")
+        );
+        assert_eq!(
+            m("http://127.0.0.1:49152/native").as_deref(),
+            Some("http://127.0.0.1/native")
+        );
+        assert_eq!(
+            m("http://127.0.0.1/native").as_deref(),
+            Some("http://127.0.0.1/native")
+        );
+        assert_eq!(
+            m("http://[::1]/v6?x=1").as_deref(),
+            Some("http://[::1]:8000/v6?x=1")
+        );
+        for bad in [
+            "https://app.example/cb/",
+            "https://app.example/cb/../cb",
+            "https://app.example/cb?x=1",
+            "https://app.example/cb#f",
+            "https://APP.example/cb",
+            "https://app.example:443/cb",
+            "https://app.example/CB",
+            "https://app.example/cb%2F",
+            "https://user@app.example/cb",
+            "https://app.example.evil.test/cb",
+            "http://app.example/cb",
+            "http://127.0.0.1:80a/native",
+            "http://127.0.0.1:123456/native",
+            "http://127.0.0.1:8080/native/extra",
+            "http://127.0.0.1@evil.test/native",
+            "http://localhost/native",
+            "http://127.0.0.1:1/native#x",
+            "",
+        ] {
+            assert_eq!(m(bad), None, "{bad}");
+        }
+    }
+
     fn reg() -> ClientRegistration {
         ClientRegistration {
             name: "App".into(),
@@ -252,6 +351,7 @@ mod tests {
             default_scope: None,
             access_token_ttl: None,
             introspect_any: false,
+            skip_consent: false,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Issued tokens as the store records them: access tokens (RFC 9068 JWTs, recorded
-//! by the hash of the whole token so they can be introspected and revoked), and in
-//! later flows authorization codes and refresh tokens.
+//! by the hash of the whole token so they can be introspected and revoked),
+//! authorization codes (RFC 6749 §4.1.2) and refresh tokens (§6).
 
+use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::secret::SecretHash;
 use std::str::FromStr;
@@ -55,6 +56,24 @@ pub struct TokenRecord {
     pub issued_at: u64,
     pub expires_at: u64,
     pub revoked: bool,
+    /// The resource owner's login name, for tokens of the authorization code flow:
+    /// every later use checks that the user still exists and is enabled.
+    pub username: Option<String>,
+    /// What an authorization code is bound to (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    pub code: Option<CodeBinding>,
+    /// When a code was redeemed or a refresh token rotated: each may be used once.
+    pub used_at: Option<u64>,
+}
+
+/// The request an authorization code was issued for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeBinding {
+    /// The redirect URI the code was sent to.
+    pub redirect_uri: String,
+    /// Whether the authorization request named `redirect_uri`; if so the token
+    /// request must repeat it (RFC 6749 §4.1.3).
+    pub redirect_uri_in_request: bool,
+    pub challenge: Option<CodeChallenge>,
 }
 
 impl TokenRecord {
@@ -83,6 +102,9 @@ mod tests {
             issued_at: 100,
             expires_at: 200,
             revoked: false,
+            username: None,
+            code: None,
+            used_at: None,
         };
         assert!(t.is_active(100));
         assert!(t.is_active(199));

@@ -5,7 +5,7 @@ use crate::domain::client::GrantType;
 use crate::error::TokenError;
 use crate::http::response::{json_public, token_error};
 use crate::http::{Body, Request, Response};
-use crate::routes::{INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
+use crate::routes::{AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
 use lambda_http::http::{Method, StatusCode};
 use serde_json::json;
 
@@ -20,17 +20,26 @@ pub async fn metadata(app: &App, req: Request) -> Response<Body> {
     }
     let c = &app.config;
     let auth_methods = ["client_secret_basic", "client_secret_post"];
+    let pkce_methods: &[&str] = if c.allow_plain_pkce {
+        &["S256", "plain"]
+    } else {
+        &["S256"]
+    };
     json_public(
         &json!({
             "issuer": c.issuer,
+            "authorization_endpoint": c.endpoint(AUTHORIZE_PATH),
             "token_endpoint": c.endpoint(TOKEN_PATH),
             "jwks_uri": c.endpoint(JWKS_PATH),
             "scopes_supported": c.scopes.definitions().iter().map(|d| &d.name).collect::<Vec<_>>(),
-            // The authorization code flow arrives in a later release; until then no
-            // response type is offered.
-            "response_types_supported": [],
-            "grant_types_supported": [GrantType::ClientCredentials.as_str()],
-            "token_endpoint_auth_methods_supported": auth_methods,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            "code_challenge_methods_supported": pkce_methods,
+            // RFC 9207 §3.
+            "authorization_response_iss_parameter_supported": true,
+            // `none` is for public clients (RFC 7591 §2), which use PKCE.
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "introspection_endpoint": c.endpoint(INTROSPECT_PATH),
             "introspection_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint": c.endpoint(REVOKE_PATH),

@@ -1,5 +1,6 @@
-//! The token endpoint (RFC 6749 §3.2, §5): client authentication, then the grant.
-//! This release implements the client credentials grant (§4.4).
+//! The token endpoint (RFC 6749 §3.2, §5): client authentication, then the grant:
+//! client credentials (§4.4) here, the authorization code (§4.1.3) and refresh
+//! token (§6) grants in [`crate::grants`].
 
 use crate::access_token;
 use crate::app::App;
@@ -42,10 +43,10 @@ async fn token(app: &App, req: &Request) -> Result<Response<Body>, TokenError> {
     }
     match grant {
         GrantType::ClientCredentials => client_credentials(app, &client, &form).await,
-        GrantType::AuthorizationCode | GrantType::RefreshToken => Err(TokenError::new(
-            TokenErrorCode::UnsupportedGrantType,
-            "the grant type is not supported by this server yet",
-        )),
+        GrantType::AuthorizationCode => {
+            crate::grants::authorization_code::redeem(app, &client, &form).await
+        }
+        GrantType::RefreshToken => crate::grants::refresh_token::refresh(app, &client, &form).await,
     }
 }
 
@@ -115,6 +116,7 @@ mod tests {
             default_scope: Scope::parse("read").unwrap(),
             access_token_ttl: None,
             introspect_any: false,
+            skip_consent: false,
             created_at: 0,
         }
     }

@@ -5,13 +5,17 @@
 
 use super::item::{self, Item, n, s};
 use super::tables::{GRANT_INDEX, TableNames};
-use super::{ClientStore, KeyStore, StoreError, StoreResult, TokenStore};
+use super::{ClientStore, KeyStore, StoreError, StoreResult, TokenStore, TokenUse};
 use crate::domain::client::Client;
-use crate::domain::token::TokenRecord;
+use crate::domain::token::{TokenKind, TokenRecord};
 use crate::keys::{Rotation, StoredKey};
 use crate::secret::SecretHash;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
 
 /// The store, on any DynamoDB-compatible endpoint.
 #[derive(Clone, Debug)]
@@ -21,7 +25,7 @@ pub struct DynamoStore {
 }
 
 /// Maps an SDK error: a failed condition (or cancelled transaction) is `Conflict`.
-fn map_err<E, R>(e: SdkError<E, R>) -> StoreError
+pub(super) fn map_err<E, R>(e: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -34,7 +38,7 @@ where
     }
 }
 
-fn key(attr: &str, value: &str) -> Item {
+pub(super) fn key(attr: &str, value: &str) -> Item {
     Item::from([(attr.to_owned(), s(value))])
 }
 
@@ -51,7 +55,7 @@ impl DynamoStore {
         &self.db
     }
 
-    async fn scan_all(&self, table: &str) -> StoreResult<Vec<Item>> {
+    pub(super) async fn scan_all(&self, table: &str) -> StoreResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -233,6 +237,94 @@ impl TokenStore for DynamoStore {
         }
         Ok(revoked)
     }
+
+    async fn use_token(
+        &self,
+        hash: &SecretHash,
+        kind: TokenKind,
+        now: u64,
+    ) -> StoreResult<TokenUse> {
+        let r = self
+            .db
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .set_key(Some(key("token_hash", hash.as_str())))
+            .update_expression("SET used_at = :now")
+            .condition_expression(
+                "attribute_exists(token_hash) AND kind = :kind AND attribute_not_exists(used_at)",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":kind", s(kind.as_str()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match r {
+            Ok(out) => match out.attributes {
+                Some(a) => Ok(TokenUse::First(item::token_from_item(&a)?)),
+                None => Err(StoreError::Corrupt(
+                    "UpdateItem returned no attributes".into(),
+                )),
+            },
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(c) => match c.item {
+                    Some(old) if !old.is_empty() => {
+                        let record = item::token_from_item(&old)?;
+                        if record.kind == kind {
+                            Ok(TokenUse::Again(record))
+                        } else {
+                            Ok(TokenUse::Unknown)
+                        }
+                    }
+                    _ => Ok(TokenUse::Unknown),
+                },
+                other => Err(StoreError::Backend(DisplayErrorContext(other).to_string())),
+            },
+        }
+    }
+
+    async fn put_tokens_from(
+        &self,
+        parent: &SecretHash,
+        records: &[TokenRecord],
+    ) -> StoreResult<()> {
+        let table = &self.tables.tokens;
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
+        let mut ops = vec![
+            TransactWriteItem::builder()
+                .condition_check(
+                    ConditionCheck::builder()
+                        .table_name(table)
+                        .set_key(Some(key("token_hash", parent.as_str())))
+                        .condition_expression("revoked = :f")
+                        .expression_attribute_values(":f", AttributeValue::Bool(false))
+                        .build()
+                        .map_err(build)?,
+                )
+                .build(),
+        ];
+        for r in records {
+            ops.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(table)
+                            .set_item(Some(item::token_to_item(r)))
+                            .condition_expression("attribute_not_exists(token_hash)")
+                            .build()
+                            .map_err(build)?,
+                    )
+                    .build(),
+            );
+        }
+        self.db
+            .transact_write_items()
+            .set_transact_items(Some(ops))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
 }
 
 impl KeyStore for DynamoStore {
@@ -240,6 +332,7 @@ impl KeyStore for DynamoStore {
         self.scan_all(&self.tables.keys)
             .await?
             .iter()
+            .filter(|it| !item::is_session_key_item(it))
             .map(item::key_from_item)
             .collect()
     }

@@ -2,8 +2,10 @@
 
 use super::StoreError;
 use crate::domain::client::{Client, ClientType, GrantType, PreviousSecret};
+use crate::domain::pkce::{ChallengeMethod, CodeChallenge};
 use crate::domain::scope::Scope;
-use crate::domain::token::{TokenKind, TokenRecord};
+use crate::domain::token::{CodeBinding, TokenKind, TokenRecord};
+use crate::domain::user::User;
 use crate::keys::{KeyStatus, PrivateKeyDer, SigningAlgorithm, StoredKey};
 use crate::secret::SecretHash;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -97,6 +99,7 @@ pub fn client_to_item(c: &Client) -> Item {
             "introspect_any".into(),
             AttributeValue::Bool(c.introspect_any),
         ),
+        ("skip_consent".into(), AttributeValue::Bool(c.skip_consent)),
         ("created_at".into(), n(c.created_at)),
     ]);
     if let Some(h) = &c.secret_hash {
@@ -137,6 +140,7 @@ pub fn client_from_item(item: &Item) -> Result<Client, StoreError> {
         default_scope: scope(item, "default_scope")?,
         access_token_ttl: get_opt_n(item, "access_token_ttl"),
         introspect_any: matches!(item.get("introspect_any"), Some(AttributeValue::Bool(true))),
+        skip_consent: matches!(item.get("skip_consent"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at")?,
     })
 }
@@ -158,6 +162,23 @@ pub fn token_to_item(t: &TokenRecord) -> Item {
     if let Some(jti) = &t.jti {
         item.insert("jti".into(), s(jti));
     }
+    if let Some(u) = &t.username {
+        item.insert("username".into(), s(u));
+    }
+    if let Some(c) = &t.code {
+        item.insert("redirect_uri".into(), s(&c.redirect_uri));
+        item.insert(
+            "redirect_uri_in_request".into(),
+            AttributeValue::Bool(c.redirect_uri_in_request),
+        );
+        if let Some(ch) = &c.challenge {
+            item.insert("code_challenge".into(), s(&ch.challenge));
+            item.insert("code_challenge_method".into(), s(ch.method.as_str()));
+        }
+    }
+    if let Some(at) = t.used_at {
+        item.insert("used_at".into(), n(at));
+    }
     item
 }
 
@@ -174,7 +195,55 @@ pub fn token_from_item(item: &Item) -> Result<TokenRecord, StoreError> {
         issued_at: get_n(item, "iat")?,
         expires_at: get_n(item, "exp")?,
         revoked: matches!(item.get("revoked"), Some(AttributeValue::Bool(true))),
+        username: get_opt_s(item, "username"),
+        code: match get_opt_s(item, "redirect_uri") {
+            None => None,
+            Some(redirect_uri) => Some(CodeBinding {
+                redirect_uri,
+                redirect_uri_in_request: matches!(
+                    item.get("redirect_uri_in_request"),
+                    Some(AttributeValue::Bool(true))
+                ),
+                challenge: match get_opt_s(item, "code_challenge") {
+                    None => None,
+                    Some(challenge) => Some(CodeChallenge {
+                        challenge,
+                        method: parse::<ChallengeMethod>(item, "code_challenge_method")?,
+                    }),
+                },
+            }),
+        },
+        used_at: get_opt_n(item, "used_at"),
     })
+}
+
+pub fn user_to_item(u: &User) -> Item {
+    Item::from([
+        ("username".into(), s(&u.username)),
+        ("user_id".into(), s(&u.user_id)),
+        ("password_hash".into(), s(&u.password_hash)),
+        ("disabled".into(), AttributeValue::Bool(u.disabled)),
+        ("created_at".into(), n(u.created_at)),
+        ("password_changed_at".into(), n(u.password_changed_at)),
+    ])
+}
+
+pub fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    Ok(User {
+        username: get_s(item, "username")?,
+        user_id: get_s(item, "user_id")?,
+        password_hash: get_s(item, "password_hash")?,
+        disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
+        created_at: get_n(item, "created_at")?,
+        password_changed_at: get_n(item, "password_changed_at")?,
+    })
+}
+
+/// The keys-table item that holds the session key: not a signing key.
+pub const SESSION_KEY_KID: &str = "session-key";
+
+pub fn is_session_key_item(item: &Item) -> bool {
+    matches!(item.get("kid"), Some(AttributeValue::S(k)) if k == SESSION_KEY_KID)
 }
 
 pub fn key_to_item(k: &StoredKey) -> Item {
@@ -241,6 +310,7 @@ mod tests {
             default_scope: Scope::parse("read").unwrap(),
             access_token_ttl: Some(600),
             introspect_any: true,
+            skip_consent: false,
             created_at: 5,
         }
     }
@@ -272,11 +342,54 @@ mod tests {
             issued_at: 10,
             expires_at: 20,
             revoked: false,
+            username: None,
+            code: None,
+            used_at: None,
         };
         let item = token_to_item(&t);
         assert_eq!(item["ttl"], n(20 + TTL_GRACE_SECONDS));
         assert!(!format!("{item:?}").contains("\"tok\""));
         assert_eq!(token_from_item(&item).unwrap(), t);
+        let code = TokenRecord {
+            kind: TokenKind::AuthorizationCode,
+            username: Some("alice".into()),
+            code: Some(CodeBinding {
+                redirect_uri: "https://a.example/cb".into(),
+                redirect_uri_in_request: true,
+                challenge: Some(CodeChallenge {
+                    challenge: "x".repeat(43),
+                    method: ChallengeMethod::S256,
+                }),
+            }),
+            used_at: Some(15),
+            ..t.clone()
+        };
+        assert_eq!(token_from_item(&token_to_item(&code)).unwrap(), code);
+        let no_pkce = TokenRecord {
+            code: Some(CodeBinding {
+                redirect_uri: "https://a.example/cb".into(),
+                redirect_uri_in_request: false,
+                challenge: None,
+            }),
+            ..code
+        };
+        assert_eq!(token_from_item(&token_to_item(&no_pkce)).unwrap(), no_pkce);
+    }
+
+    #[test]
+    fn users_round_trip_through_items() {
+        let u = User {
+            username: "alice".into(),
+            user_id: "u1".into(),
+            password_hash: "$argon2id$v=19$x".into(),
+            disabled: true,
+            created_at: 3,
+            password_changed_at: 4,
+        };
+        assert_eq!(user_from_item(&user_to_item(&u)).unwrap(), u);
+        let mut item = user_to_item(&u);
+        item.remove("user_id");
+        assert!(user_from_item(&item).is_err());
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //! implementation. Tests, the local server and production run the same code.
 
 pub mod dynamo;
+mod dynamo_users;
 mod item;
 pub mod tables;
 
 use crate::domain::client::Client;
-use crate::domain::token::TokenRecord;
+use crate::domain::scope::Scope;
+use crate::domain::token::{TokenKind, TokenRecord};
+use crate::domain::user::User;
 use crate::keys::StoredKey;
-use crate::secret::SecretHash;
+use crate::secret::{Secret, SecretHash};
 use std::fmt;
 
 pub use dynamo::DynamoStore;
@@ -70,6 +73,82 @@ pub trait TokenStore {
     async fn revoke_token(&self, hash: &SecretHash) -> StoreResult<bool>;
     /// Marks every token of a grant revoked; returns how many were recorded.
     async fn revoke_grant(&self, grant_id: &str) -> StoreResult<usize>;
+    /// Marks a code or refresh token of `kind` used, in one conditional write: of
+    /// any number of concurrent calls for one token, exactly one gets `First`.
+    async fn use_token(
+        &self,
+        hash: &SecretHash,
+        kind: TokenKind,
+        now: u64,
+    ) -> StoreResult<TokenUse>;
+    /// Writes the tokens issued from a code or refresh token (`parent`) in one
+    /// transaction that also checks the parent is still unrevoked; `Conflict` if it
+    /// was revoked meanwhile (a replay detected in between), and nothing is written.
+    async fn put_tokens_from(
+        &self,
+        parent: &SecretHash,
+        records: &[TokenRecord],
+    ) -> StoreResult<()>;
+}
+
+/// The outcome of [`TokenStore::use_token`].
+#[derive(Debug)]
+pub enum TokenUse {
+    /// This call used the token; the record as it now is.
+    First(TokenRecord),
+    /// The token had been used before; the record (with the first `used_at`).
+    Again(TokenRecord),
+    /// No token of that kind has this hash.
+    Unknown,
+}
+
+/// Resource owners.
+#[allow(async_fn_in_trait)]
+pub trait UserStore {
+    /// Creates a user; `Conflict` if the username is taken.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Replaces the password hash; false if the user is unknown.
+    async fn set_password(&self, username: &str, hash: &str, now: u64) -> StoreResult<bool>;
+    /// Enables or disables a user; false if the user is unknown.
+    async fn set_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
+    /// Deletes a user; false if unknown. Tokens issued for the user stop working
+    /// because every use checks that the user still exists.
+    async fn delete_user(&self, username: &str) -> StoreResult<bool>;
+}
+
+/// Scopes a user has approved for a client, remembered so that consent is asked
+/// once (RFC 6749 §4.1.1 leaves this to the server).
+#[allow(async_fn_in_trait)]
+pub trait ConsentStore {
+    async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Scope>>;
+    /// Records `scope` as approved, replacing what was recorded.
+    async fn put_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &Scope,
+        now: u64,
+    ) -> StoreResult<()>;
+}
+
+/// Counters of failed logins in fixed windows, expired by TTL.
+#[allow(async_fn_in_trait)]
+pub trait LoginAttemptStore {
+    /// The failures recorded under each key (0 when none), in one read.
+    async fn failures(&self, keys: &[String]) -> StoreResult<Vec<u64>>;
+    /// Adds one failure under each key; the counters expire at `expires_at`.
+    async fn record_failure(&self, keys: &[String], expires_at: u64) -> StoreResult<()>;
+    /// Forgets the failures under `key` (after a successful login).
+    async fn clear_failures(&self, key: &str) -> StoreResult<()>;
+}
+
+/// The key that signs session cookies and CSRF tokens.
+#[allow(async_fn_in_trait)]
+pub trait SessionKeyStore {
+    /// The deployment's session key, created on first use.
+    async fn session_key(&self) -> StoreResult<Secret>;
 }
 
 /// Signing keys.

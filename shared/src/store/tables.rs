@@ -1,11 +1,14 @@
-//! The three tables and how to create them where they are missing (local engine,
-//! tests, `--dynamodb-endpoint`). On AWS, `template.yaml` creates them.
+//! The tables and how to create them where they are missing (local engine, tests,
+//! `--dynamodb-endpoint`). On AWS, `template.yaml` creates them.
 //!
-//! | table   | key                | GSI                          | TTL   |
-//! |---------|--------------------|------------------------------|-------|
-//! | clients | `client_id` (S)    |                              |       |
-//! | tokens  | `token_hash` (S)   | `grant_id-index` (`grant_id`) | `ttl` |
-//! | keys    | `kid` (S)          |                              | `ttl` |
+//! | table          | key                | GSI                           | TTL   |
+//! |----------------|--------------------|-------------------------------|-------|
+//! | clients        | `client_id` (S)    |                               |       |
+//! | tokens         | `token_hash` (S)   | `grant_id-index` (`grant_id`) | `ttl` |
+//! | keys           | `kid` (S)          |                               | `ttl` |
+//! | users          | `username` (S)     |                               |       |
+//! | consents       | `consent_id` (S)   |                               |       |
+//! | login-attempts | `attempt_key` (S)  |                               | `ttl` |
 
 use super::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
@@ -22,15 +25,22 @@ pub struct TableNames {
     pub clients: String,
     pub tokens: String,
     pub keys: String,
+    pub users: String,
+    pub consents: String,
+    pub login_attempts: String,
 }
 
 impl TableNames {
-    /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-keys`.
+    /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-keys`, `{prefix}-users`,
+    /// `{prefix}-consents`, `{prefix}-login-attempts`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}-clients"),
             tokens: format!("{prefix}-tokens"),
             keys: format!("{prefix}-keys"),
+            users: format!("{prefix}-users"),
+            consents: format!("{prefix}-consents"),
+            login_attempts: format!("{prefix}-login-attempts"),
         }
     }
 
@@ -52,6 +62,15 @@ impl TableNames {
         }
         if !existing.contains(&self.keys) {
             create(db, &self.keys, "kid", None, true).await?;
+        }
+        if !existing.contains(&self.users) {
+            create(db, &self.users, "username", None, false).await?;
+        }
+        if !existing.contains(&self.consents) {
+            create(db, &self.consents, "consent_id", None, false).await?;
+        }
+        if !existing.contains(&self.login_attempts) {
+            create(db, &self.login_attempts, "attempt_key", None, true).await?;
         }
         Ok(())
     }

@@ -1,0 +1,469 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1) with its login and consent
+//! pages.
+//!
+//! `GET /authorize` checks the request ([`request`]), then: no session → the login
+//! page; consent needed → the consent page; else a code, by redirect. The pages
+//! POST back to `/authorize` with the original query string in a hidden field, so
+//! every step checks the whole request again; nothing is kept between requests
+//! but the signed session and CSRF cookies.
+
+pub mod login;
+pub mod pages;
+pub mod request;
+
+use crate::app::{App, now};
+use crate::domain::scope::{Scope, ScopeDefinition};
+use crate::domain::token::{CodeBinding, TokenKind, TokenRecord};
+use crate::domain::user::User;
+use crate::error::AuthorizeErrorCode;
+use crate::http::form::Form;
+use crate::http::{Body, Request, Response, source_ip};
+use crate::routes::AUTHORIZE_PATH;
+use crate::secret::{Secret, random_id, random_token};
+use crate::session::{CookieNames, Session, cookie, csrf_matches, csrf_token, new_csrf_nonce};
+use crate::store::{ConsentStore, StoreError, TokenStore, UserStore};
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use login::Login;
+use pages::{ConsentPage, LoginPage, STYLE, error_page, html};
+use request::{AuthorizationRequest, ErrorRedirect, Refusal};
+use std::sync::Arc;
+
+const GENERIC_LOGIN_ERROR: &str = "The username or password is incorrect.";
+const THROTTLED_LOGIN_ERROR: &str =
+    "Too many failed sign-in attempts. Wait a few minutes and try again.";
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let result = match *req.method() {
+        Method::GET | Method::HEAD => get(app, &req).await,
+        Method::POST => post(app, &req).await,
+        _ => {
+            let mut r = error_page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+                "This page accepts only GET and POST.",
+            );
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            return r;
+        }
+    };
+    result.unwrap_or_else(|e| {
+        tracing::error!(cause = %e, "authorization request failed");
+        error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again",
+            "The server could not complete the request. Try again in a moment.",
+        )
+    })
+}
+
+/// What every step needs besides the request: the session key, the cookie names,
+/// and the cookies to set on the response.
+struct Step<'a> {
+    app: &'a App,
+    req: &'a Request,
+    key: Arc<Secret>,
+    names: CookieNames,
+    set_cookies: Vec<String>,
+}
+
+impl<'a> Step<'a> {
+    async fn new(app: &'a App, req: &'a Request) -> Result<Self, StoreError> {
+        Ok(Self {
+            app,
+            req,
+            key: app.session_key().await?,
+            names: CookieNames::new(app.config.secure_cookies()),
+            set_cookies: Vec::new(),
+        })
+    }
+
+    /// The signed-in user, if the session cookie is valid and the user still exists,
+    /// is enabled, and has not changed password since signing in.
+    async fn session(&self) -> Result<Option<(Session, User)>, StoreError> {
+        let Some(value) = cookie(self.req.headers(), self.names.session) else {
+            return Ok(None);
+        };
+        let Some(s) = Session::open(value, &self.key, now()) else {
+            return Ok(None);
+        };
+        Ok(self.app.store.get_user(&s.username).await?.and_then(|u| {
+            let valid =
+                !u.disabled && u.user_id == s.user_id && u.password_changed_at <= s.auth_time;
+            valid.then_some((s, u))
+        }))
+    }
+
+    /// The CSRF token for the forms of this response, setting the nonce cookie
+    /// when the browser has none.
+    fn csrf(&mut self) -> String {
+        let nonce = match cookie(self.req.headers(), self.names.csrf) {
+            Some(n) if !n.is_empty() && n.len() <= 64 => n.to_owned(),
+            _ => {
+                let n = new_csrf_nonce();
+                self.set_cookies
+                    .push(self.names.set(self.names.csrf, &n, None));
+                n
+            }
+        };
+        csrf_token(&self.key, &nonce)
+    }
+
+    fn csrf_ok(&self, form: &Form) -> bool {
+        let nonce = cookie(self.req.headers(), self.names.csrf).unwrap_or("");
+        csrf_matches(&self.key, nonce, form.get("csrf_token").unwrap_or(""))
+    }
+
+    fn finish(&self, mut r: Response<Body>) -> Response<Body> {
+        for c in &self.set_cookies {
+            if let Ok(v) = HeaderValue::from_str(c) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        r
+    }
+
+    fn login_page(
+        &mut self,
+        ar: &AuthorizationRequest,
+        status: StatusCode,
+        username: &str,
+        error: Option<&str>,
+    ) -> Response<Body> {
+        let csrf = self.csrf();
+        self.finish(html(
+            status,
+            &LoginPage {
+                style: STYLE,
+                action: &self.app.config.endpoint(AUTHORIZE_PATH),
+                client_name: &ar.client.name,
+                request: &ar.raw,
+                csrf: &csrf,
+                username,
+                error,
+            },
+        ))
+    }
+
+    fn consent_page(&mut self, ar: &AuthorizationRequest, user: &User) -> Response<Body> {
+        let csrf = self.csrf();
+        let scopes = ar
+            .scope
+            .iter()
+            .map(|name| ScopeDefinition {
+                name: name.to_owned(),
+                description: self
+                    .app
+                    .config
+                    .scopes
+                    .definitions()
+                    .iter()
+                    .find(|d| d.name == name)
+                    .map(|d| d.description.clone())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let redirect_host = redirect_origin(&ar.redirect_uri);
+        self.finish(html(
+            StatusCode::OK,
+            &ConsentPage {
+                style: STYLE,
+                action: &self.app.config.endpoint(AUTHORIZE_PATH),
+                client_name: &ar.client.name,
+                username: &user.username,
+                scopes,
+                redirect_host: &redirect_host,
+                request: &ar.raw,
+                csrf: &csrf,
+            },
+        ))
+    }
+
+    /// Signed in: ask for consent, or issue the code.
+    async fn signed_in(
+        &mut self,
+        ar: &AuthorizationRequest,
+        user: &User,
+        redirect: StatusCode,
+    ) -> Result<Response<Body>, StoreError> {
+        if needs_consent(self.app, ar, user).await? {
+            if ar.prompt.none {
+                return Ok(self.finish(error_redirect(
+                    self.app,
+                    redirect,
+                    &ErrorRedirect::from_request(
+                        ar,
+                        AuthorizeErrorCode::ConsentRequired,
+                        "consent is required",
+                    ),
+                )));
+            }
+            return Ok(self.consent_page(ar, user));
+        }
+        let r = issue_code(self.app, ar, user, redirect).await?;
+        Ok(self.finish(r))
+    }
+}
+
+impl ErrorRedirect {
+    fn from_request(ar: &AuthorizationRequest, code: AuthorizeErrorCode, d: &str) -> Self {
+        Self {
+            redirect_uri: ar.redirect_uri.clone(),
+            state: ar.state.clone(),
+            code,
+            description: d.to_owned(),
+        }
+    }
+}
+
+async fn get(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
+    let raw = req.uri().query().unwrap_or("");
+    let ar = match request::check(app, raw).await {
+        Ok(ar) => ar,
+        Err(refusal) => return Ok(refuse(app, StatusCode::FOUND, &refusal)),
+    };
+    let mut step = Step::new(app, req).await?;
+    let session = if ar.prompt.login {
+        None
+    } else {
+        step.session().await?
+    };
+    match session {
+        Some((_, user)) => step.signed_in(&ar, &user, StatusCode::FOUND).await,
+        None if ar.prompt.none => Ok(error_redirect(
+            app,
+            StatusCode::FOUND,
+            &ErrorRedirect::from_request(
+                &ar,
+                AuthorizeErrorCode::LoginRequired,
+                "the user is not signed in",
+            ),
+        )),
+        None => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
+    }
+}
+
+/// The login and consent forms. Redirects after a POST are 303, so the browser
+/// does not repeat the POST (and its password) to the client (RFC 9700 §4.12).
+async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
+    let form = match Form::from_post(req.method(), req.headers(), req.body()) {
+        Ok(f) => f,
+        Err(e) => {
+            return Ok(error_page(
+                if e.status().is_client_error() && e.status() != StatusCode::BAD_REQUEST {
+                    e.status()
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                "Bad request",
+                &e.description,
+            ));
+        }
+    };
+    let ar = match request::check(app, form.get("request").unwrap_or("")).await {
+        Ok(ar) => ar,
+        Err(refusal) => return Ok(refuse(app, StatusCode::SEE_OTHER, &refusal)),
+    };
+    let mut step = Step::new(app, req).await?;
+    if !step.csrf_ok(&form) {
+        tracing::warn!(client_id = %ar.client.client_id, "form refused: CSRF token missing or wrong");
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form has expired or was not sent from this site. Return to the application and start again.",
+        ));
+    }
+    match form.get("action") {
+        Some("login") => {
+            let username = form.get("username").unwrap_or("");
+            let password = form.get("password").unwrap_or("");
+            match login::sign_in(app, username, password, source_ip(req)).await? {
+                Login::Throttled => Ok(step.login_page(
+                    &ar,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    username,
+                    Some(THROTTLED_LOGIN_ERROR),
+                )),
+                Login::Failed => {
+                    Ok(step.login_page(&ar, StatusCode::OK, username, Some(GENERIC_LOGIN_ERROR)))
+                }
+                Login::Success(user) => {
+                    let t = now();
+                    let session = Session {
+                        username: user.username.clone(),
+                        user_id: user.user_id.clone(),
+                        auth_time: t,
+                        expires_at: t + app.config.session_ttl,
+                    };
+                    let value = session.seal(&step.key);
+                    let cookie =
+                        step.names
+                            .set(step.names.session, &value, Some(app.config.session_ttl));
+                    step.set_cookies.push(cookie);
+                    step.signed_in(&ar, &user, StatusCode::SEE_OTHER).await
+                }
+            }
+        }
+        Some("approve") => match step.session().await? {
+            None => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
+            Some((_, user)) => {
+                let previous = app
+                    .store
+                    .get_consent(&user.user_id, &ar.client.client_id)
+                    .await?
+                    .unwrap_or_default();
+                let granted = Scope::from_tokens(previous.iter().chain(ar.scope.iter()));
+                app.store
+                    .put_consent(&user.user_id, &ar.client.client_id, &granted, now())
+                    .await?;
+                tracing::info!(client_id = %ar.client.client_id, scope = %ar.scope, "consent given");
+                issue_code(app, &ar, &user, StatusCode::SEE_OTHER).await
+            }
+        },
+        Some("deny") => {
+            tracing::info!(client_id = %ar.client.client_id, "consent denied");
+            Ok(error_redirect(
+                app,
+                StatusCode::SEE_OTHER,
+                &ErrorRedirect::from_request(
+                    &ar,
+                    AuthorizeErrorCode::AccessDenied,
+                    "the user denied the request",
+                ),
+            ))
+        }
+        _ => Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form was not understood.",
+        )),
+    }
+}
+
+/// Whether the user must be asked: always with `prompt=consent`; never for a
+/// client registered to skip consent; else unless every requested scope was
+/// approved before.
+async fn needs_consent(
+    app: &App,
+    ar: &AuthorizationRequest,
+    user: &User,
+) -> Result<bool, StoreError> {
+    if ar.prompt.consent {
+        return Ok(true);
+    }
+    if ar.client.skip_consent {
+        return Ok(false);
+    }
+    let approved = app
+        .store
+        .get_consent(&user.user_id, &ar.client.client_id)
+        .await?;
+    Ok(!approved.is_some_and(|a| ar.scope.is_subset_of(&a)))
+}
+
+/// Issues an authorization code (RFC 6749 §4.1.2): 256 bits, stored by its hash,
+/// bound to the client, redirect URI, PKCE challenge, scope and user, short-lived.
+async fn issue_code(
+    app: &App,
+    ar: &AuthorizationRequest,
+    user: &User,
+    status: StatusCode,
+) -> Result<Response<Body>, StoreError> {
+    let code = random_token();
+    let t = now();
+    app.store
+        .put_token(&TokenRecord {
+            token_hash: code.hash(),
+            kind: TokenKind::AuthorizationCode,
+            client_id: ar.client.client_id.clone(),
+            subject: user.user_id.clone(),
+            scope: ar.scope.clone(),
+            audience: app.config.audience.clone(),
+            grant_id: random_id(),
+            jti: None,
+            issued_at: t,
+            expires_at: t + app.config.code_ttl,
+            revoked: false,
+            username: Some(user.username.clone()),
+            code: Some(CodeBinding {
+                redirect_uri: ar.redirect_uri.clone(),
+                redirect_uri_in_request: ar.redirect_uri_in_request,
+                challenge: ar.challenge.clone(),
+            }),
+            used_at: None,
+        })
+        .await?;
+    tracing::info!(client_id = %ar.client.client_id, scope = %ar.scope, "authorization code issued");
+    let mut params = vec![("code", code.expose())];
+    if let Some(s) = &ar.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &app.config.issuer));
+    Ok(redirect(status, &ar.redirect_uri, &params))
+}
+
+fn refuse(app: &App, status: StatusCode, refusal: &Refusal) -> Response<Body> {
+    match refusal {
+        Refusal::Page { status, message } => {
+            tracing::info!(message = %message, "authorization request refused without redirect");
+            error_page(*status, "This request cannot be completed", message)
+        }
+        Refusal::Redirect(e) => error_redirect(app, status, e),
+    }
+}
+
+/// The error response of RFC 6749 §4.1.2.1, with `iss` (RFC 9207 §2).
+fn error_redirect(app: &App, status: StatusCode, e: &ErrorRedirect) -> Response<Body> {
+    tracing::info!(error = e.code.as_str(), description = %e.description, "authorization request refused");
+    let mut params = vec![
+        ("error", e.code.as_str()),
+        ("error_description", e.description.as_str()),
+    ];
+    if let Some(s) = &e.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &app.config.issuer));
+    redirect(status, &e.redirect_uri, &params)
+}
+
+/// A redirect to `uri` with `params` added to its query (RFC 6749 §3.1.2: any
+/// query it has is kept).
+fn redirect(status: StatusCode, uri: &str, params: &[(&str, &str)]) -> Response<Body> {
+    let location = match url::Url::parse(uri) {
+        Ok(mut u) => {
+            u.query_pairs_mut().extend_pairs(params);
+            u.to_string()
+        }
+        // Registered URIs are checked to parse; this cannot happen.
+        Err(_) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "This request cannot be completed",
+                "The redirect URI is malformed.",
+            );
+        }
+    };
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+/// The scheme and host the user is sent back to, for the consent page.
+fn redirect_origin(uri: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(u) => match u.host_str() {
+            Some(h) => format!("{}://{h}", u.scheme()),
+            None => format!("{}:", u.scheme()),
+        },
+        Err(_) => String::new(),
+    }
+}

@@ -1,0 +1,335 @@
+//! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3), checked in the order
+//! that decides how an error may be reported (§4.1.2.1): first the client and the
+//! redirect URI — if either cannot be trusted the user sees an error page and is
+//! never redirected (RFC 9700 §4.11) — then everything else, reported to the client
+//! by redirect.
+
+use crate::app::App;
+use crate::domain::client::{Client, GrantType};
+use crate::domain::pkce::{ChallengeMethod, CodeChallenge, is_valid_verifier_syntax};
+use crate::domain::scope::Scope;
+use crate::error::AuthorizeErrorCode;
+use crate::http::form::decode_component;
+use crate::store::ClientStore;
+use lambda_http::http::StatusCode;
+use std::collections::BTreeMap;
+
+/// Longest authorization request accepted (API Gateway's own limit is 10 KB of URL).
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+
+/// A checked authorization request.
+#[derive(Clone, Debug)]
+pub struct AuthorizationRequest {
+    /// The query string as received; the login and consent forms carry it back so
+    /// every step checks the request again from scratch.
+    pub raw: String,
+    pub client: Client,
+    /// Where the response goes: the `redirect_uri` given, or the client's only one.
+    pub redirect_uri: String,
+    pub redirect_uri_in_request: bool,
+    pub state: Option<String>,
+    pub scope: Scope,
+    pub challenge: Option<CodeChallenge>,
+    pub prompt: Prompt,
+}
+
+/// The `prompt` values honoured (OpenID Connect Core §3.1.2.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// Never show a page: answer `login_required` / `consent_required` instead.
+    pub none: bool,
+    /// Ask for the password even within a session.
+    pub login: bool,
+    /// Ask for consent even when it was given before or the client skips it.
+    pub consent: bool,
+}
+
+/// Why a request is refused, and how the refusal may be delivered.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The client or redirect URI cannot be trusted: an error page, no redirect.
+    Page { status: StatusCode, message: String },
+    /// An error response sent to the client's redirect URI (§4.1.2.1).
+    Redirect(ErrorRedirect),
+}
+
+/// An error response to deliver by redirect.
+#[derive(Debug)]
+pub struct ErrorRedirect {
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub code: AuthorizeErrorCode,
+    pub description: String,
+}
+
+fn page(message: impl Into<String>) -> Refusal {
+    Refusal::Page {
+        status: StatusCode::BAD_REQUEST,
+        message: message.into(),
+    }
+}
+
+/// Parses and checks `raw` (a query string).
+pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal> {
+    if raw.len() > MAX_REQUEST_BYTES {
+        return Err(page("The authorization request is too long."));
+    }
+    let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for pair in raw
+        .as_bytes()
+        .split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+    {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        match (decode_component(name), decode_component(value)) {
+            (Ok(n), Ok(v)) => params.entry(n).or_default().push(v),
+            _ => return Err(page("The authorization request is malformed.")),
+        }
+    }
+    // Empty values count as omitted (RFC 6749 §3.1).
+    for values in params.values_mut() {
+        values.retain(|v| !v.is_empty());
+    }
+    params.retain(|_, v| !v.is_empty());
+    let single = |name: &str| -> Result<Option<&str>, ()> {
+        match params.get(name).map(Vec::as_slice) {
+            None => Ok(None),
+            Some([v]) => Ok(Some(v.as_str())),
+            Some(_) => Err(()),
+        }
+    };
+
+    // 1. The client.
+    let client_id = match single("client_id") {
+        Ok(Some(id)) => id,
+        Ok(None) => return Err(page("The request does not name a client (client_id).")),
+        Err(()) => return Err(page("The request names more than one client_id.")),
+    };
+    if client_id.len() > 256 {
+        return Err(page("The client is not registered here."));
+    }
+    let client = match app.store.get_client(client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(page("The client is not registered here.")),
+        Err(e) => {
+            tracing::error!(cause = %e, "reading the client failed");
+            return Err(Refusal::Page {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "The server could not complete the request; try again.".into(),
+            });
+        }
+    };
+
+    // 2. The redirect URI (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3).
+    let (redirect_uri, in_request) = match single("redirect_uri") {
+        Err(()) => return Err(page("The request names more than one redirect_uri.")),
+        Ok(Some(given)) => match client.registered_redirect_uri(given) {
+            Some(_) => (given.to_owned(), true),
+            None => {
+                return Err(page(
+                    "The redirect URI is not registered for this client, so this server will not send you there.",
+                ));
+            }
+        },
+        Ok(None) => match client.redirect_uris.as_slice() {
+            [only] => (only.clone(), false),
+            [] => return Err(page("This client has no registered redirect URI.")),
+            _ => {
+                return Err(page(
+                    "The request must name its redirect_uri: the client has several.",
+                ));
+            }
+        },
+    };
+
+    // From here on, errors go back to the client.
+    let state = single("state").ok().flatten().map(str::to_owned);
+    let refuse = |code: AuthorizeErrorCode, description: &str| {
+        Refusal::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone(),
+            code,
+            description: description.to_owned(),
+        })
+    };
+    use AuthorizeErrorCode as E;
+    if let Some((name, _)) = params.iter().find(|(_, v)| v.len() > 1) {
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(40)
+            .collect();
+        return Err(refuse(
+            E::InvalidRequest,
+            &format!("parameter `{name}` is repeated"),
+        ));
+    }
+    let get = |name: &str| single(name).ok().flatten();
+    match get("response_type") {
+        None => return Err(refuse(E::InvalidRequest, "response_type is required")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(refuse(
+                E::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if let Some(mode) = get("response_mode")
+        && mode != "query"
+    {
+        return Err(refuse(
+            E::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
+    }
+    if get("request").is_some() || get("request_uri").is_some() {
+        return Err(refuse(
+            E::InvalidRequest,
+            "request objects (request, request_uri) are not supported",
+        ));
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(refuse(
+            E::UnauthorizedClient,
+            "this client is not registered for the authorization_code grant",
+        ));
+    }
+    let scope = match get("scope") {
+        None => client.default_scope.clone(),
+        Some(s) => Scope::parse(s)
+            .ok_or_else(|| refuse(E::InvalidScope, "the scope parameter is malformed"))?,
+    };
+    if scope.is_empty() {
+        return Err(refuse(
+            E::InvalidScope,
+            "no scope was requested and the client has no default scope",
+        ));
+    }
+    if !scope.is_subset_of(&client.allowed_scope) {
+        return Err(refuse(
+            E::InvalidScope,
+            "a requested scope is not allowed for this client",
+        ));
+    }
+    let challenge = pkce(
+        app,
+        &client,
+        get("code_challenge"),
+        get("code_challenge_method"),
+    )
+    .map_err(|d| refuse(E::InvalidRequest, d))?;
+    let prompt = match get("prompt") {
+        None => Prompt::default(),
+        Some(p) => parse_prompt(p).ok_or_else(|| {
+            refuse(
+                E::InvalidRequest,
+                "prompt must be none alone, or any of login and consent",
+            )
+        })?,
+    };
+    Ok(AuthorizationRequest {
+        raw: raw.to_owned(),
+        client,
+        redirect_uri,
+        redirect_uri_in_request: in_request,
+        state,
+        scope,
+        challenge,
+        prompt,
+    })
+}
+
+/// The PKCE challenge (RFC 7636 §4.3, RFC 9700 §2.1.1): required from public
+/// clients (and from all when the deployment says so), `S256` unless `plain` is
+/// allowed, and well formed.
+fn pkce(
+    app: &App,
+    client: &Client,
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<Option<CodeChallenge>, &'static str> {
+    let Some(challenge) = challenge else {
+        if method.is_some() {
+            return Err("code_challenge_method without code_challenge");
+        }
+        if client.client_type == crate::domain::client::ClientType::Public {
+            return Err("PKCE is required: send code_challenge with code_challenge_method=S256");
+        }
+        if app.config.require_pkce {
+            return Err(
+                "PKCE is required by this server: send code_challenge with code_challenge_method=S256",
+            );
+        }
+        return Ok(None);
+    };
+    // RFC 7636 §4.3: an absent method means plain.
+    let method = match method.unwrap_or("plain").parse::<ChallengeMethod>() {
+        Ok(m) => m,
+        Err(_) => return Err("code_challenge_method must be S256"),
+    };
+    if method == ChallengeMethod::Plain && !app.config.allow_plain_pkce {
+        return Err("code_challenge_method must be S256 (plain is not allowed)");
+    }
+    if !is_valid_verifier_syntax(challenge) {
+        return Err("code_challenge must be 43 to 128 unreserved characters");
+    }
+    Ok(Some(CodeChallenge {
+        challenge: challenge.to_owned(),
+        method,
+    }))
+}
+
+fn parse_prompt(value: &str) -> Option<Prompt> {
+    let mut p = Prompt::default();
+    for v in value.split(' ') {
+        match v {
+            "none" => p.none = true,
+            "login" => p.login = true,
+            "consent" => p.consent = true,
+            // Only one account per session: choosing one is a no-op.
+            "select_account" => {}
+            _ => return None,
+        }
+    }
+    let alone = !(p.login || p.consent || value.contains("select_account"));
+    (!p.none || alone).then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_values_parse_strictly() {
+        assert_eq!(
+            parse_prompt("login").unwrap(),
+            Prompt {
+                login: true,
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            parse_prompt("login consent").unwrap(),
+            Prompt {
+                login: true,
+                consent: true,
+                none: false
+            }
+        );
+        assert!(parse_prompt("none").unwrap().none);
+        for bad in [
+            "none login",
+            "none consent",
+            "",
+            "login  consent",
+            "LOGIN",
+            "other",
+        ] {
+            assert!(parse_prompt(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The DynamoDB implementation of the stores behind the login and consent pages:
+//! users, remembered consents, failed-login counters and the session key.
+
+use super::dynamo::{DynamoStore, key, map_err};
+use super::item::{self, Item, SESSION_KEY_KID, n, s};
+use super::{ConsentStore, LoginAttemptStore, SessionKeyStore, StoreError, StoreResult, UserStore};
+use crate::domain::scope::Scope;
+use crate::domain::user::User;
+use crate::secret::{Secret, random_token};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+
+/// Maps a failed condition to `Ok(false)`, as "no such item".
+fn found(r: StoreResult<()>) -> StoreResult<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl UserStore for DynamoStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.client()
+            .put_item()
+            .table_name(&self.tables().users)
+            .set_item(Some(item::user_to_item(user)))
+            .condition_expression("attribute_not_exists(username)")
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(&self.tables().users)
+            .set_key(Some(key("username", username)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_err)?;
+        out.item.as_ref().map(item::user_from_item).transpose()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let mut users = self
+            .scan_all(&self.tables().users)
+            .await?
+            .iter()
+            .map(item::user_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+
+    async fn set_password(&self, username: &str, hash: &str, now: u64) -> StoreResult<bool> {
+        found(
+            self.client()
+                .update_item()
+                .table_name(&self.tables().users)
+                .set_key(Some(key("username", username)))
+                .update_expression("SET password_hash = :h, password_changed_at = :now")
+                .condition_expression("attribute_exists(username)")
+                .expression_attribute_values(":h", s(hash))
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(map_err),
+        )
+    }
+
+    async fn set_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
+        found(
+            self.client()
+                .update_item()
+                .table_name(&self.tables().users)
+                .set_key(Some(key("username", username)))
+                .update_expression("SET disabled = :d")
+                .condition_expression("attribute_exists(username)")
+                .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(map_err),
+        )
+    }
+
+    async fn delete_user(&self, username: &str) -> StoreResult<bool> {
+        let out = self
+            .client()
+            .delete_item()
+            .table_name(&self.tables().users)
+            .set_key(Some(key("username", username)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+}
+
+fn consent_id(user_id: &str, client_id: &str) -> String {
+    format!("{user_id}|{client_id}")
+}
+
+impl ConsentStore for DynamoStore {
+    async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Scope>> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(&self.tables().consents)
+            .set_key(Some(key("consent_id", &consent_id(user_id, client_id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_err)?;
+        match out.item {
+            None => Ok(None),
+            Some(it) => match it.get("scope").and_then(|v| v.as_s().ok()) {
+                Some(sc) => Scope::parse(sc)
+                    .map(Some)
+                    .ok_or_else(|| StoreError::Corrupt("consent scope".into())),
+                None => Err(StoreError::Corrupt("consent without scope".into())),
+            },
+        }
+    }
+
+    async fn put_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &Scope,
+        now: u64,
+    ) -> StoreResult<()> {
+        self.client()
+            .put_item()
+            .table_name(&self.tables().consents)
+            .set_item(Some(Item::from([
+                ("consent_id".into(), s(consent_id(user_id, client_id))),
+                ("user_id".into(), s(user_id)),
+                ("client_id".into(), s(client_id)),
+                ("scope".into(), s(scope.to_string())),
+                ("granted_at".into(), n(now)),
+            ])))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}
+
+impl LoginAttemptStore for DynamoStore {
+    async fn failures(&self, keys: &[String]) -> StoreResult<Vec<u64>> {
+        let table = &self.tables().login_attempts;
+        let mut request = KeysAndAttributes::builder().consistent_read(true);
+        for k in keys {
+            request = request.keys(key("attempt_key", k));
+        }
+        let request = request
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let out = self
+            .client()
+            .batch_get_item()
+            .request_items(table, request)
+            .send()
+            .await
+            .map_err(map_err)?;
+        let items = out
+            .responses
+            .and_then(|mut r| r.remove(table))
+            .unwrap_or_default();
+        Ok(keys
+            .iter()
+            .map(|k| {
+                items
+                    .iter()
+                    .find(
+                        |it| matches!(it.get("attempt_key"), Some(AttributeValue::S(v)) if v == k),
+                    )
+                    .and_then(|it| it.get("failures"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect())
+    }
+
+    async fn record_failure(&self, keys: &[String], expires_at: u64) -> StoreResult<()> {
+        for k in keys {
+            self.client()
+                .update_item()
+                .table_name(&self.tables().login_attempts)
+                .set_key(Some(key("attempt_key", k)))
+                .update_expression("ADD failures :one SET #ttl = :ttl")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":ttl", n(expires_at))
+                .send()
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn clear_failures(&self, k: &str) -> StoreResult<()> {
+        self.client()
+            .delete_item()
+            .table_name(&self.tables().login_attempts)
+            .set_key(Some(key("attempt_key", k)))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}
+
+impl SessionKeyStore for DynamoStore {
+    async fn session_key(&self) -> StoreResult<Secret> {
+        let read = || async {
+            let out = self
+                .client()
+                .get_item()
+                .table_name(&self.tables().keys)
+                .set_key(Some(key("kid", SESSION_KEY_KID)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(map_err)?;
+            Ok::<_, StoreError>(
+                out.item
+                    .and_then(|it| it.get("secret").and_then(|v| v.as_s().ok()).cloned())
+                    .map(Secret::new),
+            )
+        };
+        if let Some(k) = read().await? {
+            return Ok(k);
+        }
+        let fresh = random_token();
+        let created = self
+            .client()
+            .put_item()
+            .table_name(&self.tables().keys)
+            .set_item(Some(Item::from([
+                ("kid".into(), s(SESSION_KEY_KID)),
+                ("use".into(), s("session")),
+                ("secret".into(), s(fresh.expose())),
+            ])))
+            .condition_expression("attribute_not_exists(kid)")
+            .send()
+            .await
+            .map_err(map_err);
+        match created {
+            Ok(_) => Ok(fresh),
+            // Another instance created it first: use theirs.
+            Err(StoreError::Conflict) => read()
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("session key vanished".into())),
+            Err(e) => Err(e),
+        }
+    }
+}
