@@ -2,6 +2,8 @@
 //! loopback port, creates its tables, and serves Gatehouse on an ephemeral port
 //! through the same router `gatehouse serve` uses.
 
+pub mod browser;
+pub mod flow;
 
 use gatehouse::engine::Engine;
 use gatehouse_core::App;
@@ -225,4 +227,36 @@ pub async fn read(resp: reqwest::Response) -> Answer {
         serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
     };
     (status, headers, body)
+}
+
+/// Verifies `token` against the server's JWKS as a resource server would.
+pub async fn verify(
+    server: &TestServer,
+    token: &str,
+    alg: jsonwebtoken::Algorithm,
+) -> serde_json::Value {
+    let jwks: jsonwebtoken::jwk::JwkSet = http()
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"), "RFC 9068 §2.1 typ");
+    assert_eq!(header.alg, alg);
+    let kid = header.kid.expect("a kid");
+    let jwk = jwks.find(&kid).expect("the signing key is published");
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.set_audience(&[&server.app.config.audience]);
+    validation.set_issuer(&[&server.app.config.issuer]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
+    jsonwebtoken::decode::<serde_json::Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .expect("the token verifies")
+    .claims
 }

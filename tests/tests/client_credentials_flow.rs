@@ -2,9 +2,9 @@
 //! get a token, verify it against the JWKS, introspect it, revoke it.
 
 use gatehouse_core::keys::SigningAlgorithm;
-use gatehouse_tests::{TestServer, http};
+use gatehouse_tests::{TestServer, http, verify};
+use jsonwebtoken::decode_header;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use serde_json::Value;
@@ -32,30 +32,6 @@ async fn oauth2_token(
     );
     assert_eq!(token.scopes().unwrap()[0].as_str(), scope);
     token.access_token().secret().clone()
-}
-
-/// Verifies `token` against the server's JWKS as a resource server would.
-async fn verify(server: &TestServer, token: &str, alg: jsonwebtoken::Algorithm) -> Value {
-    let jwks: JwkSet = http()
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let header = decode_header(token).unwrap();
-    assert_eq!(header.typ.as_deref(), Some("at+jwt"), "RFC 9068 §2.1 typ");
-    assert_eq!(header.alg, alg);
-    let kid = header.kid.expect("a kid");
-    let jwk = jwks.find(&kid).expect("the signing key is published");
-    let mut validation = Validation::new(alg);
-    validation.set_audience(&[&server.app.config.audience]);
-    validation.set_issuer(&[&server.app.config.issuer]);
-    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
-    decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
-        .expect("the token verifies")
-        .claims
 }
 
 async fn introspect(server: &TestServer, id: &str, secret: &str, token: &str) -> Value {
