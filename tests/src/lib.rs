@@ -5,6 +5,9 @@
 pub mod browser;
 pub mod flow;
 
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
 use gatehouse::engine::Engine;
 use gatehouse_core::App;
 use gatehouse_core::config::Config;
@@ -15,7 +18,8 @@ use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_core::registration::{self, RegisteredClient};
 use gatehouse_core::secret::random_id;
 use gatehouse_core::store::{DynamoStore, TableNames};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 pub use reqwest;
 pub use serde_json;
@@ -25,6 +29,42 @@ pub struct TestServer {
     pub base: String,
     pub app: Arc<App>,
     pub engine_url: String,
+    /// Every DynamoDB request the server makes, by operation.
+    pub dynamodb_calls: DynamoDbCalls,
+}
+
+/// Counts DynamoDB requests by operation (the `X-Amz-Target` of each request),
+/// as they leave the SDK client.
+#[derive(Clone, Debug, Default)]
+pub struct DynamoDbCalls(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl DynamoDbCalls {
+    /// The counts so far, and a fresh start.
+    pub fn take(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Intercept for DynamoDbCalls {
+    fn name(&self) -> &'static str {
+        "DynamoDbCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("unknown");
+        let op = target.rsplit('.').next().unwrap_or(target).to_owned();
+        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        Ok(())
+    }
 }
 
 /// A registered client with its clear secret.
@@ -45,7 +85,14 @@ impl TestServer {
 
     pub async fn start_with_alg(alg: SigningAlgorithm, adjust: impl FnOnce(&mut Config)) -> Self {
         let engine = Engine::in_memory().await.expect("embedded engine starts");
+        let dynamodb_calls = DynamoDbCalls::default();
         let db = endpoint_client(&engine.url).await;
+        let db = aws_sdk_dynamodb::Client::from_conf(
+            db.config()
+                .to_builder()
+                .interceptor(dynamodb_calls.clone())
+                .build(),
+        );
         let tables = TableNames::with_prefix(&format!(
             "t{}",
             random_id().to_lowercase().replace(['-', '_'], "")
@@ -65,10 +112,12 @@ impl TestServer {
             .expect("signing keys");
         let app = Arc::new(App::new(config, store));
         tokio::spawn(gatehouse::server::serve(listener, app.clone()));
+        dynamodb_calls.take();
         Self {
             base,
             app,
             engine_url: engine.url,
+            dynamodb_calls,
         }
     }
 

@@ -3,7 +3,8 @@
 //! Only authenticated confidential clients may introspect (§2.1, RFC 9700 §4.14):
 //! a client sees its own tokens; a client registered with `introspect_any` (a
 //! resource server) sees every token. Anything else — unknown, expired, revoked,
-//! another client's, or a token whose client was deleted — is `{"active": false}`
+//! another client's, or a token whose client was deleted or whose user was disabled
+//! or deleted — is `{"active": false}`
 //! (§2.2), so the answer reveals nothing about tokens the caller may not see.
 
 use crate::app::{App, now};
@@ -47,6 +48,10 @@ async fn introspect(app: &App, req: &Request) -> Result<Response<Body>, TokenErr
         return Ok(inactive());
     }
     if app.store.get_client(&record.client_id).await?.is_none() {
+        return Ok(inactive());
+    }
+    // A user's tokens die with the user: disabled, deleted or re-created.
+    if record.username.is_some() && !crate::grants::user_still_valid(app, &record).await? {
         return Ok(inactive());
     }
     let mut body = json!({

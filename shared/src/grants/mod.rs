@@ -1,8 +1,7 @@
 //! The grants of the browser flow at the token endpoint: the authorization code
 //! (RFC 6749 §4.1.3, RFC 7636 §4.6) and the refresh token (RFC 6749 §6, RFC 9700
 //! §4.14). Both consume a single-use credential with one conditional write, then
-//! write the new tokens in one transaction that fails if the credential was revoked
-//! meanwhile.
+//! write the new tokens in one transaction.
 
 pub mod authorization_code;
 pub mod refresh_token;
@@ -53,8 +52,8 @@ pub(crate) async fn revoke_family(app: &App, record: &TokenRecord) -> Result<(),
 }
 
 /// Signs an access token with `scope`, and a new refresh token (carrying the
-/// grant's full `grant_scope`) when the client may refresh; writes both, on the
-/// condition that `parent` is unrevoked; answers RFC 6749 §5.1.
+/// grant's full `grant_scope`) when the client may refresh; writes both (for a
+/// refresh, on the condition that `parent` is unrevoked); answers RFC 6749 §5.1.
 pub(crate) async fn issue_from(
     app: &App,
     client: &Client,
@@ -93,11 +92,12 @@ pub(crate) async fn issue_from(
         });
         value
     });
-    match app
-        .store
-        .put_tokens_from(&parent.token_hash, &records)
-        .await
-    {
+    // A refresh is written only if no replay revoked its token meanwhile (at most
+    // one live family). A code's first redemption always completes: exactly one
+    // of any number of concurrent redemptions succeeds, and a replay revokes the
+    // tokens issued before it (RFC 6749 §4.1.2).
+    let unrevoked_parent = (parent.kind == TokenKind::RefreshToken).then_some(&parent.token_hash);
+    match app.store.put_tokens_from(unrevoked_parent, &records).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => {
             return Err(invalid_grant("the grant was revoked"));

@@ -39,7 +39,7 @@ pub async fn refresh(
                 && !record.revoked
                 && record
                     .used_at
-                    .is_some_and(|u| t.saturating_sub(u) <= app.config.refresh_reuse_grace);
+                    .is_some_and(|u| t.saturating_sub(u) < app.config.refresh_reuse_grace);
             if retry {
                 return Err(invalid_grant(
                     "the refresh token was just used; use the refresh token issued with it",

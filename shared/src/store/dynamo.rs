@@ -285,24 +285,27 @@ impl TokenStore for DynamoStore {
 
     async fn put_tokens_from(
         &self,
-        parent: &SecretHash,
+        unrevoked_parent: Option<&SecretHash>,
         records: &[TokenRecord],
     ) -> StoreResult<()> {
         let table = &self.tables.tokens;
         let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
-        let mut ops = vec![
-            TransactWriteItem::builder()
-                .condition_check(
-                    ConditionCheck::builder()
-                        .table_name(table)
-                        .set_key(Some(key("token_hash", parent.as_str())))
-                        .condition_expression("revoked = :f")
-                        .expression_attribute_values(":f", AttributeValue::Bool(false))
-                        .build()
-                        .map_err(build)?,
-                )
-                .build(),
-        ];
+        let mut ops = Vec::new();
+        if let Some(parent) = unrevoked_parent {
+            ops.push(
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name(table)
+                            .set_key(Some(key("token_hash", parent.as_str())))
+                            .condition_expression("revoked = :f")
+                            .expression_attribute_values(":f", AttributeValue::Bool(false))
+                            .build()
+                            .map_err(build)?,
+                    )
+                    .build(),
+            );
+        }
         for r in records {
             ops.push(
                 TransactWriteItem::builder()

@@ -81,12 +81,13 @@ pub trait TokenStore {
         kind: TokenKind,
         now: u64,
     ) -> StoreResult<TokenUse>;
-    /// Writes the tokens issued from a code or refresh token (`parent`) in one
-    /// transaction that also checks the parent is still unrevoked; `Conflict` if it
-    /// was revoked meanwhile (a replay detected in between), and nothing is written.
+    /// Writes the tokens issued from a code or refresh token in one transaction.
+    /// With `unrevoked_parent`, the transaction also checks that this parent is
+    /// still unrevoked: `Conflict` if it was revoked meanwhile (a replay detected
+    /// in between), and nothing is written.
     async fn put_tokens_from(
         &self,
-        parent: &SecretHash,
+        unrevoked_parent: Option<&SecretHash>,
         records: &[TokenRecord],
     ) -> StoreResult<()>;
 }
