@@ -48,7 +48,17 @@ fn no_policy_grants_wildcard_actions_or_crud_policies() {
     for line in t.lines().map(str::trim) {
         if let Some(action) = line.strip_prefix("- dynamodb:") {
             assert!(
-                ["GetItem", "PutItem", "UpdateItem", "Query", "Scan"].contains(&action),
+                [
+                    "GetItem",
+                    "BatchGetItem",
+                    "PutItem",
+                    "UpdateItem",
+                    "DeleteItem",
+                    "ConditionCheckItem",
+                    "Query",
+                    "Scan"
+                ]
+                .contains(&action),
                 "unexpected action {action}"
             );
         }
@@ -59,7 +69,7 @@ fn no_policy_grants_wildcard_actions_or_crud_policies() {
 fn every_table_has_point_in_time_recovery_and_is_retained() {
     let t = template();
     let tables = t.matches("Type: AWS::DynamoDB::Table").count();
-    assert_eq!(tables, 3);
+    assert_eq!(tables, 6);
     assert_eq!(
         t.matches("PointInTimeRecoveryEnabled: true").count(),
         tables
@@ -68,7 +78,36 @@ fn every_table_has_point_in_time_recovery_and_is_retained() {
     assert!(t.matches("DeletionPolicy: Retain").count() >= tables);
     assert_eq!(
         t.matches("AttributeName: ttl").count(),
-        2,
-        "tokens and keys expire by TTL"
+        3,
+        "tokens, keys and login attempts expire by TTL"
     );
+}
+
+#[test]
+fn every_table_the_functions_read_is_passed_to_them() {
+    let t = template();
+    for var in [
+        "GATEHOUSE_CLIENTS_TABLE: !Ref ClientsTable",
+        "GATEHOUSE_TOKENS_TABLE: !Ref TokensTable",
+        "GATEHOUSE_KEYS_TABLE: !Ref KeysTable",
+        "GATEHOUSE_USERS_TABLE: !Ref UsersTable",
+        "GATEHOUSE_CONSENTS_TABLE: !Ref ConsentsTable",
+        "GATEHOUSE_LOGIN_ATTEMPTS_TABLE: !Ref LoginAttemptsTable",
+    ] {
+        assert!(t.contains(var), "{var}");
+    }
+}
+
+#[test]
+fn the_authorize_function_reaches_only_the_session_key_in_the_keys_table() {
+    let t = template();
+    let start = t.find("  AuthorizeFunction:").unwrap();
+    let end = t[start..].find("  AuthorizeLogGroup:").unwrap() + start;
+    let policy = &t[start..end];
+    assert!(
+        !policy.contains("dynamodb:Scan"),
+        "no Scan of the signing keys"
+    );
+    assert!(policy.contains("dynamodb:LeadingKeys"));
+    assert!(policy.contains("- session-key"));
 }
