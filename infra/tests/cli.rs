@@ -313,3 +313,103 @@ fn aws_targets_need_table_names() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--clients-table"));
 }
+
+/// `gatehouse user ...` with the password on standard input.
+fn user_cmd(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("user")
+        .args(args)
+        .env_remove("GATEHOUSE_DYNAMODB_ENDPOINT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gatehouse runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn users_are_created_listed_disabled_and_deleted_with_passwords_from_stdin() {
+    let dir = data_dir("users");
+    let created = ok_json(user_cmd(
+        &dir,
+        &[
+            "create",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--json",
+        ],
+        "correct horse battery\n",
+    ));
+    assert_eq!(created["username"], "alice");
+    assert_eq!(created["disabled"], false);
+    assert!(
+        !created.to_string().contains("correct horse"),
+        "the password is never printed"
+    );
+    let again = user_cmd(
+        &dir,
+        &["create", "--username", "alice", "--password-stdin"],
+        "another password\n",
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
+    for (args, stdin, message) in [
+        (
+            vec!["create", "--username", "bob", "--password-stdin"],
+            "short\n",
+            "at least 8",
+        ),
+        (
+            vec!["create", "--username", "bad name", "--password-stdin"],
+            "long enough pw\n",
+            "username",
+        ),
+        (vec!["disable", "nobody"], "", "no user"),
+        (vec!["delete", "nobody"], "", "no user"),
+        (
+            vec!["set-password", "nobody", "--password-stdin"],
+            "long enough pw\n",
+            "no user",
+        ),
+    ] {
+        let out = user_cmd(&dir, &args, stdin);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    let missing_flag = user_cmd(&dir, &["create", "--username", "carol"], "");
+    assert!(
+        !missing_flag.status.success(),
+        "--password-stdin is required"
+    );
+
+    assert!(user_cmd(&dir, &["disable", "alice"], "").status.success());
+    let list = ok_json(user_cmd(&dir, &["list", "--json"], ""));
+    assert_eq!(list[0]["username"], "alice");
+    assert_eq!(list[0]["disabled"], true);
+    assert!(user_cmd(&dir, &["enable", "alice"], "").status.success());
+    assert!(
+        user_cmd(
+            &dir,
+            &["set-password", "alice", "--password-stdin"],
+            "a new password\r\n"
+        )
+        .status
+        .success()
+    );
+    assert!(user_cmd(&dir, &["delete", "alice"], "").status.success());
+    let list = ok_json(user_cmd(&dir, &["list", "--json"], ""));
+    assert_eq!(list, serde_json::json!([]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
