@@ -248,6 +248,12 @@ impl Browser {
         self.cmd(Method::POST, "/execute/sync", body).await
     }
 
+    /// Resizes the window to `width` × `height` CSS pixels (its outer size).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), String> {
+        let body = json!({"width": width, "height": height});
+        self.cmd(Method::POST, "/window/rect", body).await.map(drop)
+    }
+
     /// Ends the session, which closes Chromium; dropping then stops chromedriver.
     pub async fn quit(mut self) -> Result<(), String> {
         match self.session.take() {
