@@ -28,6 +28,23 @@ pub async fn refresh(
         return Err(invalid_grant(INVALID_REFRESH));
     };
     let t = now();
+    // RFC 6749 §6: the scope may be narrowed, never widened. A malformed or wider
+    // scope is refused before the token is used: the refusal issues no refresh
+    // token to replace it, so using it up would cost the client its grant.
+    let requested = form
+        .get("scope")
+        .map(|s| Scope::parse(s).ok_or_else(malformed_scope))
+        .transpose()?;
+    if let Some(requested) = &requested
+        && let Some(current) = app.store.get_token(&hash).await?
+        && current.kind == TokenKind::RefreshToken
+        && current.client_id == client.client_id
+        && current.used_at.is_none()
+        && current.is_active(t)
+        && !requested.is_subset_of(&current.scope)
+    {
+        return Err(wider_scope());
+    }
     let record = match app
         .store
         .use_token(&hash, TokenKind::RefreshToken, t)
@@ -57,25 +74,11 @@ pub async fn refresh(
     if !record.is_active(t) {
         return Err(invalid_grant(INVALID_REFRESH));
     }
-    // RFC 6749 §6: the scope may be narrowed, never widened; the new refresh token
-    // keeps the grant's full scope.
-    let scope = match form.get("scope") {
+    // The new refresh token keeps the grant's full scope (RFC 6749 §6).
+    let scope = match requested {
         None => record.scope.clone(),
-        Some(s) => {
-            let requested = Scope::parse(s).ok_or_else(|| {
-                TokenError::new(
-                    TokenErrorCode::InvalidScope,
-                    "the scope parameter is malformed",
-                )
-            })?;
-            if !requested.is_subset_of(&record.scope) {
-                return Err(TokenError::new(
-                    TokenErrorCode::InvalidScope,
-                    "the requested scope exceeds the scope originally granted",
-                ));
-            }
-            requested
-        }
+        Some(requested) if requested.is_subset_of(&record.scope) => requested,
+        Some(_) => return Err(wider_scope()),
     };
     if !user_still_valid(app, &record).await? {
         return Err(invalid_grant(
@@ -84,4 +87,18 @@ pub async fn refresh(
     }
     let grant_scope = record.scope.clone();
     issue_from(app, client, &record, scope, &grant_scope).await
+}
+
+fn malformed_scope() -> TokenError {
+    TokenError::new(
+        TokenErrorCode::InvalidScope,
+        "the scope parameter is malformed",
+    )
+}
+
+fn wider_scope() -> TokenError {
+    TokenError::new(
+        TokenErrorCode::InvalidScope,
+        "the requested scope exceeds the scope originally granted",
+    )
 }

@@ -1,0 +1,1173 @@
+//! Negative tests of the browser flow's grants at the token endpoint: the
+//! authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9700 §4.8.2) and the
+//! refresh token (RFC 6749 §6, RFC 9700 §4.14.2), and what introspection (RFC 7662)
+//! and revocation (RFC 7009) make of the tokens of this flow. Every refusal is an
+//! RFC 6749 §5.2 error: JSON, `Cache-Control: no-store`, 400 (401 for
+//! `invalid_client`).
+
+use gatehouse_core::app::now;
+use gatehouse_core::domain::client::{ClientType, GrantType};
+use gatehouse_core::domain::scope::Scope;
+use gatehouse_core::domain::token::{TokenKind, TokenRecord};
+use gatehouse_core::domain::user::User;
+use gatehouse_core::secret::{SecretHash, random_token};
+use gatehouse_core::store::{TokenStore, UserStore};
+use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PUBLIC_REDIRECT, UserAgent, param, pkce};
+use gatehouse_tests::serde_json::Value;
+use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, cc_registration};
+use std::time::Duration;
+
+const ALICE: &str = "alice";
+
+/// Alice's browser: signs in on the first authorization and keeps the session, so
+/// later authorizations (consent remembered) come straight back with a code.
+struct Browser(UserAgent);
+
+impl Browser {
+    fn new() -> Self {
+        Self(UserAgent::new())
+    }
+
+    /// Runs `/authorize` for `client` with `params` (`response_type=code` and
+    /// `client_id` are added) as alice, approving; returns the code.
+    async fn code(
+        &mut self,
+        server: &TestServer,
+        client: &TestClient,
+        params: &[(&str, &str)],
+    ) -> String {
+        let mut u = url::Url::parse("http://x/").unwrap();
+        {
+            let mut q = u.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &client.id);
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+        }
+        let page = self.0.authorize(server, u.query().unwrap(), ALICE).await;
+        let location = page.location().expect("the redirect has a Location");
+        param(&location, "code").unwrap_or_else(|| panic!("no code in {location}"))
+    }
+
+    /// A code for `scope` sent to `redirect` (named in the request), with an S256
+    /// challenge; returns the code and its verifier.
+    async fn code_pkce(
+        &mut self,
+        server: &TestServer,
+        client: &TestClient,
+        redirect: &str,
+        scope: &str,
+    ) -> (String, String) {
+        let (verifier, challenge) = pkce();
+        let code = self
+            .code(
+                server,
+                client,
+                &[
+                    ("redirect_uri", redirect),
+                    ("scope", scope),
+                    ("state", "st"),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                ],
+            )
+            .await;
+        (code, verifier)
+    }
+}
+
+/// The redirect URI `code_client` registered for `client`.
+fn redirect_of(client: &TestClient) -> &'static str {
+    if client.secret.is_some() {
+        CONFIDENTIAL_REDIRECT
+    } else {
+        PUBLIC_REDIRECT
+    }
+}
+
+/// Redeems `code` with `redirect_uri` and `code_verifier`.
+async fn exchange(
+    server: &TestServer,
+    client: &TestClient,
+    code: &str,
+    redirect: &str,
+    verifier: &str,
+) -> Answer {
+    server
+        .token_request(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await
+}
+
+/// A refresh request, with `scope` when given.
+async fn refresh(
+    server: &TestServer,
+    client: &TestClient,
+    token: &str,
+    scope: Option<&str>,
+) -> Answer {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    server.token_request(client, &form).await
+}
+
+/// The access and refresh token of a successful answer.
+fn tokens(answer: &Answer) -> (String, String) {
+    let (status, _, body) = answer;
+    assert_eq!(*status, 200, "{body}");
+    (
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .into(),
+        body["refresh_token"]
+            .as_str()
+            .expect("a refresh token")
+            .into(),
+    )
+}
+
+/// Runs the whole authorization for `scope` and redeems the code; returns the
+/// access and refresh token.
+async fn grant(
+    server: &TestServer,
+    browser: &mut Browser,
+    client: &TestClient,
+    scope: &str,
+) -> (String, String) {
+    let redirect = redirect_of(client);
+    let (code, verifier) = browser.code_pkce(server, client, redirect, scope).await;
+    tokens(&exchange(server, client, &code, redirect, &verifier).await)
+}
+
+/// A resource server: a confidential client that may introspect every token.
+async fn resource_server(server: &TestServer) -> TestClient {
+    let mut reg = cc_registration("read");
+    reg.introspect_any = true;
+    let c = server.register(reg).await;
+    TestClient {
+        id: c.client.client_id,
+        secret: c.secret.map(|s| s.expose().to_owned()),
+    }
+}
+
+/// The introspection answer's body for `token`, asked by `rs`.
+async fn introspect(server: &TestServer, rs: &TestClient, token: &str) -> Value {
+    let (status, _, body) = server
+        .post_form(
+            "/introspect",
+            Some((&rs.id, rs.secret.as_deref().unwrap())),
+            &[("token", token)],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn is_active(server: &TestServer, rs: &TestClient, token: &str) -> bool {
+    introspect(server, rs, token).await["active"] == true
+}
+
+/// POSTs `/revoke` as `client` (Basic, or `client_id` alone for public clients).
+async fn revoke(server: &TestServer, client: &TestClient, token: &str) -> Answer {
+    match &client.secret {
+        Some(s) => {
+            server
+                .post_form("/revoke", Some((&client.id, s)), &[("token", token)])
+                .await
+        }
+        None => {
+            server
+                .post_form(
+                    "/revoke",
+                    None,
+                    &[("token", token), ("client_id", &client.id)],
+                )
+                .await
+        }
+    }
+}
+
+/// A server with alice and one client of `client_type` (scopes `read write`).
+async fn setup(client_type: ClientType) -> (TestServer, TestClient, User) {
+    setup_with(client_type, |_| {}).await
+}
+
+async fn setup_with(
+    client_type: ClientType,
+    adjust: impl FnOnce(&mut gatehouse_core::config::Config),
+) -> (TestServer, TestClient, User) {
+    let server = TestServer::start_with(adjust).await;
+    let alice = server.user(ALICE).await;
+    let client = server.code_client(client_type, "read write").await;
+    (server, client, alice)
+}
+
+// The authorization code grant: the request.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_request_without_a_code_is_invalid_request() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    for form in [
+        vec![("grant_type", "authorization_code")],
+        vec![("grant_type", "authorization_code"), ("code", "")],
+        vec![
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", CONFIDENTIAL_REDIRECT),
+            ("code_verifier", &"a".repeat(43)),
+        ],
+    ] {
+        let answer = server.token_request(&client, &form).await;
+        assert_error(&answer, 400, "invalid_request");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_oversized_codes_are_invalid_grant() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let unknown = random_token().expose().to_owned();
+    for code in [
+        unknown.as_str(),
+        "x",
+        &"a".repeat(4096),
+        &"a".repeat(4097),
+        &"a".repeat(10_000),
+    ] {
+        let answer = exchange(
+            &server,
+            &client,
+            code,
+            CONFIDENTIAL_REDIRECT,
+            &"a".repeat(43),
+        )
+        .await;
+        assert_error(&answer, 400, "invalid_grant");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_types_the_server_does_not_implement_are_unsupported_grant_type() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (code, _) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    for grant_type in [
+        "password",
+        "implicit",
+        "token",
+        "code",
+        "AUTHORIZATION_CODE",
+        "authorization_code ",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ] {
+        let answer = server
+            .token_request(
+                &client,
+                &[
+                    ("grant_type", grant_type),
+                    ("code", &code),
+                    ("username", ALICE),
+                    ("password", gatehouse_tests::flow::PASSWORD),
+                ],
+            )
+            .await;
+        assert_error(&answer, 400, "unsupported_grant_type");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_not_registered_for_the_code_grant_is_unauthorized_client() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    let service = server.cc_client("read").await;
+    let answer = exchange(&server, &service, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "unauthorized_client");
+    let answer = refresh(&server, &service, "whatever", None).await;
+    assert_error(&answer, 400, "unauthorized_client");
+    // Refused before the code was looked at: its client may still redeem it.
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_client_secret_is_invalid_client_and_leaves_the_code_usable() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CONFIDENTIAL_REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let answer = server
+        .post_form("/token", Some((&client.id, "not-the-secret")), &form)
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+    let mut post = form.to_vec();
+    post.extend([
+        ("client_id", client.id.as_str()),
+        ("client_secret", "not-the-secret"),
+    ]);
+    let answer = server.post_form("/token", None, &post).await;
+    assert_error(&answer, 401, "invalid_client");
+    let mut id_only = form.to_vec();
+    id_only.push(("client_id", client.id.as_str()));
+    let answer = server.post_form("/token", None, &id_only).await;
+    assert_error(&answer, 401, "invalid_client");
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_client_presenting_a_made_up_secret_is_invalid_client() {
+    let (server, client, _) = setup(ClientType::Public).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, PUBLIC_REDIRECT, "read")
+        .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", PUBLIC_REDIRECT),
+        ("code_verifier", verifier.as_str()),
+        ("client_id", client.id.as_str()),
+    ];
+    let mut post = form.to_vec();
+    post.push(("client_secret", "made-up"));
+    assert_error(
+        &server.post_form("/token", None, &post).await,
+        401,
+        "invalid_client",
+    );
+    assert_error(
+        &server
+            .post_form("/token", Some((&client.id, "made-up")), &form[..4])
+            .await,
+        401,
+        "invalid_client",
+    );
+    let answer = server.post_form("/token", None, &form).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+// The authorization code grant: PKCE (RFC 7636 §4.6, RFC 9700 §4.8.2).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_code_verifier_is_invalid_grant_and_uses_up_the_code() {
+    let (server, client, _) = setup(ClientType::Public).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, PUBLIC_REDIRECT, "read")
+        .await;
+    let answer = server
+        .token_request(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", PUBLIC_REDIRECT),
+            ],
+        )
+        .await;
+    assert_error(&answer, 400, "invalid_grant");
+    // One try per code: the verifier cannot be guessed at leisure.
+    let answer = exchange(&server, &client, &code, PUBLIC_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_and_malformed_code_verifiers_are_invalid_grant() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    // Each case makes a bad verifier from the right one and the challenge.
+    type Spoil = fn(&str, &str) -> String;
+    let cases: [(&str, Spoil); 8] = [
+        ("another valid verifier", |_, _| pkce().0),
+        ("the challenge itself", |_, challenge| challenge.to_owned()),
+        ("42 characters", |v, _| v[..42].to_owned()),
+        ("a `+`", |v, _| format!("{}+", &v[..42])),
+        ("a `/`", |v, _| format!("/{}", &v[1..])),
+        ("padding", |v, _| format!("{v}=")),
+        ("129 characters", |v, _| format!("{v}{}", "a".repeat(86))),
+        ("a different case", |v, _| v.to_uppercase()),
+    ];
+    for (what, bad) in cases {
+        let (verifier, challenge) = pkce();
+        assert_ne!(verifier, verifier.to_uppercase());
+        let code = browser
+            .code(
+                &server,
+                &client,
+                &[
+                    ("redirect_uri", CONFIDENTIAL_REDIRECT),
+                    ("scope", "read"),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                ],
+            )
+            .await;
+        let wrong = bad(&verifier, &challenge);
+        let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &wrong).await;
+        assert_eq!(answer.2["error"], "invalid_grant", "{what}: {}", answer.2);
+        assert_error(&answer, 400, "invalid_grant");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_for_a_code_issued_without_a_challenge_is_invalid_grant() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let no_pkce = [
+        ("redirect_uri", CONFIDENTIAL_REDIRECT),
+        ("scope", "read"),
+        ("state", "st"),
+    ];
+    // RFC 9700 §4.8.2: a verifier where no challenge was sent is a downgrade.
+    let code = browser.code(&server, &client, &no_pkce).await;
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &pkce().0).await;
+    assert_error(&answer, 400, "invalid_grant");
+    // The same kind of code without a verifier is a plain confidential exchange.
+    let code = browser.code(&server, &client, &no_pkce).await;
+    let answer = server
+        .token_request(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CONFIDENTIAL_REDIRECT),
+            ],
+        )
+        .await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    assert_eq!(answer.2["scope"], "read");
+}
+
+// The authorization code grant: the redirect URI (RFC 6749 §4.1.3).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_redirect_uri_is_invalid_grant_when_the_authorization_request_had_one() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    let answer = server
+        .token_request(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_uri_differing_from_the_authorization_request_is_invalid_grant() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    for other in [
+        "https://app.example/callback/",
+        "https://app.example/other",
+        "https://app.example/callback?x=1",
+        "https://APP.example/callback",
+        "https://app.example:443/callback",
+        "http://app.example/callback",
+    ] {
+        let (code, verifier) = browser
+            .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+            .await;
+        let answer = exchange(&server, &client, &code, other, &verifier).await;
+        assert_eq!(answer.2["error"], "invalid_grant", "{other}: {}", answer.2);
+        assert_error(&answer, 400, "invalid_grant");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_client_must_repeat_the_exact_loopback_port_it_was_sent_to() {
+    let (server, client, _) = setup(ClientType::Public).await;
+    let mut browser = Browser::new();
+    let used = "http://127.0.0.1:5555/callback";
+    for other in [
+        "http://127.0.0.1:6666/callback",
+        PUBLIC_REDIRECT,
+        "http://localhost:5555/callback",
+        "http://127.0.0.1:5555/callback/",
+    ] {
+        let (code, verifier) = browser.code_pkce(&server, &client, used, "read").await;
+        let answer = exchange(&server, &client, &code, other, &verifier).await;
+        assert_eq!(answer.2["error"], "invalid_grant", "{other}: {}", answer.2);
+        assert_error(&answer, 400, "invalid_grant");
+    }
+    let (code, verifier) = browser.code_pkce(&server, &client, used, "read").await;
+    let answer = exchange(&server, &client, &code, used, &verifier).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+/// A code for `scope` `read` whose authorization request named no redirect URI.
+async fn code_without_redirect(
+    browser: &mut Browser,
+    server: &TestServer,
+    client: &TestClient,
+) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let code = browser
+        .code(
+            server,
+            client,
+            &[
+                ("scope", "read"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .await;
+    (code, verifier)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_redirect_uri_in_the_authorization_request_the_token_request_may_omit_it_or_repeat_the_registered_one()
+ {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = code_without_redirect(&mut browser, &server, &client).await;
+    let answer = server
+        .token_request(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(answer.0, 200, "omitted: {}", answer.2);
+    let (code, verifier) = code_without_redirect(&mut browser, &server, &client).await;
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_eq!(answer.0, 200, "the registered one: {}", answer.2);
+    let (code, verifier) = code_without_redirect(&mut browser, &server, &client).await;
+    let answer = exchange(
+        &server,
+        &client,
+        &code,
+        "https://app.example/callback/",
+        &verifier,
+    )
+    .await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+// The authorization code grant: the code's client, lifetime and single use.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_redeemed_by_another_confidential_client_is_invalid_grant_and_burned() {
+    let (server, a, _) = setup(ClientType::Confidential).await;
+    let b = server
+        .code_client(ClientType::Confidential, "read write")
+        .await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &a, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    let answer = exchange(&server, &b, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+    let answer = exchange(&server, &a, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_client_cannot_redeem_another_public_clients_code() {
+    let (server, a, _) = setup(ClientType::Public).await;
+    let b = server.code_client(ClientType::Public, "read write").await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &a, PUBLIC_REDIRECT, "read")
+        .await;
+    let answer = exchange(&server, &b, &code, PUBLIC_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+    let answer = exchange(&server, &a, &code, PUBLIC_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_code_is_invalid_grant() {
+    let (server, client, _) = setup_with(ClientType::Confidential, |c| c.code_ttl = 1).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_is_invalid_grant_and_revokes_the_tokens_of_the_first_redemption() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read write")
+        .await;
+    let (access, refresh_token) =
+        tokens(&exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await);
+    assert!(is_active(&server, &rs, &access).await);
+    assert!(is_active(&server, &rs, &refresh_token).await);
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+    assert!(!is_active(&server, &rs, &access).await);
+    assert!(!is_active(&server, &rs, &refresh_token).await);
+    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    // A third try is refused the same way.
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+/// Of two simultaneous redemptions exactly one wins (the code's first redemption
+/// always completes, so the loser's replay may come before the winner's tokens
+/// exist); a later replay revokes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_concurrent_redemptions_one_wins_and_a_later_replay_revokes_its_tokens() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    let (a, b) = tokio::join!(
+        exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier),
+        exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier),
+    );
+    let (won, lost) = if a.0 == 200 { (a, b) } else { (b, a) };
+    assert_error(&lost, 400, "invalid_grant");
+    let (access, refresh_token) = tokens(&won);
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+    assert!(!is_active(&server, &rs, &access).await);
+    assert!(!is_active(&server, &rs, &refresh_token).await);
+}
+
+// The authorization code grant: what the client gets, and for whom.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_registered_without_refresh_token_gets_no_refresh_token() {
+    let server = TestServer::start().await;
+    server.user(ALICE).await;
+    let client = server
+        .code_client_with(ClientType::Confidential, "read", |r| {
+            r.grant_types = vec![GrantType::AuthorizationCode]
+        })
+        .await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    let (status, _, body) =
+        exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string(), "{body}");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let answer = refresh(&server, &client, "anything", None).await;
+    assert_error(&answer, 400, "unauthorized_client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_of_one_kind_are_not_accepted_as_another() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    // A code is not a refresh token.
+    let answer = refresh(&server, &client, &code, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    // ... and presenting it as one did not use it up.
+    let (access, refresh_token) =
+        tokens(&exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await);
+    // Neither an access token nor a refresh token is a code.
+    for not_a_code in [&access, &refresh_token] {
+        let answer = exchange(
+            &server,
+            &client,
+            not_a_code,
+            CONFIDENTIAL_REDIRECT,
+            &verifier,
+        )
+        .await;
+        assert_error(&answer, 400, "invalid_grant");
+    }
+    // An access token is not a refresh token.
+    let answer = refresh(&server, &client, &access, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    // None of this used up the refresh token.
+    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_of_a_disabled_user_is_invalid_grant() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    assert!(server.app.store.set_disabled(ALICE, true).await.unwrap());
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_of_a_deleted_user_is_invalid_grant() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    assert!(server.app.store.delete_user(ALICE).await.unwrap());
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_recreated_under_the_same_name_does_not_inherit_the_old_grants() {
+    let (server, client, old) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    assert!(server.app.store.delete_user(ALICE).await.unwrap());
+    let new = server.user(ALICE).await;
+    assert_ne!(new.user_id, old.user_id);
+    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_error(&answer, 400, "invalid_grant");
+    assert!(!is_active(&server, &rs, &access).await);
+    // The new alice gets grants of her own.
+    let (access, _) = grant(&server, &mut Browser::new(), &client, "read").await;
+    let body = introspect(&server, &rs, &access).await;
+    assert_eq!(body["sub"], new.user_id.as_str(), "{body}");
+}
+
+// The refresh token grant: the request.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_request_without_a_refresh_token_is_invalid_request() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    for form in [
+        vec![("grant_type", "refresh_token")],
+        vec![("grant_type", "refresh_token"), ("refresh_token", "")],
+        vec![("grant_type", "refresh_token"), ("scope", "read")],
+    ] {
+        let answer = server.token_request(&client, &form).await;
+        assert_error(&answer, 400, "invalid_request");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_oversized_refresh_tokens_are_invalid_grant() {
+    let (server, client, _) = setup(ClientType::Public).await;
+    let unknown = random_token().expose().to_owned();
+    for token in [
+        unknown.as_str(),
+        "x",
+        &"a".repeat(4096),
+        &"a".repeat(4097),
+        &"a".repeat(10_000),
+    ] {
+        let answer = refresh(&server, &client, token, None).await;
+        assert_error(&answer, 400, "invalid_grant");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_refresh_token_is_invalid_grant() {
+    let (server, a, _) = setup(ClientType::Confidential).await;
+    let b = server
+        .code_client(ClientType::Confidential, "read write")
+        .await;
+    let public_a = server.code_client(ClientType::Public, "read write").await;
+    let public_b = server.code_client(ClientType::Public, "read write").await;
+    let mut browser = Browser::new();
+    let (_, confidential_refresh) = grant(&server, &mut browser, &a, "read").await;
+    let (_, public_refresh) = grant(&server, &mut browser, &public_a, "read").await;
+    for (thief, token) in [
+        (&b, &confidential_refresh),
+        (&public_b, &public_refresh),
+        (&public_a, &confidential_refresh),
+        (&a, &public_refresh),
+    ] {
+        let answer = refresh(&server, thief, token, None).await;
+        assert_error(&answer, 400, "invalid_grant");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_wider_than_the_grant_is_invalid_scope_and_the_refresh_token_survives() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Browser::new();
+    let (_, refresh_token) = grant(&server, &mut browser, &client, "read").await;
+    for wider in ["read write", "write", "admin", "read admin"] {
+        let answer = refresh(&server, &client, &refresh_token, Some(wider)).await;
+        assert_eq!(answer.2["error"], "invalid_scope", "{wider}: {}", answer.2);
+        assert_error(&answer, 400, "invalid_scope");
+    }
+    // The client's mistake did not cost it its grant: nothing replaced the token.
+    let answer = refresh(&server, &client, &refresh_token, Some("read")).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_scope_at_refresh_is_invalid_scope_and_the_refresh_token_survives() {
+    let (server, client, _) = setup(ClientType::Public).await;
+    let mut browser = Browser::new();
+    let (_, refresh_token) = grant(&server, &mut browser, &client, "read write").await;
+    for bad in [
+        "read  write",
+        " read",
+        "read ",
+        "re\"ad",
+        "re\\ad",
+        "read\twrite",
+        "réad",
+    ] {
+        let answer = refresh(&server, &client, &refresh_token, Some(bad)).await;
+        assert_eq!(answer.2["error"], "invalid_scope", "{bad:?}: {}", answer.2);
+        assert_error(&answer, 400, "invalid_scope");
+    }
+    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+// The refresh token grant: scope and rotation (RFC 6749 §6, RFC 9700 §4.14.2).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_narrowed_refresh_keeps_the_grants_full_scope_for_the_next_refresh() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (_, r1) = grant(&server, &mut browser, &client, "read write").await;
+    let answer = refresh(&server, &client, &r1, Some("read")).await;
+    assert_eq!(answer.2["scope"], "read", "{}", answer.2);
+    let (narrow, r2) = tokens(&answer);
+    assert_eq!(introspect(&server, &rs, &narrow).await["scope"], "read");
+    assert_eq!(
+        introspect(&server, &rs, &r2).await["scope"],
+        "read write",
+        "the new refresh token's scope is identical to the old one's"
+    );
+    let answer = refresh(&server, &client, &r2, None).await;
+    assert_eq!(answer.2["scope"], "read write", "{}", answer.2);
+    let (full, r3) = tokens(&answer);
+    assert_eq!(introspect(&server, &rs, &full).await["scope"], "read write");
+    let answer = refresh(&server, &client, &r3, Some("write")).await;
+    assert_eq!(answer.2["scope"], "write", "{}", answer.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refresh_rotates_and_a_rotated_refresh_token_cannot_be_used_again() {
+    let (server, client, _) = setup(ClientType::Public).await;
+    let mut browser = Browser::new();
+    let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
+    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
+    let (a3, r3) = tokens(&refresh(&server, &client, &r2, None).await);
+    let all = [&a1, &r1, &a2, &r2, &a3, &r3];
+    for (i, x) in all.iter().enumerate() {
+        for y in &all[i + 1..] {
+            assert_ne!(x, y, "every token is new");
+        }
+    }
+    for old in [&r1, &r2] {
+        let answer = refresh(&server, &client, old, None).await;
+        assert_error(&answer, 400, "invalid_grant");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_after_the_grace_window_revokes_the_whole_grant() {
+    let (server, client, _) =
+        setup_with(ClientType::Confidential, |c| c.refresh_reuse_grace = 0).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
+    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let answer = refresh(&server, &client, &r1, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    for t in [&a1, &a2, &r1, &r2] {
+        assert!(!is_active(&server, &rs, t).await, "still active: {t}");
+    }
+    let answer = refresh(&server, &client, &r2, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_within_the_grace_window_is_refused_but_the_grant_survives() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    assert!(server.app.config.refresh_reuse_grace >= 5);
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (_, r1) = grant(&server, &mut browser, &client, "read").await;
+    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
+    let answer = refresh(&server, &client, &r1, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    assert!(is_active(&server, &rs, &a2).await);
+    assert!(is_active(&server, &rs, &r2).await);
+    let answer = refresh(&server, &client, &r2, None).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_by_another_client_within_the_grace_window_revokes_the_grant() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let thief = server
+        .code_client(ClientType::Confidential, "read write")
+        .await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (_, r1) = grant(&server, &mut browser, &client, "read").await;
+    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
+    // Only the token's own client gets the benefit of the doubt.
+    let answer = refresh(&server, &thief, &r1, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    assert!(!is_active(&server, &rs, &a2).await);
+    let answer = refresh(&server, &client, &r2, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_with_one_token_give_exactly_one_new_pair() {
+    let (server, client, _) = setup(ClientType::Public).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (_, r1) = grant(&server, &mut browser, &client, "read").await;
+    let (a, b) = tokio::join!(
+        refresh(&server, &client, &r1, None),
+        refresh(&server, &client, &r1, None),
+    );
+    let answers = [a, b];
+    let ok: Vec<&Answer> = answers.iter().filter(|a| a.0 == 200).collect();
+    assert_eq!(ok.len(), 1, "{:?}", answers.map(|a| a.2));
+    let loser = answers.iter().find(|a| a.0 != 200).unwrap();
+    assert_error(loser, 400, "invalid_grant");
+    // The loser is a retry within the grace window: the winner's pair stays valid.
+    let (access, r2) = tokens(ok[0]);
+    assert!(is_active(&server, &rs, &access).await);
+    let answer = refresh(&server, &client, &r2, None).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+// The refresh token grant: expired, revoked, and the user's account.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_refresh_token_is_invalid_grant() {
+    let (server, client, alice) = setup(ClientType::Confidential).await;
+    let value = random_token().expose().to_owned();
+    let t = now();
+    let mut record = TokenRecord {
+        token_hash: SecretHash::of(&value),
+        kind: TokenKind::RefreshToken,
+        client_id: client.id.clone(),
+        subject: alice.user_id.clone(),
+        scope: Scope::parse("read").unwrap(),
+        audience: server.app.config.audience.clone(),
+        grant_id: "grant-expired".into(),
+        jti: None,
+        issued_at: t - 7200,
+        expires_at: t - 1,
+        revoked: false,
+        username: Some(ALICE.into()),
+        code: None,
+        used_at: None,
+    };
+    server.app.store.put_token(&record).await.unwrap();
+    let answer = refresh(&server, &client, &value, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    // The same record, unexpired, is a working refresh token: the expiry decided.
+    let fresh = random_token().expose().to_owned();
+    record.token_hash = SecretHash::of(&fresh);
+    record.grant_id = "grant-fresh".into();
+    record.expires_at = t + 3600;
+    server.app.store.put_token(&record).await.unwrap();
+    let answer = refresh(&server, &client, &fresh, None).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_refresh_token_is_invalid_grant() {
+    let (server, client, _) = setup(ClientType::Public).await;
+    let mut browser = Browser::new();
+    let (_, refresh_token) = grant(&server, &mut browser, &client, "read").await;
+    assert_eq!(revoke(&server, &client, &refresh_token).await.0, 200);
+    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_users_refresh_is_invalid_grant_and_their_access_token_is_inactive() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
+    assert!(server.app.store.set_disabled(ALICE, true).await.unwrap());
+    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    assert!(!is_active(&server, &rs, &access).await);
+    assert!(!is_active(&server, &rs, &refresh_token).await);
+}
+
+/// What the server does today: the refused refresh of a disabled user used the
+/// refresh token up (it is marked used before the user is checked), so re-enabling
+/// the user revives the access token but not the refresh token; the client must
+/// send the user through the authorization again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_enabling_a_user_does_not_revive_a_refresh_token_refused_while_disabled() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
+    // An unused refresh token lives through a disable and re-enable.
+    let (_, untouched) = grant(&server, &mut browser, &client, "read").await;
+    assert!(server.app.store.set_disabled(ALICE, true).await.unwrap());
+    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    assert!(server.app.store.set_disabled(ALICE, false).await.unwrap());
+    assert!(is_active(&server, &rs, &access).await);
+    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    let answer = refresh(&server, &client, &untouched, None).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+// Introspection and revocation of this flow's tokens.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_is_inactive_at_introspection_even_for_its_own_client() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (code, verifier) = browser
+        .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
+        .await;
+    let own = server
+        .post_form(
+            "/introspect",
+            Some((&client.id, client.secret.as_deref().unwrap())),
+            &[("token", &code), ("token_type_hint", "authorization_code")],
+        )
+        .await;
+    assert_eq!(own.0, 200, "{}", own.2);
+    assert_eq!(
+        own.2,
+        gatehouse_tests::serde_json::json!({ "active": false })
+    );
+    assert!(!is_active(&server, &rs, &code).await);
+    // Introspection does not use the code up.
+    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_introspects_with_scope_client_and_user_but_no_bearer_type() {
+    let (server, client, alice) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (access, refresh_token) = grant(&server, &mut browser, &client, "read write").await;
+    let body = introspect(&server, &rs, &refresh_token).await;
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["scope"], "read write", "{body}");
+    assert_eq!(body["client_id"], client.id.as_str(), "{body}");
+    assert_eq!(body["sub"], alice.user_id.as_str(), "{body}");
+    assert!(body.get("token_type").is_none(), "{body}");
+    assert!(body["exp"].as_u64().unwrap() > now() + 3600, "{body}");
+    let body = introspect(&server, &rs, &access).await;
+    assert_eq!(body["token_type"], "Bearer", "{body}");
+    assert_eq!(body["sub"], alice.user_id.as_str(), "{body}");
+    // Its own client sees the same.
+    let (_, _, own) = server
+        .post_form(
+            "/introspect",
+            Some((&client.id, client.secret.as_deref().unwrap())),
+            &[("token", &refresh_token)],
+        )
+        .await;
+    assert_eq!(own["active"], true, "{own}");
+    assert_eq!(own["sub"], alice.user_id.as_str(), "{own}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_an_access_token_of_the_flow_leaves_the_refresh_token_working() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
+    assert_eq!(revoke(&server, &client, &access).await.0, 200);
+    assert!(!is_active(&server, &rs, &access).await);
+    assert!(is_active(&server, &rs, &refresh_token).await);
+    let (fresh, _) = tokens(&refresh(&server, &client, &refresh_token, None).await);
+    assert!(is_active(&server, &rs, &fresh).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_the_refresh_token_revokes_every_access_token_of_the_grant() {
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
+    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
+    // Another grant of the same user and client is not touched.
+    let (other_access, other_refresh) = grant(&server, &mut browser, &client, "read").await;
+    assert_eq!(revoke(&server, &client, &r2).await.0, 200);
+    for t in [&a1, &a2, &r1, &r2] {
+        assert!(!is_active(&server, &rs, t).await, "still active: {t}");
+    }
+    assert!(is_active(&server, &rs, &other_access).await);
+    assert!(is_active(&server, &rs, &other_refresh).await);
+    let answer = refresh(&server, &client, &r2, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_client_revokes_its_refresh_token_by_client_id_and_another_public_client_cannot() {
+    let (server, owner, _) = setup(ClientType::Public).await;
+    let other = server.code_client(ClientType::Public, "read write").await;
+    let rs = resource_server(&server).await;
+    let mut browser = Browser::new();
+    let (access, refresh_token) = grant(&server, &mut browser, &owner, "read").await;
+    // Another public client: the same silent 200, and nothing changes.
+    let (status, _, body) = revoke(&server, &other, &refresh_token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, Value::Null);
+    assert!(is_active(&server, &rs, &refresh_token).await);
+    assert!(is_active(&server, &rs, &access).await);
+    // Its own client, naming itself.
+    let (status, _, body) = revoke(&server, &owner, &refresh_token).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!is_active(&server, &rs, &refresh_token).await);
+    assert!(!is_active(&server, &rs, &access).await);
+    let answer = refresh(&server, &owner, &refresh_token, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+}
