@@ -100,3 +100,96 @@ async fn an_authorize_event_gets_an_error_page_without_redirect() {
     assert_eq!(status, 400);
     assert!(!headers.contains_key("location"));
 }
+
+/// A server that knows the fixtures' session key, web client and user.
+async fn login_server() -> TestServer {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use gatehouse_core::domain::client::{ClientType, GrantType};
+    let server = TestServer::start().await;
+    server
+        .app
+        .store
+        .client()
+        .put_item()
+        .table_name(&server.app.store.tables().keys)
+        .item("kid", AttributeValue::S("session-key".into()))
+        .item("use", AttributeValue::S("session".into()))
+        .item(
+            "secret",
+            AttributeValue::S("fixture-session-key-0123456789abcdefghijklm".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut web = stored_client("fixture-web", None);
+    web.client_type = ClientType::Public;
+    web.redirect_uris = vec!["http://127.0.0.1/cb".into()];
+    web.grant_types = vec![GrantType::AuthorizationCode];
+    web.skip_consent = true;
+    server.app.store.create_client(&web).await.unwrap();
+    gatehouse_core::registration::create_user(
+        &server.app.store,
+        "fixture-user",
+        "fixture password",
+    )
+    .await
+    .unwrap();
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_event_with_cookies_signs_in_and_redirects_with_a_code() {
+    let server = login_server().await;
+    let (status, headers, _) = invoke(&server, Endpoint::Authorize, "authorize-login.json").await;
+    assert_eq!(
+        status, 303,
+        "the cookies array reached the handler as a Cookie header"
+    );
+    let location = headers["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("http://127.0.0.1:8765/cb?code="),
+        "{location}"
+    );
+    assert!(location.contains("&state=fx&iss="));
+    let cookies: Vec<&str> = headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("gatehouse_session=") && c.contains("HttpOnly")),
+        "{cookies:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_login_event_counts_against_api_gateways_source_ip() {
+    use gatehouse_core::store::LoginAttemptStore;
+    let server = login_server().await;
+    let (status, headers, body) = invoke(
+        &server,
+        Endpoint::Authorize,
+        "authorize-login-wrong-password.json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!headers.contains_key("location"));
+    assert!(
+        body.as_str()
+            .unwrap()
+            .contains("The username or password is incorrect.")
+    );
+    let window = gatehouse_core::app::now() / server.app.config.login_failure_window;
+    let counts = server
+        .app
+        .store
+        .failures(&[
+            format!("source:203.0.113.7:{window}"),
+            format!("user:fixture-user:{window}"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(counts, vec![1, 1]);
+}

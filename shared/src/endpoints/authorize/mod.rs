@@ -28,6 +28,10 @@ use pages::{ConsentPage, LoginPage, STYLE, error_page, html};
 use request::{AuthorizationRequest, ErrorRedirect, Refusal};
 use std::sync::Arc;
 
+/// With `prompt=login`, how recent the sign-in must be for the consent form to
+/// be accepted: the time to read the consent page after signing in.
+const FRESH_LOGIN_SECONDS: u64 = 600;
+
 const GENERIC_LOGIN_ERROR: &str = "The username or password is incorrect.";
 const THROTTLED_LOGIN_ERROR: &str =
     "Too many failed sign-in attempts. Wait a few minutes and try again.";
@@ -43,7 +47,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                 "This page accepts only GET and POST.",
             );
             r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
             return r;
         }
     };
@@ -306,6 +310,13 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
         }
         Some("approve") => match step.session().await? {
             None => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
+            // `prompt=login` asked for a fresh sign-in: an older session cannot
+            // approve, even with the consent form's CSRF token.
+            Some((s, _))
+                if ar.prompt.login && now().saturating_sub(s.auth_time) > FRESH_LOGIN_SECONDS =>
+            {
+                Ok(step.login_page(&ar, StatusCode::OK, "", None))
+            }
             Some((_, user)) => {
                 let previous = app
                     .store

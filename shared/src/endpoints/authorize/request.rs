@@ -127,8 +127,11 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
     let (redirect_uri, in_request) = match single("redirect_uri") {
         Err(()) => return Err(page("The request names more than one redirect_uri.")),
         Ok(Some(given)) => match client.registered_redirect_uri(given) {
-            Some(_) => (given.to_owned(), true),
-            None => {
+            // A loopback URI matches on any port (RFC 8252 §7.3), so `given` may
+            // differ from the registered one: it must still be a URL (port ≤ 65535),
+            // or the response could never be delivered (§4.1.2.1).
+            Some(_) if url::Url::parse(given).is_ok() => (given.to_owned(), true),
+            _ => {
                 return Err(page(
                     "The redirect URI is not registered for this client, so this server will not send you there.",
                 ));
