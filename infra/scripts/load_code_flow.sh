@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
 conns=${2:-8}
-threads=2
+threads=$(( conns < 2 ? conns : 2 ))
 port=18081
 base="http://127.0.0.1:$port"
 bin=target/release/gatehouse
