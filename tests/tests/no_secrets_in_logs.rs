@@ -1,8 +1,12 @@
-//! Nothing secret reaches the logs: a whole flow (register, token, introspect,
-//! revoke, failed authentication) is run with every log line at DEBUG captured,
-//! and no client secret or token appears in them.
+//! Nothing secret reaches the logs: whole flows (client credentials: register,
+//! token, introspect, revoke, failed authentication; the browser flow: failed and
+//! successful sign-in, consent, code exchange, refresh, replay) run with every log
+//! line at DEBUG captured, and no secret, password, code, token, session cookie or
+//! CSRF token appears in them.
 
+use gatehouse_core::domain::client::ClientType;
 use gatehouse_tests::TestServer;
+use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, UserAgent, param, pkce};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +23,7 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_or_token_is_ever_logged() {
     let capture = Capture::default();
     let writer = capture.clone();
@@ -64,7 +68,63 @@ async fn no_secret_or_token_is_ever_logged() {
         .await;
     assert_eq!(status, 401);
 
+    // The browser flow.
+    server.user("alice").await;
+    let app = server
+        .code_client(ClientType::Confidential, "read write")
+        .await;
+    let app_secret = app.secret.clone().unwrap();
+    let (verifier, challenge) = pkce();
+    let query = server.authorize_query(&app, CONFIDENTIAL_REDIRECT, "read", &challenge);
+    let mut ua = UserAgent::new();
+    let login = ua.get(&server.url(&format!("/authorize?{query}"))).await;
+    let csrf = login.field("csrf_token").unwrap();
+    let wrong_password = "not the password at all";
+    let failed = ua.login(&server, &login, "alice", wrong_password).await;
+    let consent = ua.login(&server, &failed, "alice", PASSWORD).await;
+    let done = ua.consent(&server, &consent, "approve").await;
+    let code = param(&done.location().unwrap(), "code").unwrap();
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CONFIDENTIAL_REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, _, tokens) = server.token_request(&app, &exchange).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _, refreshed) = server
+        .token_request(
+            &app,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let new_refresh = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _, _) = server.token_request(&app, &exchange).await;
+    assert_eq!(status, 400, "replayed code");
+    let session = ua.cookies["gatehouse_session"].clone();
+    let csrf_nonce = ua.cookies["gatehouse_csrf"].clone();
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("signed in"), "the browser flow was logged");
+    assert!(logs.contains("replayed credential"));
+    for (what, value) in [
+        ("app secret", app_secret.as_str()),
+        ("password", PASSWORD),
+        ("wrong password", wrong_password),
+        ("code", code.as_str()),
+        ("code verifier", verifier.as_str()),
+        ("access token", access.as_str()),
+        ("refresh token", refresh.as_str()),
+        ("rotated refresh token", new_refresh.as_str()),
+        ("session cookie", session.as_str()),
+        ("CSRF token", csrf.as_str()),
+        ("CSRF nonce", csrf_nonce.as_str()),
+    ] {
+        assert!(!logs.contains(value), "the {what} appears in the logs");
+    }
     assert!(
         logs.contains("access token issued"),
         "the flow was logged: {logs}"
