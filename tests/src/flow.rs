@@ -311,3 +311,101 @@ impl TestServer {
         }
     }
 }
+
+/// The access and refresh token of a successful token response.
+pub fn tokens(answer: &crate::Answer) -> (String, String) {
+    let (status, _, body) = answer;
+    assert_eq!(*status, 200, "{body}");
+    (
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .into(),
+        body["refresh_token"]
+            .as_str()
+            .expect("a refresh token")
+            .into(),
+    )
+}
+
+impl TestServer {
+    /// Redeems `code` as `client` with `redirect_uri` and `code_verifier`.
+    pub async fn exchange_code(
+        &self,
+        client: &TestClient,
+        code: &str,
+        redirect: &str,
+        verifier: &str,
+    ) -> crate::Answer {
+        self.token_request(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await
+    }
+
+    /// A refresh request as `client`, with `scope` when given.
+    pub async fn refresh_grant(
+        &self,
+        client: &TestClient,
+        token: &str,
+        scope: Option<&str>,
+    ) -> crate::Answer {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+        if let Some(s) = scope {
+            form.push(("scope", s));
+        }
+        self.token_request(client, &form).await
+    }
+
+    /// A resource server: a confidential client that may introspect every token.
+    pub async fn resource_server(&self) -> TestClient {
+        let mut reg = crate::cc_registration("read");
+        reg.introspect_any = true;
+        let c = self.register(reg).await;
+        TestClient {
+            id: c.client.client_id,
+            secret: c.secret.map(|s| s.expose().to_owned()),
+        }
+    }
+
+    /// The introspection answer's body for `token`, asked by `rs` (confidential).
+    pub async fn introspect_as(&self, rs: &TestClient, token: &str) -> serde_json::Value {
+        let (status, _, body) = self
+            .post_form(
+                "/introspect",
+                Some((&rs.id, rs.secret.as_deref().unwrap())),
+                &[("token", token)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn is_active(&self, rs: &TestClient, token: &str) -> bool {
+        self.introspect_as(rs, token).await["active"] == true
+    }
+
+    /// POSTs `/revoke` as `client` (Basic, or `client_id` alone for public clients).
+    pub async fn revoke_as(&self, client: &TestClient, token: &str) -> crate::Answer {
+        match &client.secret {
+            Some(s) => {
+                self.post_form("/revoke", Some((&client.id, s)), &[("token", token)])
+                    .await
+            }
+            None => {
+                self.post_form(
+                    "/revoke",
+                    None,
+                    &[("token", token), ("client_id", &client.id)],
+                )
+                .await
+            }
+        }
+    }
+}

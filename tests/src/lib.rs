@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod flow;
+pub mod loopback;
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};

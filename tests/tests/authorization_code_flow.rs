@@ -261,15 +261,7 @@ async fn a_native_app_may_use_any_loopback_port() {
     let redirect = "http://127.0.0.1:49321/callback";
     let (code, verifier) = server.code_for(&client, redirect, "alice").await;
     let (status, _, body) = server
-        .token_request(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", redirect),
-                ("code_verifier", &verifier),
-            ],
-        )
+        .exchange_code(&client, &code, redirect, &verifier)
         .await;
     assert_eq!(status, 200, "{body}");
 }

@@ -2,8 +2,8 @@
 //! hand-rolled HTTP/1.1 responder.
 
 use gatehouse_tests::browser::Browser;
+use gatehouse_tests::loopback::{html, read_request, respond};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const FORM: &str = "<!doctype html><html><head><title>Form</title>\
@@ -28,53 +28,20 @@ async fn serve_form() -> String {
 
 /// Answers one request, then closes the connection.
 async fn answer(mut stream: TcpStream) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
+    let Some(req) = read_request(&mut stream).await else {
+        return;
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let length = head
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
-    let mut request_line = head.lines().next().unwrap_or_default().split(' ');
-    let (method, target) = (request_line.next(), request_line.next().unwrap_or_default());
-    let path = target.split('?').next().unwrap_or_default();
-    let response = match (method, path) {
-        (Some("GET"), "/") => page("200 OK", FORM),
-        (Some("POST"), "/submit") => format!(
-            "HTTP/1.1 303 See Other\r\nLocation: /done?{body}\r\n\
-             Content-Length: 0\r\nConnection: close\r\n\r\n"
+    let response = match (req.method.as_str(), req.path()) {
+        ("GET", "/") => html("200 OK", FORM),
+        ("POST", "/submit") => format!(
+            "HTTP/1.1 303 See Other\r\nLocation: /done?{}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n",
+            req.body
         ),
-        (Some("GET"), "/done") => page("200 OK", DONE),
-        _ => page("404 Not Found", "not found"),
+        ("GET", "/done") => html("200 OK", DONE),
+        _ => html("404 Not Found", "not found"),
     };
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
-}
-
-fn page(status: &str, html: &str) -> String {
-    format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{html}",
-        html.len()
-    )
+    respond(stream, &response).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,11 +11,11 @@ use gatehouse_core::domain::client::ClientType;
 use gatehouse_core::domain::user::User;
 use gatehouse_tests::browser::Browser;
 use gatehouse_tests::flow::{PASSWORD, param, pkce};
+use gatehouse_tests::loopback::{html, read_request, respond};
 use gatehouse_tests::{TestClient, TestServer, verify};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// How long any page may take to appear.
@@ -56,35 +56,18 @@ impl Callback {
 
 /// Answers one request, then closes the connection.
 async fn answer(mut stream: TcpStream, hits: Arc<Mutex<Vec<String>>>) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
+    let Some(req) = read_request(&mut stream).await else {
+        return;
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut request_line = head.lines().next().unwrap_or_default().split(' ');
-    let (method, target) = (request_line.next(), request_line.next().unwrap_or_default());
-    let response = match method {
-        Some("GET") => {
-            hits.lock().unwrap().push(target.to_owned());
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{SIGNED_IN}",
-                SIGNED_IN.len()
-            )
-        }
-        _ => "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n\
-              Content-Length: 0\r\nConnection: close\r\n\r\n"
-            .to_owned(),
+    let response = if req.method == "GET" {
+        hits.lock().unwrap().push(req.target);
+        html("200 OK", SIGNED_IN)
+    } else {
+        "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_owned()
     };
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    respond(stream, &response).await;
 }
 
 /// A server with user alice, a public client registered for the loopback
@@ -130,15 +113,7 @@ impl Setup {
     async fn exchange(&self, code: &str, verifier: &str) -> (String, String) {
         let (status, _, body) = self
             .server
-            .token_request(
-                &self.client,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", &self.callback.redirect),
-                    ("code_verifier", verifier),
-                ],
-            )
+            .exchange_code(&self.client, code, &self.callback.redirect, verifier)
             .await;
         assert_eq!(status, 200, "the code exchange succeeds: {body}");
         let access = body["access_token"].as_str().expect("an access token");

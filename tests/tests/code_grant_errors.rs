@@ -12,9 +12,11 @@ use gatehouse_core::domain::token::{TokenKind, TokenRecord};
 use gatehouse_core::domain::user::User;
 use gatehouse_core::secret::{SecretHash, random_token};
 use gatehouse_core::store::{TokenStore, UserStore};
-use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PUBLIC_REDIRECT, UserAgent, param, pkce};
+use gatehouse_tests::flow::{
+    CONFIDENTIAL_REDIRECT, PUBLIC_REDIRECT, UserAgent, param, pkce, tokens,
+};
 use gatehouse_tests::serde_json::Value;
-use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, cc_registration};
+use gatehouse_tests::{Answer, TestClient, TestServer, assert_error};
 use std::time::Duration;
 
 const ALICE: &str = "alice";
@@ -86,57 +88,6 @@ fn redirect_of(client: &TestClient) -> &'static str {
     }
 }
 
-/// Redeems `code` with `redirect_uri` and `code_verifier`.
-async fn exchange(
-    server: &TestServer,
-    client: &TestClient,
-    code: &str,
-    redirect: &str,
-    verifier: &str,
-) -> Answer {
-    server
-        .token_request(
-            client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect),
-                ("code_verifier", verifier),
-            ],
-        )
-        .await
-}
-
-/// A refresh request, with `scope` when given.
-async fn refresh(
-    server: &TestServer,
-    client: &TestClient,
-    token: &str,
-    scope: Option<&str>,
-) -> Answer {
-    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
-    if let Some(s) = scope {
-        form.push(("scope", s));
-    }
-    server.token_request(client, &form).await
-}
-
-/// The access and refresh token of a successful answer.
-fn tokens(answer: &Answer) -> (String, String) {
-    let (status, _, body) = answer;
-    assert_eq!(*status, 200, "{body}");
-    (
-        body["access_token"]
-            .as_str()
-            .expect("an access token")
-            .into(),
-        body["refresh_token"]
-            .as_str()
-            .expect("a refresh token")
-            .into(),
-    )
-}
-
 /// Runs the whole authorization for `scope` and redeems the code; returns the
 /// access and refresh token.
 async fn grant(
@@ -147,55 +98,11 @@ async fn grant(
 ) -> (String, String) {
     let redirect = redirect_of(client);
     let (code, verifier) = browser.code_pkce(server, client, redirect, scope).await;
-    tokens(&exchange(server, client, &code, redirect, &verifier).await)
-}
-
-/// A resource server: a confidential client that may introspect every token.
-async fn resource_server(server: &TestServer) -> TestClient {
-    let mut reg = cc_registration("read");
-    reg.introspect_any = true;
-    let c = server.register(reg).await;
-    TestClient {
-        id: c.client.client_id,
-        secret: c.secret.map(|s| s.expose().to_owned()),
-    }
-}
-
-/// The introspection answer's body for `token`, asked by `rs`.
-async fn introspect(server: &TestServer, rs: &TestClient, token: &str) -> Value {
-    let (status, _, body) = server
-        .post_form(
-            "/introspect",
-            Some((&rs.id, rs.secret.as_deref().unwrap())),
-            &[("token", token)],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-async fn is_active(server: &TestServer, rs: &TestClient, token: &str) -> bool {
-    introspect(server, rs, token).await["active"] == true
-}
-
-/// POSTs `/revoke` as `client` (Basic, or `client_id` alone for public clients).
-async fn revoke(server: &TestServer, client: &TestClient, token: &str) -> Answer {
-    match &client.secret {
-        Some(s) => {
-            server
-                .post_form("/revoke", Some((&client.id, s)), &[("token", token)])
-                .await
-        }
-        None => {
-            server
-                .post_form(
-                    "/revoke",
-                    None,
-                    &[("token", token), ("client_id", &client.id)],
-                )
-                .await
-        }
-    }
+    tokens(
+        &server
+            .exchange_code(client, &code, redirect, &verifier)
+            .await,
+    )
 }
 
 /// A server with alice and one client of `client_type` (scopes `read write`).
@@ -243,14 +150,9 @@ async fn unknown_and_oversized_codes_are_invalid_grant() {
         &"a".repeat(4097),
         &"a".repeat(10_000),
     ] {
-        let answer = exchange(
-            &server,
-            &client,
-            code,
-            CONFIDENTIAL_REDIRECT,
-            &"a".repeat(43),
-        )
-        .await;
+        let answer = server
+            .exchange_code(&client, code, CONFIDENTIAL_REDIRECT, &"a".repeat(43))
+            .await;
         assert_error(&answer, 400, "invalid_grant");
     }
 }
@@ -295,12 +197,16 @@ async fn a_client_not_registered_for_the_code_grant_is_unauthorized_client() {
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
     let service = server.cc_client("read").await;
-    let answer = exchange(&server, &service, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&service, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "unauthorized_client");
-    let answer = refresh(&server, &service, "whatever", None).await;
+    let answer = server.refresh_grant(&service, "whatever", None).await;
     assert_error(&answer, 400, "unauthorized_client");
     // Refused before the code was looked at: its client may still redeem it.
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -332,7 +238,9 @@ async fn a_wrong_client_secret_is_invalid_client_and_leaves_the_code_usable() {
     id_only.push(("client_id", client.id.as_str()));
     let answer = server.post_form("/token", None, &id_only).await;
     assert_error(&answer, 401, "invalid_client");
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -389,7 +297,9 @@ async fn a_missing_code_verifier_is_invalid_grant_and_uses_up_the_code() {
         .await;
     assert_error(&answer, 400, "invalid_grant");
     // One try per code: the verifier cannot be guessed at leisure.
-    let answer = exchange(&server, &client, &code, PUBLIC_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, PUBLIC_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
@@ -425,7 +335,9 @@ async fn wrong_and_malformed_code_verifiers_are_invalid_grant() {
             )
             .await;
         let wrong = bad(&verifier, &challenge);
-        let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &wrong).await;
+        let answer = server
+            .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &wrong)
+            .await;
         assert_eq!(answer.2["error"], "invalid_grant", "{what}: {}", answer.2);
         assert_error(&answer, 400, "invalid_grant");
     }
@@ -442,7 +354,9 @@ async fn a_verifier_for_a_code_issued_without_a_challenge_is_invalid_grant() {
     ];
     // RFC 9700 §4.8.2: a verifier where no challenge was sent is a downgrade.
     let code = browser.code(&server, &client, &no_pkce).await;
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &pkce().0).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &pkce().0)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
     // The same kind of code without a verifier is a plain confidential exchange.
     let code = browser.code(&server, &client, &no_pkce).await;
@@ -497,7 +411,7 @@ async fn a_redirect_uri_differing_from_the_authorization_request_is_invalid_gran
         let (code, verifier) = browser
             .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
             .await;
-        let answer = exchange(&server, &client, &code, other, &verifier).await;
+        let answer = server.exchange_code(&client, &code, other, &verifier).await;
         assert_eq!(answer.2["error"], "invalid_grant", "{other}: {}", answer.2);
         assert_error(&answer, 400, "invalid_grant");
     }
@@ -515,12 +429,12 @@ async fn a_public_client_must_repeat_the_exact_loopback_port_it_was_sent_to() {
         "http://127.0.0.1:5555/callback/",
     ] {
         let (code, verifier) = browser.code_pkce(&server, &client, used, "read").await;
-        let answer = exchange(&server, &client, &code, other, &verifier).await;
+        let answer = server.exchange_code(&client, &code, other, &verifier).await;
         assert_eq!(answer.2["error"], "invalid_grant", "{other}: {}", answer.2);
         assert_error(&answer, 400, "invalid_grant");
     }
     let (code, verifier) = browser.code_pkce(&server, &client, used, "read").await;
-    let answer = exchange(&server, &client, &code, used, &verifier).await;
+    let answer = server.exchange_code(&client, &code, used, &verifier).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -563,17 +477,14 @@ async fn without_a_redirect_uri_in_the_authorization_request_the_token_request_m
         .await;
     assert_eq!(answer.0, 200, "omitted: {}", answer.2);
     let (code, verifier) = code_without_redirect(&mut browser, &server, &client).await;
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_eq!(answer.0, 200, "the registered one: {}", answer.2);
     let (code, verifier) = code_without_redirect(&mut browser, &server, &client).await;
-    let answer = exchange(
-        &server,
-        &client,
-        &code,
-        "https://app.example/callback/",
-        &verifier,
-    )
-    .await;
+    let answer = server
+        .exchange_code(&client, &code, "https://app.example/callback/", &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
@@ -589,9 +500,13 @@ async fn a_code_redeemed_by_another_confidential_client_is_invalid_grant_and_bur
     let (code, verifier) = browser
         .code_pkce(&server, &a, CONFIDENTIAL_REDIRECT, "read")
         .await;
-    let answer = exchange(&server, &b, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&b, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
-    let answer = exchange(&server, &a, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&a, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
@@ -603,9 +518,13 @@ async fn a_public_client_cannot_redeem_another_public_clients_code() {
     let (code, verifier) = browser
         .code_pkce(&server, &a, PUBLIC_REDIRECT, "read")
         .await;
-    let answer = exchange(&server, &b, &code, PUBLIC_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&b, &code, PUBLIC_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
-    let answer = exchange(&server, &a, &code, PUBLIC_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&a, &code, PUBLIC_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
@@ -617,30 +536,39 @@ async fn an_expired_code_is_invalid_grant() {
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_code_is_invalid_grant_and_revokes_the_tokens_of_the_first_redemption() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read write")
         .await;
-    let (access, refresh_token) =
-        tokens(&exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await);
-    assert!(is_active(&server, &rs, &access).await);
-    assert!(is_active(&server, &rs, &refresh_token).await);
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let (access, refresh_token) = tokens(
+        &server
+            .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+            .await,
+    );
+    assert!(server.is_active(&rs, &access).await);
+    assert!(server.is_active(&rs, &refresh_token).await);
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
-    assert!(!is_active(&server, &rs, &access).await);
-    assert!(!is_active(&server, &rs, &refresh_token).await);
-    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert!(!server.is_active(&rs, &access).await);
+    assert!(!server.is_active(&rs, &refresh_token).await);
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
     // A third try is refused the same way.
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
@@ -650,22 +578,24 @@ async fn a_replayed_code_is_invalid_grant_and_revokes_the_tokens_of_the_first_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_two_concurrent_redemptions_one_wins_and_a_later_replay_revokes_its_tokens() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
     let (a, b) = tokio::join!(
-        exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier),
-        exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier),
+        server.exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier),
+        server.exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier),
     );
     let (won, lost) = if a.0 == 200 { (a, b) } else { (b, a) };
     assert_error(&lost, 400, "invalid_grant");
     let (access, refresh_token) = tokens(&won);
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
-    assert!(!is_active(&server, &rs, &access).await);
-    assert!(!is_active(&server, &rs, &refresh_token).await);
+    assert!(!server.is_active(&rs, &access).await);
+    assert!(!server.is_active(&rs, &refresh_token).await);
 }
 
 // The authorization code grant: what the client gets, and for whom.
@@ -683,12 +613,13 @@ async fn a_client_registered_without_refresh_token_gets_no_refresh_token() {
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
-    let (status, _, body) =
-        exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let (status, _, body) = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["access_token"].is_string(), "{body}");
     assert!(body.get("refresh_token").is_none(), "{body}");
-    let answer = refresh(&server, &client, "anything", None).await;
+    let answer = server.refresh_grant(&client, "anything", None).await;
     assert_error(&answer, 400, "unauthorized_client");
 }
 
@@ -700,28 +631,26 @@ async fn credentials_of_one_kind_are_not_accepted_as_another() {
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
     // A code is not a refresh token.
-    let answer = refresh(&server, &client, &code, None).await;
+    let answer = server.refresh_grant(&client, &code, None).await;
     assert_error(&answer, 400, "invalid_grant");
     // ... and presenting it as one did not use it up.
-    let (access, refresh_token) =
-        tokens(&exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await);
+    let (access, refresh_token) = tokens(
+        &server
+            .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+            .await,
+    );
     // Neither an access token nor a refresh token is a code.
     for not_a_code in [&access, &refresh_token] {
-        let answer = exchange(
-            &server,
-            &client,
-            not_a_code,
-            CONFIDENTIAL_REDIRECT,
-            &verifier,
-        )
-        .await;
+        let answer = server
+            .exchange_code(&client, not_a_code, CONFIDENTIAL_REDIRECT, &verifier)
+            .await;
         assert_error(&answer, 400, "invalid_grant");
     }
     // An access token is not a refresh token.
-    let answer = refresh(&server, &client, &access, None).await;
+    let answer = server.refresh_grant(&client, &access, None).await;
     assert_error(&answer, 400, "invalid_grant");
     // None of this used up the refresh token.
-    let answer = refresh(&server, &client, &refresh_token, None).await;
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -733,7 +662,9 @@ async fn a_code_of_a_disabled_user_is_invalid_grant() {
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
     assert!(server.app.store.set_disabled(ALICE, true).await.unwrap());
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
@@ -745,14 +676,16 @@ async fn a_code_of_a_deleted_user_is_invalid_grant() {
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
     assert!(server.app.store.delete_user(ALICE).await.unwrap());
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_recreated_under_the_same_name_does_not_inherit_the_old_grants() {
     let (server, client, old) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     let (code, verifier) = browser
@@ -761,14 +694,16 @@ async fn a_user_recreated_under_the_same_name_does_not_inherit_the_old_grants() 
     assert!(server.app.store.delete_user(ALICE).await.unwrap());
     let new = server.user(ALICE).await;
     assert_ne!(new.user_id, old.user_id);
-    let answer = refresh(&server, &client, &refresh_token, None).await;
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
-    assert!(!is_active(&server, &rs, &access).await);
+    assert!(!server.is_active(&rs, &access).await);
     // The new alice gets grants of her own.
     let (access, _) = grant(&server, &mut Browser::new(), &client, "read").await;
-    let body = introspect(&server, &rs, &access).await;
+    let body = server.introspect_as(&rs, &access).await;
     assert_eq!(body["sub"], new.user_id.as_str(), "{body}");
 }
 
@@ -798,7 +733,7 @@ async fn unknown_and_oversized_refresh_tokens_are_invalid_grant() {
         &"a".repeat(4097),
         &"a".repeat(10_000),
     ] {
-        let answer = refresh(&server, &client, token, None).await;
+        let answer = server.refresh_grant(&client, token, None).await;
         assert_error(&answer, 400, "invalid_grant");
     }
 }
@@ -820,7 +755,7 @@ async fn another_clients_refresh_token_is_invalid_grant() {
         (&public_a, &confidential_refresh),
         (&a, &public_refresh),
     ] {
-        let answer = refresh(&server, thief, token, None).await;
+        let answer = server.refresh_grant(thief, token, None).await;
         assert_error(&answer, 400, "invalid_grant");
     }
 }
@@ -831,12 +766,16 @@ async fn a_scope_wider_than_the_grant_is_invalid_scope_and_the_refresh_token_sur
     let mut browser = Browser::new();
     let (_, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     for wider in ["read write", "write", "admin", "read admin"] {
-        let answer = refresh(&server, &client, &refresh_token, Some(wider)).await;
+        let answer = server
+            .refresh_grant(&client, &refresh_token, Some(wider))
+            .await;
         assert_eq!(answer.2["error"], "invalid_scope", "{wider}: {}", answer.2);
         assert_error(&answer, 400, "invalid_scope");
     }
     // The client's mistake did not cost it its grant: nothing replaced the token.
-    let answer = refresh(&server, &client, &refresh_token, Some("read")).await;
+    let answer = server
+        .refresh_grant(&client, &refresh_token, Some("read"))
+        .await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -854,11 +793,13 @@ async fn a_malformed_scope_at_refresh_is_invalid_scope_and_the_refresh_token_sur
         "read\twrite",
         "réad",
     ] {
-        let answer = refresh(&server, &client, &refresh_token, Some(bad)).await;
+        let answer = server
+            .refresh_grant(&client, &refresh_token, Some(bad))
+            .await;
         assert_eq!(answer.2["error"], "invalid_scope", "{bad:?}: {}", answer.2);
         assert_error(&answer, 400, "invalid_scope");
     }
-    let answer = refresh(&server, &client, &refresh_token, None).await;
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -867,23 +808,26 @@ async fn a_malformed_scope_at_refresh_is_invalid_scope_and_the_refresh_token_sur
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_narrowed_refresh_keeps_the_grants_full_scope_for_the_next_refresh() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read write").await;
-    let answer = refresh(&server, &client, &r1, Some("read")).await;
+    let answer = server.refresh_grant(&client, &r1, Some("read")).await;
     assert_eq!(answer.2["scope"], "read", "{}", answer.2);
     let (narrow, r2) = tokens(&answer);
-    assert_eq!(introspect(&server, &rs, &narrow).await["scope"], "read");
+    assert_eq!(server.introspect_as(&rs, &narrow).await["scope"], "read");
     assert_eq!(
-        introspect(&server, &rs, &r2).await["scope"],
+        server.introspect_as(&rs, &r2).await["scope"],
         "read write",
         "the new refresh token's scope is identical to the old one's"
     );
-    let answer = refresh(&server, &client, &r2, None).await;
+    let answer = server.refresh_grant(&client, &r2, None).await;
     assert_eq!(answer.2["scope"], "read write", "{}", answer.2);
     let (full, r3) = tokens(&answer);
-    assert_eq!(introspect(&server, &rs, &full).await["scope"], "read write");
-    let answer = refresh(&server, &client, &r3, Some("write")).await;
+    assert_eq!(
+        server.introspect_as(&rs, &full).await["scope"],
+        "read write"
+    );
+    let answer = server.refresh_grant(&client, &r3, Some("write")).await;
     assert_eq!(answer.2["scope"], "write", "{}", answer.2);
 }
 
@@ -892,8 +836,8 @@ async fn every_refresh_rotates_and_a_rotated_refresh_token_cannot_be_used_again(
     let (server, client, _) = setup(ClientType::Public).await;
     let mut browser = Browser::new();
     let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
-    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
-    let (a3, r3) = tokens(&refresh(&server, &client, &r2, None).await);
+    let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
+    let (a3, r3) = tokens(&server.refresh_grant(&client, &r2, None).await);
     let all = [&a1, &r1, &a2, &r2, &a3, &r3];
     for (i, x) in all.iter().enumerate() {
         for y in &all[i + 1..] {
@@ -901,7 +845,7 @@ async fn every_refresh_rotates_and_a_rotated_refresh_token_cannot_be_used_again(
         }
     }
     for old in [&r1, &r2] {
-        let answer = refresh(&server, &client, old, None).await;
+        let answer = server.refresh_grant(&client, old, None).await;
         assert_error(&answer, 400, "invalid_grant");
     }
 }
@@ -910,17 +854,17 @@ async fn every_refresh_rotates_and_a_rotated_refresh_token_cannot_be_used_again(
 async fn reuse_after_the_grace_window_revokes_the_whole_grant() {
     let (server, client, _) =
         setup_with(ClientType::Confidential, |c| c.refresh_reuse_grace = 0).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
-    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
+    let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let answer = refresh(&server, &client, &r1, None).await;
+    let answer = server.refresh_grant(&client, &r1, None).await;
     assert_error(&answer, 400, "invalid_grant");
     for t in [&a1, &a2, &r1, &r2] {
-        assert!(!is_active(&server, &rs, t).await, "still active: {t}");
+        assert!(!server.is_active(&rs, t).await, "still active: {t}");
     }
-    let answer = refresh(&server, &client, &r2, None).await;
+    let answer = server.refresh_grant(&client, &r2, None).await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
@@ -928,15 +872,15 @@ async fn reuse_after_the_grace_window_revokes_the_whole_grant() {
 async fn reuse_within_the_grace_window_is_refused_but_the_grant_survives() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     assert!(server.app.config.refresh_reuse_grace >= 5);
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read").await;
-    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
-    let answer = refresh(&server, &client, &r1, None).await;
+    let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
+    let answer = server.refresh_grant(&client, &r1, None).await;
     assert_error(&answer, 400, "invalid_grant");
-    assert!(is_active(&server, &rs, &a2).await);
-    assert!(is_active(&server, &rs, &r2).await);
-    let answer = refresh(&server, &client, &r2, None).await;
+    assert!(server.is_active(&rs, &a2).await);
+    assert!(server.is_active(&rs, &r2).await);
+    let answer = server.refresh_grant(&client, &r2, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -946,27 +890,27 @@ async fn reuse_by_another_client_within_the_grace_window_revokes_the_grant() {
     let thief = server
         .code_client(ClientType::Confidential, "read write")
         .await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read").await;
-    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
+    let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
     // Only the token's own client gets the benefit of the doubt.
-    let answer = refresh(&server, &thief, &r1, None).await;
+    let answer = server.refresh_grant(&thief, &r1, None).await;
     assert_error(&answer, 400, "invalid_grant");
-    assert!(!is_active(&server, &rs, &a2).await);
-    let answer = refresh(&server, &client, &r2, None).await;
+    assert!(!server.is_active(&rs, &a2).await);
+    let answer = server.refresh_grant(&client, &r2, None).await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_with_one_token_give_exactly_one_new_pair() {
     let (server, client, _) = setup(ClientType::Public).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a, b) = tokio::join!(
-        refresh(&server, &client, &r1, None),
-        refresh(&server, &client, &r1, None),
+        server.refresh_grant(&client, &r1, None),
+        server.refresh_grant(&client, &r1, None),
     );
     let answers = [a, b];
     let ok: Vec<&Answer> = answers.iter().filter(|a| a.0 == 200).collect();
@@ -975,8 +919,8 @@ async fn concurrent_refreshes_with_one_token_give_exactly_one_new_pair() {
     assert_error(loser, 400, "invalid_grant");
     // The loser is a retry within the grace window: the winner's pair stays valid.
     let (access, r2) = tokens(ok[0]);
-    assert!(is_active(&server, &rs, &access).await);
-    let answer = refresh(&server, &client, &r2, None).await;
+    assert!(server.is_active(&rs, &access).await);
+    let answer = server.refresh_grant(&client, &r2, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -1004,7 +948,7 @@ async fn an_expired_refresh_token_is_invalid_grant() {
         used_at: None,
     };
     server.app.store.put_token(&record).await.unwrap();
-    let answer = refresh(&server, &client, &value, None).await;
+    let answer = server.refresh_grant(&client, &value, None).await;
     assert_error(&answer, 400, "invalid_grant");
     // The same record, unexpired, is a working refresh token: the expiry decided.
     let fresh = random_token().expose().to_owned();
@@ -1012,7 +956,7 @@ async fn an_expired_refresh_token_is_invalid_grant() {
     record.grant_id = "grant-fresh".into();
     record.expires_at = t + 3600;
     server.app.store.put_token(&record).await.unwrap();
-    let answer = refresh(&server, &client, &fresh, None).await;
+    let answer = server.refresh_grant(&client, &fresh, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -1021,22 +965,22 @@ async fn a_revoked_refresh_token_is_invalid_grant() {
     let (server, client, _) = setup(ClientType::Public).await;
     let mut browser = Browser::new();
     let (_, refresh_token) = grant(&server, &mut browser, &client, "read").await;
-    assert_eq!(revoke(&server, &client, &refresh_token).await.0, 200);
-    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert_eq!(server.revoke_as(&client, &refresh_token).await.0, 200);
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_users_refresh_is_invalid_grant_and_their_access_token_is_inactive() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     assert!(server.app.store.set_disabled(ALICE, true).await.unwrap());
-    let answer = refresh(&server, &client, &refresh_token, None).await;
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
-    assert!(!is_active(&server, &rs, &access).await);
-    assert!(!is_active(&server, &rs, &refresh_token).await);
+    assert!(!server.is_active(&rs, &access).await);
+    assert!(!server.is_active(&rs, &refresh_token).await);
 }
 
 /// What the server does today: the refused refresh of a disabled user used the
@@ -1046,19 +990,19 @@ async fn a_disabled_users_refresh_is_invalid_grant_and_their_access_token_is_ina
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn re_enabling_a_user_does_not_revive_a_refresh_token_refused_while_disabled() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     // An unused refresh token lives through a disable and re-enable.
     let (_, untouched) = grant(&server, &mut browser, &client, "read").await;
     assert!(server.app.store.set_disabled(ALICE, true).await.unwrap());
-    let answer = refresh(&server, &client, &refresh_token, None).await;
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
     assert!(server.app.store.set_disabled(ALICE, false).await.unwrap());
-    assert!(is_active(&server, &rs, &access).await);
-    let answer = refresh(&server, &client, &refresh_token, None).await;
+    assert!(server.is_active(&rs, &access).await);
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
-    let answer = refresh(&server, &client, &untouched, None).await;
+    let answer = server.refresh_grant(&client, &untouched, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -1067,7 +1011,7 @@ async fn re_enabling_a_user_does_not_revive_a_refresh_token_refused_while_disabl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_is_inactive_at_introspection_even_for_its_own_client() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
@@ -1084,26 +1028,28 @@ async fn a_code_is_inactive_at_introspection_even_for_its_own_client() {
         own.2,
         gatehouse_tests::serde_json::json!({ "active": false })
     );
-    assert!(!is_active(&server, &rs, &code).await);
+    assert!(!server.is_active(&rs, &code).await);
     // Introspection does not use the code up.
-    let answer = exchange(&server, &client, &code, CONFIDENTIAL_REDIRECT, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_token_introspects_with_scope_client_and_user_but_no_bearer_type() {
     let (server, client, alice) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read write").await;
-    let body = introspect(&server, &rs, &refresh_token).await;
+    let body = server.introspect_as(&rs, &refresh_token).await;
     assert_eq!(body["active"], true, "{body}");
     assert_eq!(body["scope"], "read write", "{body}");
     assert_eq!(body["client_id"], client.id.as_str(), "{body}");
     assert_eq!(body["sub"], alice.user_id.as_str(), "{body}");
     assert!(body.get("token_type").is_none(), "{body}");
     assert!(body["exp"].as_u64().unwrap() > now() + 3600, "{body}");
-    let body = introspect(&server, &rs, &access).await;
+    let body = server.introspect_as(&rs, &access).await;
     assert_eq!(body["token_type"], "Bearer", "{body}");
     assert_eq!(body["sub"], alice.user_id.as_str(), "{body}");
     // Its own client sees the same.
@@ -1121,32 +1067,32 @@ async fn a_refresh_token_introspects_with_scope_client_and_user_but_no_bearer_ty
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_an_access_token_of_the_flow_leaves_the_refresh_token_working() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
-    assert_eq!(revoke(&server, &client, &access).await.0, 200);
-    assert!(!is_active(&server, &rs, &access).await);
-    assert!(is_active(&server, &rs, &refresh_token).await);
-    let (fresh, _) = tokens(&refresh(&server, &client, &refresh_token, None).await);
-    assert!(is_active(&server, &rs, &fresh).await);
+    assert_eq!(server.revoke_as(&client, &access).await.0, 200);
+    assert!(!server.is_active(&rs, &access).await);
+    assert!(server.is_active(&rs, &refresh_token).await);
+    let (fresh, _) = tokens(&server.refresh_grant(&client, &refresh_token, None).await);
+    assert!(server.is_active(&rs, &fresh).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_the_refresh_token_revokes_every_access_token_of_the_grant() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
-    let (a2, r2) = tokens(&refresh(&server, &client, &r1, None).await);
+    let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
     // Another grant of the same user and client is not touched.
     let (other_access, other_refresh) = grant(&server, &mut browser, &client, "read").await;
-    assert_eq!(revoke(&server, &client, &r2).await.0, 200);
+    assert_eq!(server.revoke_as(&client, &r2).await.0, 200);
     for t in [&a1, &a2, &r1, &r2] {
-        assert!(!is_active(&server, &rs, t).await, "still active: {t}");
+        assert!(!server.is_active(&rs, t).await, "still active: {t}");
     }
-    assert!(is_active(&server, &rs, &other_access).await);
-    assert!(is_active(&server, &rs, &other_refresh).await);
-    let answer = refresh(&server, &client, &r2, None).await;
+    assert!(server.is_active(&rs, &other_access).await);
+    assert!(server.is_active(&rs, &other_refresh).await);
+    let answer = server.refresh_grant(&client, &r2, None).await;
     assert_error(&answer, 400, "invalid_grant");
 }
 
@@ -1154,20 +1100,20 @@ async fn revoking_the_refresh_token_revokes_every_access_token_of_the_grant() {
 async fn a_public_client_revokes_its_refresh_token_by_client_id_and_another_public_client_cannot() {
     let (server, owner, _) = setup(ClientType::Public).await;
     let other = server.code_client(ClientType::Public, "read write").await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let mut browser = Browser::new();
     let (access, refresh_token) = grant(&server, &mut browser, &owner, "read").await;
     // Another public client: the same silent 200, and nothing changes.
-    let (status, _, body) = revoke(&server, &other, &refresh_token).await;
+    let (status, _, body) = server.revoke_as(&other, &refresh_token).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, Value::Null);
-    assert!(is_active(&server, &rs, &refresh_token).await);
-    assert!(is_active(&server, &rs, &access).await);
+    assert!(server.is_active(&rs, &refresh_token).await);
+    assert!(server.is_active(&rs, &access).await);
     // Its own client, naming itself.
-    let (status, _, body) = revoke(&server, &owner, &refresh_token).await;
+    let (status, _, body) = server.revoke_as(&owner, &refresh_token).await;
     assert_eq!(status, 200, "{body}");
-    assert!(!is_active(&server, &rs, &refresh_token).await);
-    assert!(!is_active(&server, &rs, &access).await);
-    let answer = refresh(&server, &owner, &refresh_token, None).await;
+    assert!(!server.is_active(&rs, &refresh_token).await);
+    assert!(!server.is_active(&rs, &access).await);
+    let answer = server.refresh_grant(&owner, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
 }

@@ -3,7 +3,7 @@
 
 use gatehouse_core::domain::client::ClientType;
 use gatehouse_tests::flow::CONFIDENTIAL_REDIRECT;
-use gatehouse_tests::{TestClient, TestServer, cc_registration};
+use gatehouse_tests::{TestClient, TestServer};
 use std::sync::Arc;
 
 const PARALLEL: usize = 50;
@@ -52,27 +52,6 @@ fn successes(answers: &[gatehouse_tests::Answer]) -> Vec<&serde_json::Value> {
         .collect()
 }
 
-async fn resource_server(server: &TestServer) -> TestClient {
-    let mut reg = cc_registration("read");
-    reg.introspect_any = true;
-    let c = server.register(reg).await;
-    TestClient {
-        id: c.client.client_id,
-        secret: c.secret.map(|s| s.expose().to_owned()),
-    }
-}
-
-async fn active(server: &TestServer, rs: &TestClient, token: &str) -> bool {
-    let (_, _, body) = server
-        .post_form(
-            "/introspect",
-            Some((&rs.id, rs.secret.as_deref().unwrap())),
-            &[("token", token)],
-        )
-        .await;
-    body["active"] == true
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_redemptions_of_one_code_yield_exactly_one_success() {
     let server = Arc::new(TestServer::start().await);
@@ -105,20 +84,12 @@ async fn fifty_parallel_uses_of_one_refresh_token_never_yield_two_live_families(
         let client = server
             .code_client(ClientType::Confidential, "read write")
             .await;
-        let rs = resource_server(&server).await;
+        let rs = server.resource_server().await;
         let (code, verifier) = server
             .code_for(&client, CONFIDENTIAL_REDIRECT, "alice")
             .await;
         let (status, _, first) = server
-            .token_request(
-                &client,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", CONFIDENTIAL_REDIRECT),
-                    ("code_verifier", &verifier),
-                ],
-            )
+            .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
             .await;
         assert_eq!(status, 200, "{first}");
         let refresh = first["refresh_token"].as_str().unwrap().to_owned();
@@ -140,7 +111,10 @@ async fn fifty_parallel_uses_of_one_refresh_token_never_yield_two_live_families(
         // Every refresh token handed out, live: at most one.
         let mut live = 0;
         for body in &won {
-            if active(&server, &rs, body["refresh_token"].as_str().unwrap()).await {
+            if server
+                .is_active(&rs, body["refresh_token"].as_str().unwrap())
+                .await
+            {
                 live += 1;
             }
         }

@@ -92,15 +92,7 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
 
     let code = param(&page.location().unwrap(), "code").unwrap();
     let (status, _, tokens) = server
-        .token_request(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CONFIDENTIAL_REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
         .await;
     assert_eq!(status, 200, "{tokens}");
     measure(
@@ -110,12 +102,7 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
     );
 
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let (status, _, refreshed) = server
-        .token_request(
-            &client,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
+    let (status, _, refreshed) = server.refresh_grant(&client, refresh, None).await;
     assert_eq!(status, 200, "{refreshed}");
     measure(
         "POST /token, refresh_token",
