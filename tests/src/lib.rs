@@ -285,14 +285,7 @@ pub async fn verify(
     token: &str,
     alg: jsonwebtoken::Algorithm,
 ) -> serde_json::Value {
-    let jwks: jsonwebtoken::jwk::JwkSet = http()
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = jwks(&server.base).await;
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"), "RFC 9068 §2.1 typ");
     assert_eq!(header.alg, alg);
@@ -309,4 +302,16 @@ pub async fn verify(
     )
     .expect("the token verifies")
     .claims
+}
+
+/// The JWKS published at `base`.
+pub async fn jwks(base: &str) -> jsonwebtoken::jwk::JwkSet {
+    http()
+        .get(format!("{base}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

@@ -4,7 +4,6 @@
 use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_tests::{TestServer, http, verify};
 use jsonwebtoken::decode_header;
-use jsonwebtoken::jwk::JwkSet;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use serde_json::Value;
@@ -170,14 +169,7 @@ async fn after_key_rotation_old_tokens_still_verify_and_new_ones_use_the_publish
     let before = oauth2_token(&server, &client.id, secret, "read", AuthType::BasicAuth).await;
     let old_kid = decode_header(&before).unwrap().kid.unwrap();
 
-    let jwks: JwkSet = http()
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = gatehouse_tests::jwks(&server.base).await;
     assert_eq!(jwks.keys.len(), 2, "active and next keys are published");
     let next_kid = jwks
         .keys
@@ -204,14 +196,7 @@ async fn after_key_rotation_old_tokens_still_verify_and_new_ones_use_the_publish
     );
     verify(&server, &before, jsonwebtoken::Algorithm::RS256).await;
     verify(&server, &after, jsonwebtoken::Algorithm::RS256).await;
-    let jwks: JwkSet = http()
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = gatehouse_tests::jwks(&server.base).await;
     assert_eq!(jwks.keys.len(), 3, "retired, active and the new next key");
 }
 

@@ -38,6 +38,18 @@ where
     }
 }
 
+/// A transaction step that creates `item`, on the condition that no item with its
+/// key attribute `key_attr` exists.
+fn put_new(table: &str, item: Item, key_attr: &str) -> StoreResult<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(format!("attribute_not_exists({key_attr})"))
+        .build()
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 pub(super) fn key(attr: &str, value: &str) -> Item {
     Item::from([(attr.to_owned(), s(value))])
 }
@@ -53,6 +65,17 @@ impl DynamoStore {
 
     pub fn client(&self) -> &aws_sdk_dynamodb::Client {
         &self.db
+    }
+
+    /// Runs the writes of `ops` as one transaction; `Conflict` if any condition fails.
+    async fn transact(&self, ops: Vec<TransactWriteItem>) -> StoreResult<()> {
+        self.db
+            .transact_write_items()
+            .set_transact_items(Some(ops))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     pub(super) async fn scan_all(&self, table: &str) -> StoreResult<Vec<Item>> {
@@ -307,26 +330,9 @@ impl TokenStore for DynamoStore {
             );
         }
         for r in records {
-            ops.push(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(table)
-                            .set_item(Some(item::token_to_item(r)))
-                            .condition_expression("attribute_not_exists(token_hash)")
-                            .build()
-                            .map_err(build)?,
-                    )
-                    .build(),
-            );
+            ops.push(put_new(table, item::token_to_item(r), "token_hash")?);
         }
-        self.db
-            .transact_write_items()
-            .set_transact_items(Some(ops))
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        self.transact(ops).await
     }
 }
 
@@ -388,25 +394,8 @@ impl KeyStore for DynamoStore {
             );
         }
         for k in &rotation.create {
-            ops.push(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(table)
-                            .set_item(Some(item::key_to_item(k)))
-                            .condition_expression("attribute_not_exists(kid)")
-                            .build()
-                            .map_err(build)?,
-                    )
-                    .build(),
-            );
+            ops.push(put_new(table, item::key_to_item(k), "kid")?);
         }
-        self.db
-            .transact_write_items()
-            .set_transact_items(Some(ops))
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        self.transact(ops).await
     }
 }
