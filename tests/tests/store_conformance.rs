@@ -7,11 +7,13 @@ use gatehouse_core::config::Config;
 use gatehouse_core::domain::client::{Client, ClientType, GrantType, PreviousSecret};
 use gatehouse_core::domain::scope::Scope;
 use gatehouse_core::domain::token::{TokenKind, TokenRecord};
+use gatehouse_core::domain::user::User;
 use gatehouse_core::dynamodb::endpoint_client;
 use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use gatehouse_core::secret::{SecretHash, random_token};
 use gatehouse_core::store::{
-    ClientStore, DynamoStore, KeyStore, StoreError, TableNames, TokenStore,
+    ClientStore, ConsentStore, DynamoStore, KeyStore, LoginAttemptStore, SessionKeyStore,
+    StoreError, TableNames, TokenStore, TokenUse, UserStore,
 };
 
 async fn store() -> DynamoStore {
@@ -60,10 +62,14 @@ fn token(value: &str, grant: &str, kind: TokenKind, expires_at: u64) -> TokenRec
 }
 
 #[tokio::test]
-async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_on_tokens_and_keys() {
+async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_where_items_expire() {
     let s = store().await;
     s.tables().create_missing(s.client()).await.unwrap();
-    for table in [&s.tables().tokens, &s.tables().keys] {
+    for table in [
+        &s.tables().tokens,
+        &s.tables().keys,
+        &s.tables().login_attempts,
+    ] {
         let ttl = s
             .client()
             .describe_time_to_live()
@@ -336,4 +342,181 @@ async fn a_secret_rotation_with_grace_keeps_the_previous_hash_until_its_deadline
         "a rotation without grace drops the previous secret"
     );
     assert!(!c.secret_matches("second", 0));
+}
+
+#[tokio::test]
+async fn a_code_or_refresh_token_is_used_once_and_only_as_its_kind() {
+    let s = store().await;
+    let code = token(
+        "code-value",
+        "g1",
+        TokenKind::AuthorizationCode,
+        9_999_999_999,
+    );
+    s.put_token(&code).await.unwrap();
+    let wrong_kind = s
+        .use_token(&code.token_hash, TokenKind::RefreshToken, 10)
+        .await
+        .unwrap();
+    assert!(matches!(wrong_kind, TokenUse::Unknown), "{wrong_kind:?}");
+    match s
+        .use_token(&code.token_hash, TokenKind::AuthorizationCode, 10)
+        .await
+        .unwrap()
+    {
+        TokenUse::First(r) => assert_eq!(r.used_at, Some(10)),
+        other => panic!("{other:?}"),
+    }
+    match s
+        .use_token(&code.token_hash, TokenKind::AuthorizationCode, 11)
+        .await
+        .unwrap()
+    {
+        TokenUse::Again(r) => assert_eq!(r.used_at, Some(10), "the first use is kept"),
+        other => panic!("{other:?}"),
+    }
+    let unknown = s
+        .use_token(&SecretHash::of("nope"), TokenKind::AuthorizationCode, 10)
+        .await
+        .unwrap();
+    assert!(matches!(unknown, TokenUse::Unknown));
+    assert!(
+        s.get_token(&SecretHash::of("nope"))
+            .await
+            .unwrap()
+            .is_none(),
+        "using an unknown token creates nothing"
+    );
+}
+
+#[tokio::test]
+async fn tokens_from_a_revoked_parent_are_not_written() {
+    let s = store().await;
+    let parent = token("refresh-1", "g2", TokenKind::RefreshToken, 9_999_999_999);
+    s.put_token(&parent).await.unwrap();
+    let child = token("refresh-2", "g2", TokenKind::RefreshToken, 9_999_999_999);
+    let access = token("access-2", "g2", TokenKind::AccessToken, 9_999_999_999);
+    s.revoke_token(&parent.token_hash).await.unwrap();
+    assert!(matches!(
+        s.put_tokens_from(Some(&parent.token_hash), &[child.clone(), access.clone()])
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(s.get_token(&child.token_hash).await.unwrap().is_none());
+    assert!(s.get_token(&access.token_hash).await.unwrap().is_none());
+    // Without the parent condition (a code's first redemption) both are written,
+    // each at most once.
+    s.put_tokens_from(None, &[child.clone(), access.clone()])
+        .await
+        .unwrap();
+    assert!(s.get_token(&access.token_hash).await.unwrap().is_some());
+    assert!(matches!(
+        s.put_tokens_from(None, &[access]).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+fn user(name: &str) -> User {
+    User {
+        username: name.into(),
+        user_id: format!("id-{name}"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        created_at: 1,
+        password_changed_at: 1,
+    }
+}
+
+#[tokio::test]
+async fn users_are_created_once_changed_disabled_listed_and_deleted() {
+    let s = store().await;
+    s.create_user(&user("bob")).await.unwrap();
+    s.create_user(&user("alice")).await.unwrap();
+    assert!(matches!(
+        s.create_user(&user("alice")).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(s.get_user("alice").await.unwrap().unwrap(), user("alice"));
+    assert!(s.set_password("alice", "$argon2id$new", 7).await.unwrap());
+    assert!(s.set_disabled("alice", true).await.unwrap());
+    let a = s.get_user("alice").await.unwrap().unwrap();
+    assert_eq!(
+        (a.password_hash.as_str(), a.password_changed_at, a.disabled),
+        ("$argon2id$new", 7, true)
+    );
+    assert!(!s.set_password("nobody", "x", 1).await.unwrap());
+    assert!(!s.set_disabled("nobody", true).await.unwrap());
+    assert!(
+        s.get_user("nobody").await.unwrap().is_none(),
+        "no user appears from a failed update"
+    );
+    let names: Vec<String> = s
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert!(s.delete_user("alice").await.unwrap());
+    assert!(!s.delete_user("alice").await.unwrap());
+}
+
+#[tokio::test]
+async fn consents_are_per_user_and_client_and_replaced_on_write() {
+    let s = store().await;
+    assert_eq!(s.get_consent("u1", "c1").await.unwrap(), None);
+    s.put_consent("u1", "c1", &Scope::parse("read").unwrap(), 1)
+        .await
+        .unwrap();
+    s.put_consent("u1", "c1", &Scope::parse("read write").unwrap(), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_consent("u1", "c1").await.unwrap(),
+        Scope::parse("read write")
+    );
+    assert_eq!(s.get_consent("u1", "c2").await.unwrap(), None);
+    assert_eq!(s.get_consent("u2", "c1").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn failed_logins_are_counted_per_key_and_cleared() {
+    let s = store().await;
+    let keys = ["user:alice:1".to_owned(), "source:203.0.113.7:1".to_owned()];
+    assert_eq!(s.failures(&keys).await.unwrap(), [0, 0]);
+    s.record_failure(&keys, 100).await.unwrap();
+    s.record_failure(&keys[1..], 100).await.unwrap();
+    assert_eq!(s.failures(&keys).await.unwrap(), [1, 2]);
+    s.clear_failures(&keys[0]).await.unwrap();
+    assert_eq!(s.failures(&keys).await.unwrap(), [0, 2]);
+    let item = s
+        .client()
+        .get_item()
+        .table_name(&s.tables().login_attempts)
+        .key("attempt_key", AttributeValue::S(keys[1].clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(
+        item["ttl"],
+        AttributeValue::N("100".into()),
+        "counters expire"
+    );
+}
+
+#[tokio::test]
+async fn the_session_key_is_created_once_and_is_not_a_signing_key() {
+    let s = store().await;
+    let (a, b) = tokio::join!(s.session_key(), s.session_key());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.expose(), b.expose(), "concurrent first uses agree");
+    assert_eq!(s.session_key().await.unwrap().expose(), a.expose());
+    assert!(a.expose().len() >= 43, "256 bits");
+    assert!(
+        s.list_keys().await.unwrap().is_empty(),
+        "the session key is not listed among signing keys"
+    );
 }
