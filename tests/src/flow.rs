@@ -248,10 +248,7 @@ impl TestServer {
         };
         adjust(&mut reg);
         let c = self.register(reg).await;
-        TestClient {
-            id: c.client.client_id,
-            secret: c.secret.map(|s| s.expose().to_owned()),
-        }
+        TestClient::from(c)
     }
 
     /// The authorize query for `client` with PKCE `challenge` (S256) and `state`.
@@ -368,10 +365,7 @@ impl TestServer {
         let mut reg = crate::cc_registration("read");
         reg.introspect_any = true;
         let c = self.register(reg).await;
-        TestClient {
-            id: c.client.client_id,
-            secret: c.secret.map(|s| s.expose().to_owned()),
-        }
+        TestClient::from(c)
     }
 
     /// The introspection answer's body for `token`, asked by `rs` (confidential).

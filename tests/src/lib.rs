@@ -69,9 +69,19 @@ impl Intercept for DynamoDbCalls {
 }
 
 /// A registered client with its clear secret.
+#[derive(Clone, Debug)]
 pub struct TestClient {
     pub id: String,
     pub secret: Option<String>,
+}
+
+impl From<RegisteredClient> for TestClient {
+    fn from(c: RegisteredClient) -> Self {
+        Self {
+            id: c.client.client_id,
+            secret: c.secret.map(|s| s.expose().to_owned()),
+        }
+    }
 }
 
 impl TestServer {
@@ -135,10 +145,7 @@ impl TestServer {
     /// A confidential client allowed the client credentials grant and `scope`.
     pub async fn cc_client(&self, scope: &str) -> TestClient {
         let c = self.register(cc_registration(scope)).await;
-        TestClient {
-            id: c.client.client_id,
-            secret: c.secret.map(|s| s.expose().to_owned()),
-        }
+        TestClient::from(c)
     }
 
     /// A public client (authorization code) allowed `scope`.
@@ -156,10 +163,7 @@ impl TestServer {
                 skip_consent: false,
             })
             .await;
-        TestClient {
-            id: c.client.client_id,
-            secret: None,
-        }
+        TestClient::from(c)
     }
 
     /// POSTs a form with optional Basic credentials; returns status, headers and JSON

@@ -21,11 +21,11 @@ use std::time::Duration;
 
 const ALICE: &str = "alice";
 
-/// Alice's browser: signs in on the first authorization and keeps the session, so
-/// later authorizations (consent remembered) come straight back with a code.
-struct Browser(UserAgent);
+/// Alice's user agent: signs in on the first authorization and keeps the session,
+/// so later authorizations (consent remembered) come straight back with a code.
+struct Alice(UserAgent);
 
-impl Browser {
+impl Alice {
     fn new() -> Self {
         Self(UserAgent::new())
     }
@@ -92,7 +92,7 @@ fn redirect_of(client: &TestClient) -> &'static str {
 /// access and refresh token.
 async fn grant(
     server: &TestServer,
-    browser: &mut Browser,
+    browser: &mut Alice,
     client: &TestClient,
     scope: &str,
 ) -> (String, String) {
@@ -160,7 +160,7 @@ async fn unknown_and_oversized_codes_are_invalid_grant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grant_types_the_server_does_not_implement_are_unsupported_grant_type() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, _) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -192,7 +192,7 @@ async fn grant_types_the_server_does_not_implement_are_unsupported_grant_type() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_not_registered_for_the_code_grant_is_unauthorized_client() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -213,7 +213,7 @@ async fn a_client_not_registered_for_the_code_grant_is_unauthorized_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_client_secret_is_invalid_client_and_leaves_the_code_usable() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -247,7 +247,7 @@ async fn a_wrong_client_secret_is_invalid_client_and_leaves_the_code_usable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_public_client_presenting_a_made_up_secret_is_invalid_client() {
     let (server, client, _) = setup(ClientType::Public).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, PUBLIC_REDIRECT, "read")
         .await;
@@ -281,7 +281,7 @@ async fn a_public_client_presenting_a_made_up_secret_is_invalid_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_code_verifier_is_invalid_grant_and_uses_up_the_code() {
     let (server, client, _) = setup(ClientType::Public).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, PUBLIC_REDIRECT, "read")
         .await;
@@ -306,7 +306,7 @@ async fn a_missing_code_verifier_is_invalid_grant_and_uses_up_the_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_and_malformed_code_verifiers_are_invalid_grant() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     // Each case makes a bad verifier from the right one and the challenge.
     type Spoil = fn(&str, &str) -> String;
     let cases: [(&str, Spoil); 8] = [
@@ -346,7 +346,7 @@ async fn wrong_and_malformed_code_verifiers_are_invalid_grant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verifier_for_a_code_issued_without_a_challenge_is_invalid_grant() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let no_pkce = [
         ("redirect_uri", CONFIDENTIAL_REDIRECT),
         ("scope", "read"),
@@ -379,7 +379,7 @@ async fn a_verifier_for_a_code_issued_without_a_challenge_is_invalid_grant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_redirect_uri_is_invalid_grant_when_the_authorization_request_had_one() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -399,7 +399,7 @@ async fn a_missing_redirect_uri_is_invalid_grant_when_the_authorization_request_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_uri_differing_from_the_authorization_request_is_invalid_grant() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     for other in [
         "https://app.example/callback/",
         "https://app.example/other",
@@ -420,7 +420,7 @@ async fn a_redirect_uri_differing_from_the_authorization_request_is_invalid_gran
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_public_client_must_repeat_the_exact_loopback_port_it_was_sent_to() {
     let (server, client, _) = setup(ClientType::Public).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let used = "http://127.0.0.1:5555/callback";
     for other in [
         "http://127.0.0.1:6666/callback",
@@ -440,7 +440,7 @@ async fn a_public_client_must_repeat_the_exact_loopback_port_it_was_sent_to() {
 
 /// A code for `scope` `read` whose authorization request named no redirect URI.
 async fn code_without_redirect(
-    browser: &mut Browser,
+    browser: &mut Alice,
     server: &TestServer,
     client: &TestClient,
 ) -> (String, String) {
@@ -463,7 +463,7 @@ async fn code_without_redirect(
 async fn without_a_redirect_uri_in_the_authorization_request_the_token_request_may_omit_it_or_repeat_the_registered_one()
  {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = code_without_redirect(&mut browser, &server, &client).await;
     let answer = server
         .token_request(
@@ -496,7 +496,7 @@ async fn a_code_redeemed_by_another_confidential_client_is_invalid_grant_and_bur
     let b = server
         .code_client(ClientType::Confidential, "read write")
         .await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &a, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -514,7 +514,7 @@ async fn a_code_redeemed_by_another_confidential_client_is_invalid_grant_and_bur
 async fn a_public_client_cannot_redeem_another_public_clients_code() {
     let (server, a, _) = setup(ClientType::Public).await;
     let b = server.code_client(ClientType::Public, "read write").await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &a, PUBLIC_REDIRECT, "read")
         .await;
@@ -531,7 +531,7 @@ async fn a_public_client_cannot_redeem_another_public_clients_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_code_is_invalid_grant() {
     let (server, client, _) = setup_with(ClientType::Confidential, |c| c.code_ttl = 1).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -546,7 +546,7 @@ async fn an_expired_code_is_invalid_grant() {
 async fn a_replayed_code_is_invalid_grant_and_revokes_the_tokens_of_the_first_redemption() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read write")
         .await;
@@ -579,7 +579,7 @@ async fn a_replayed_code_is_invalid_grant_and_revokes_the_tokens_of_the_first_re
 async fn of_two_concurrent_redemptions_one_wins_and_a_later_replay_revokes_its_tokens() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -609,7 +609,7 @@ async fn a_client_registered_without_refresh_token_gets_no_refresh_token() {
             r.grant_types = vec![GrantType::AuthorizationCode]
         })
         .await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -626,7 +626,7 @@ async fn a_client_registered_without_refresh_token_gets_no_refresh_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_of_one_kind_are_not_accepted_as_another() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -657,7 +657,7 @@ async fn credentials_of_one_kind_are_not_accepted_as_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_of_a_disabled_user_is_invalid_grant() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -671,7 +671,7 @@ async fn a_code_of_a_disabled_user_is_invalid_grant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_of_a_deleted_user_is_invalid_grant() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -686,7 +686,7 @@ async fn a_code_of_a_deleted_user_is_invalid_grant() {
 async fn a_user_recreated_under_the_same_name_does_not_inherit_the_old_grants() {
     let (server, client, old) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
@@ -702,7 +702,7 @@ async fn a_user_recreated_under_the_same_name_does_not_inherit_the_old_grants() 
     assert_error(&answer, 400, "invalid_grant");
     assert!(!server.is_active(&rs, &access).await);
     // The new alice gets grants of her own.
-    let (access, _) = grant(&server, &mut Browser::new(), &client, "read").await;
+    let (access, _) = grant(&server, &mut Alice::new(), &client, "read").await;
     let body = server.introspect_as(&rs, &access).await;
     assert_eq!(body["sub"], new.user_id.as_str(), "{body}");
 }
@@ -746,7 +746,7 @@ async fn another_clients_refresh_token_is_invalid_grant() {
         .await;
     let public_a = server.code_client(ClientType::Public, "read write").await;
     let public_b = server.code_client(ClientType::Public, "read write").await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (_, confidential_refresh) = grant(&server, &mut browser, &a, "read").await;
     let (_, public_refresh) = grant(&server, &mut browser, &public_a, "read").await;
     for (thief, token) in [
@@ -763,7 +763,7 @@ async fn another_clients_refresh_token_is_invalid_grant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scope_wider_than_the_grant_is_invalid_scope_and_the_refresh_token_survives() {
     let (server, client, _) = setup(ClientType::Confidential).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (_, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     for wider in ["read write", "write", "admin", "read admin"] {
         let answer = server
@@ -782,7 +782,7 @@ async fn a_scope_wider_than_the_grant_is_invalid_scope_and_the_refresh_token_sur
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_scope_at_refresh_is_invalid_scope_and_the_refresh_token_survives() {
     let (server, client, _) = setup(ClientType::Public).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (_, refresh_token) = grant(&server, &mut browser, &client, "read write").await;
     for bad in [
         "read  write",
@@ -809,7 +809,7 @@ async fn a_malformed_scope_at_refresh_is_invalid_scope_and_the_refresh_token_sur
 async fn a_narrowed_refresh_keeps_the_grants_full_scope_for_the_next_refresh() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read write").await;
     let answer = server.refresh_grant(&client, &r1, Some("read")).await;
     assert_eq!(answer.2["scope"], "read", "{}", answer.2);
@@ -834,7 +834,7 @@ async fn a_narrowed_refresh_keeps_the_grants_full_scope_for_the_next_refresh() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refresh_rotates_and_a_rotated_refresh_token_cannot_be_used_again() {
     let (server, client, _) = setup(ClientType::Public).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
     let (a3, r3) = tokens(&server.refresh_grant(&client, &r2, None).await);
@@ -855,7 +855,7 @@ async fn reuse_after_the_grace_window_revokes_the_whole_grant() {
     let (server, client, _) =
         setup_with(ClientType::Confidential, |c| c.refresh_reuse_grace = 0).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -873,7 +873,7 @@ async fn reuse_within_the_grace_window_is_refused_but_the_grant_survives() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     assert!(server.app.config.refresh_reuse_grace >= 5);
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
     let answer = server.refresh_grant(&client, &r1, None).await;
@@ -891,7 +891,7 @@ async fn reuse_by_another_client_within_the_grace_window_revokes_the_grant() {
         .code_client(ClientType::Confidential, "read write")
         .await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
     // Only the token's own client gets the benefit of the doubt.
@@ -906,7 +906,7 @@ async fn reuse_by_another_client_within_the_grace_window_revokes_the_grant() {
 async fn concurrent_refreshes_with_one_token_give_exactly_one_new_pair() {
     let (server, client, _) = setup(ClientType::Public).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a, b) = tokio::join!(
         server.refresh_grant(&client, &r1, None),
@@ -963,7 +963,7 @@ async fn an_expired_refresh_token_is_invalid_grant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_refresh_token_is_invalid_grant() {
     let (server, client, _) = setup(ClientType::Public).await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (_, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     assert_eq!(server.revoke_as(&client, &refresh_token).await.0, 200);
     let answer = server.refresh_grant(&client, &refresh_token, None).await;
@@ -974,7 +974,7 @@ async fn a_revoked_refresh_token_is_invalid_grant() {
 async fn a_disabled_users_refresh_is_invalid_grant_and_their_access_token_is_inactive() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     assert!(server.app.store.set_disabled(ALICE, true).await.unwrap());
     let answer = server.refresh_grant(&client, &refresh_token, None).await;
@@ -991,7 +991,7 @@ async fn a_disabled_users_refresh_is_invalid_grant_and_their_access_token_is_ina
 async fn re_enabling_a_user_does_not_revive_a_refresh_token_refused_while_disabled() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     // An unused refresh token lives through a disable and re-enable.
     let (_, untouched) = grant(&server, &mut browser, &client, "read").await;
@@ -1012,7 +1012,7 @@ async fn re_enabling_a_user_does_not_revive_a_refresh_token_refused_while_disabl
 async fn a_code_is_inactive_at_introspection_even_for_its_own_client() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (code, verifier) = browser
         .code_pkce(&server, &client, CONFIDENTIAL_REDIRECT, "read")
         .await;
@@ -1040,7 +1040,7 @@ async fn a_code_is_inactive_at_introspection_even_for_its_own_client() {
 async fn a_refresh_token_introspects_with_scope_client_and_user_but_no_bearer_type() {
     let (server, client, alice) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read write").await;
     let body = server.introspect_as(&rs, &refresh_token).await;
     assert_eq!(body["active"], true, "{body}");
@@ -1068,7 +1068,7 @@ async fn a_refresh_token_introspects_with_scope_client_and_user_but_no_bearer_ty
 async fn revoking_an_access_token_of_the_flow_leaves_the_refresh_token_working() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
     assert_eq!(server.revoke_as(&client, &access).await.0, 200);
     assert!(!server.is_active(&rs, &access).await);
@@ -1081,7 +1081,7 @@ async fn revoking_an_access_token_of_the_flow_leaves_the_refresh_token_working()
 async fn revoking_the_refresh_token_revokes_every_access_token_of_the_grant() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (a1, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
     // Another grant of the same user and client is not touched.
@@ -1101,7 +1101,7 @@ async fn a_public_client_revokes_its_refresh_token_by_client_id_and_another_publ
     let (server, owner, _) = setup(ClientType::Public).await;
     let other = server.code_client(ClientType::Public, "read write").await;
     let rs = server.resource_server().await;
-    let mut browser = Browser::new();
+    let mut browser = Alice::new();
     let (access, refresh_token) = grant(&server, &mut browser, &owner, "read").await;
     // Another public client: the same silent 200, and nothing changes.
     let (status, _, body) = server.revoke_as(&other, &refresh_token).await;

@@ -18,10 +18,7 @@ async fn race(
     let tasks: Vec<_> = (0..PARALLEL)
         .map(|_| {
             let server = server.clone();
-            let client = TestClient {
-                id: client.id.clone(),
-                secret: client.secret.clone(),
-            };
+            let client = client.clone();
             let form = form.clone();
             let start = start.clone();
             tokio::spawn(async move {

@@ -9,7 +9,7 @@ use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{ClientStore, TokenStore};
 use gatehouse_tests::reqwest::header::{self, HeaderMap};
 use gatehouse_tests::serde_json::{Value, json};
-use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, cc_registration, http, read};
+use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, http, read};
 
 fn cache_control(h: &HeaderMap) -> Option<&str> {
     h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok())
@@ -45,20 +45,6 @@ async fn revoke(server: &TestServer, caller: &TestClient, token: &str) -> Answer
     server
         .post_form("/revoke", creds(caller), &[("token", token)])
         .await
-}
-
-/// A confidential client (client credentials) that may introspect any token.
-async fn resource_server(server: &TestServer) -> TestClient {
-    let registered = server
-        .register(ClientRegistration {
-            introspect_any: true,
-            ..cc_registration("read")
-        })
-        .await;
-    TestClient {
-        id: registered.client.client_id,
-        secret: registered.secret.map(|s| s.expose().to_owned()),
-    }
 }
 
 /// A record for `value`, issued to `client_id` under `grant_id`, valid for an hour.
@@ -258,7 +244,7 @@ async fn another_clients_token_is_inactive_for_an_ordinary_client() {
 async fn a_client_allowed_to_introspect_any_token_sees_another_clients_token() {
     let server = TestServer::start().await;
     let owner = server.cc_client("read").await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let token = server.cc_token(&owner, "read").await;
     let (status, _, body) = introspect(&server, &rs, &token).await;
     assert_eq!(status, 200, "{body}");
@@ -289,7 +275,7 @@ async fn an_expired_token_is_inactive() {
     assert_eq!(body["active"], true, "{body}");
 
     assert_inactive(&introspect(&server, &client, "some-token-value").await);
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     assert_inactive(&introspect(&server, &rs, "some-token-value").await);
 }
 
@@ -322,7 +308,7 @@ async fn a_revoked_token_is_inactive() {
 async fn a_token_whose_client_was_deleted_is_inactive() {
     let server = TestServer::start().await;
     let owner = server.cc_client("read").await;
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     let token = server.cc_token(&owner, "read").await;
     let (_, _, body) = introspect(&server, &rs, &token).await;
     assert_eq!(body["active"], true, "{body}");
@@ -426,7 +412,7 @@ async fn revoking_another_clients_token_is_200_and_leaves_it_active() {
     assert_eq!(body["active"], true, "{body}");
 
     // Not even a client allowed to introspect any token may revoke it.
-    let rs = resource_server(&server).await;
+    let rs = server.resource_server().await;
     assert_revoked_ok(&revoke(&server, &rs, &token).await);
     let (_, _, body) = introspect(&server, &owner, &token).await;
     assert_eq!(body["active"], true, "{body}");

@@ -254,7 +254,7 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
         Ok(f) => f,
         Err(e) => {
             return Ok(error_page(
-                if e.status().is_client_error() && e.status() != StatusCode::BAD_REQUEST {
+                if e.status().is_client_error() {
                     e.status()
                 } else {
                     StatusCode::BAD_REQUEST
