@@ -6,6 +6,7 @@
 
 pub mod access_token;
 pub mod app;
+pub mod authorizer;
 pub mod config;
 pub mod domain;
 pub mod dynamodb;
