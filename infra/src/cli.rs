@@ -61,7 +61,7 @@ struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     engine_addr: SocketAddr,
     /// Algorithm of the first signing key, when one is created.
-    #[arg(long, default_value = "RS256", value_parser = parse_alg)]
+    #[arg(long, default_value = "RS256", env = "GATEHOUSE_SIGNING_ALG", value_parser = parse_alg)]
     signing_alg: SigningAlgorithm,
     /// Default access-token lifetime, seconds.
     #[arg(long, default_value_t = DEFAULT_ACCESS_TOKEN_TTL, env = "GATEHOUSE_ACCESS_TOKEN_TTL")]
@@ -144,7 +144,7 @@ enum KeysCommand {
     /// (published until its tokens expire), and a new next key is published.
     Rotate {
         /// Algorithm of the new next key.
-        #[arg(long, default_value = "RS256", value_parser = parse_alg)]
+        #[arg(long, default_value = "RS256", env = "GATEHOUSE_SIGNING_ALG", value_parser = parse_alg)]
         alg: SigningAlgorithm,
         /// Rotate even if the next key was published less than the JWKS cache time ago.
         #[arg(long)]

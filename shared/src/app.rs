@@ -46,6 +46,18 @@ impl App {
         }
         let stored = self.store.list_keys().await?;
         let set = Arc::new(KeySet::build(stored, now()).map_err(StoreError::Corrupt)?);
+        if let (Some(want), Some(active)) = (self.config.signing_alg, &set.signing)
+            && want != active.alg
+        {
+            tracing::warn!(
+                kid = %active.kid,
+                active = active.alg.as_str(),
+                configured = want.as_str(),
+                "the active signing key's algorithm is not the configured one; \
+                 `gatehouse keys rotate --alg {}` twice switches it",
+                want.as_str()
+            );
+        }
         *self.keys.write().expect("key cache lock") = Some((Instant::now(), set.clone()));
         Ok(set)
     }

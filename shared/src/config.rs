@@ -39,6 +39,10 @@ pub struct Config {
     pub login_max_failures_per_user: u64,
     pub login_max_failures_per_source: u64,
     pub login_failure_window: u64,
+    /// The algorithm operators chose for signing keys (`GATEHOUSE_SIGNING_ALG`);
+    /// keys are made by `gatehouse keys rotate`, so a function only warns when the
+    /// active key differs.
+    pub signing_alg: Option<crate::keys::SigningAlgorithm>,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
@@ -71,6 +75,7 @@ impl Config {
             login_max_failures_per_user: 5,
             login_max_failures_per_source: 30,
             login_failure_window: 900,
+            signing_alg: None,
         }
     }
 
@@ -81,7 +86,7 @@ impl Config {
     /// `GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS`, `GATEHOUSE_SESSION_TTL`,
     /// `GATEHOUSE_ALLOW_PLAIN_PKCE`, `GATEHOUSE_REQUIRE_PKCE` (`true`/`false`),
     /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER`, `GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE`,
-    /// `GATEHOUSE_LOGIN_FAILURE_WINDOW` and the table names `GATEHOUSE_CLIENTS_TABLE`,
+    /// `GATEHOUSE_LOGIN_FAILURE_WINDOW`, `GATEHOUSE_SIGNING_ALG` and the table names `GATEHOUSE_CLIENTS_TABLE`,
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`.
     pub fn from_env() -> Result<Self, String> {
@@ -136,6 +141,9 @@ impl Config {
         c.login_max_failures_per_user = number("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER", 5)?;
         c.login_max_failures_per_source = number("GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE", 30)?;
         c.login_failure_window = number("GATEHOUSE_LOGIN_FAILURE_WINDOW", 900)?;
+        c.signing_alg = get("GATEHOUSE_SIGNING_ALG")
+            .map(|a| a.trim().parse())
+            .transpose()?;
         c.validate()?;
         Ok(c)
     }
