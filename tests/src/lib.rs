@@ -35,14 +35,79 @@ pub struct TestServer {
 }
 
 /// Counts DynamoDB requests by operation (the `X-Amz-Target` of each request),
-/// as they leave the SDK client.
+/// as they leave the SDK client, and records each as the IAM actions it needs.
 #[derive(Clone, Debug, Default)]
-pub struct DynamoDbCalls(Arc<Mutex<BTreeMap<String, u64>>>);
+pub struct DynamoDbCalls {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    accesses: Arc<Mutex<Vec<Access>>>,
+}
+
+/// What one DynamoDB request needs from IAM: an action on a table (or
+/// `table/index/name`), and the `kid` of the item when it has one.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Access {
+    pub action: String,
+    pub table: String,
+    pub kid: Option<String>,
+}
 
 impl DynamoDbCalls {
     /// The counts so far, and a fresh start.
     pub fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        std::mem::take(&mut *self.counts.lock().unwrap())
+    }
+
+    /// The accesses so far, and a fresh start.
+    pub fn take_accesses(&self) -> Vec<Access> {
+        std::mem::take(&mut *self.accesses.lock().unwrap())
+    }
+}
+
+/// The IAM view of a request body: transactions and batches need the action of
+/// each item on its table (`TransactWriteItems` of a `Put` needs `PutItem`).
+fn accesses_of(op: &str, body: &serde_json::Value) -> Vec<Access> {
+    let kid = |v: &serde_json::Value| {
+        ["Key", "Item"]
+            .iter()
+            .find_map(|k| v[k]["kid"]["S"].as_str())
+            .map(str::to_owned)
+    };
+    let on = |action: &str, v: &serde_json::Value| {
+        let mut table = v["TableName"].as_str().unwrap_or("?").to_owned();
+        if let Some(index) = v["IndexName"].as_str() {
+            table = format!("{table}/index/{index}");
+        }
+        Access {
+            action: action.to_owned(),
+            table,
+            kid: kid(v),
+        }
+    };
+    match op {
+        "TransactWriteItems" | "TransactGetItems" => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_object()?.iter().next())
+            .map(|(kind, v)| {
+                let action = match kind.as_str() {
+                    "ConditionCheck" => "ConditionCheckItem".to_owned(),
+                    k => format!("{k}Item"),
+                };
+                on(&action, v)
+            })
+            .collect(),
+        "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(table, _)| Access {
+                action: op.to_owned(),
+                table: table.clone(),
+                kid: None,
+            })
+            .collect(),
+        _ => vec![on(op, body)],
     }
 }
 
@@ -63,7 +128,17 @@ impl Intercept for DynamoDbCalls {
             .get("x-amz-target")
             .unwrap_or("unknown");
         let op = target.rsplit('.').next().unwrap_or(target).to_owned();
-        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        let body = context
+            .request()
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or_default();
+        self.accesses
+            .lock()
+            .unwrap()
+            .extend(accesses_of(&op, &body));
+        *self.counts.lock().unwrap().entry(op).or_default() += 1;
         Ok(())
     }
 }
