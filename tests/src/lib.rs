@@ -20,7 +20,7 @@ use gatehouse_core::registration::{self, RegisteredClient};
 use gatehouse_core::secret::random_id;
 use gatehouse_core::store::{DynamoStore, TableNames};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub use reqwest;
 pub use serde_json;
@@ -393,4 +393,41 @@ pub async fn jwks(base: &str) -> jsonwebtoken::jwk::JwkSet {
         .json()
         .await
         .unwrap()
+}
+
+/// Every log line of this test binary, at DEBUG, from the first call on: the
+/// global subscriber is installed once and writes here.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs (once) the subscriber that captures every log line.
+pub fn captured_logs() -> &'static LogCapture {
+    static LOGS: OnceLock<LogCapture> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let capture = LogCapture::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        capture
+    })
 }

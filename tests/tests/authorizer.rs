@@ -11,12 +11,10 @@ use gatehouse_core::domain::scope::{Scope, ScopeCatalog};
 use gatehouse_core::domain::token::{TokenKind, TokenRecord};
 use gatehouse_core::secret::{SecretHash, random_token};
 use gatehouse_core::store::{ClientStore, DynamoStore, TableNames, TokenStore, UserStore};
-use gatehouse_tests::TestServer;
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, tokens};
+use gatehouse_tests::{TestServer, captured_logs};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 
 /// The credentials in every fixture: not a well-formed bearer token, so that
 /// `sam local invoke` with a fixture as it stands is refused without a read.
@@ -40,20 +38,6 @@ const FIXTURES: [(&str, Gateway); 4] = [
 /// Every log line of this test binary, from its first test on: one process-wide
 /// subscriber, set before any test logs, so that no test's log lines depend on
 /// the order in which tests on other threads first reach a log statement.
-fn captured_logs() -> &'static Capture {
-    static LOGS: OnceLock<Capture> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        capture
-    })
-}
-
 /// A server whose deployment offers `read`, `write` and `admin`.
 async fn server() -> TestServer {
     captured_logs();
@@ -548,19 +532,6 @@ fn route_scope_errors_are_clear_and_stop_the_cold_start() {
     }
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_authorizer_never_logs_a_token() {
     let logs = captured_logs();
@@ -584,7 +555,7 @@ async fn the_authorizer_never_logs_a_token() {
     server.revoke_as(&client, &token).await;
     let _ = decide(&server.app, &bearer("rest-token.json", &token)).await;
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     // This test's own decisions were captured (the capture is shared).
     let accepted = format!("client_id={}", client.id);
     assert!(

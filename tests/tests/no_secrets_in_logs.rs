@@ -7,30 +7,10 @@
 use gatehouse_core::domain::client::ClientType;
 use gatehouse_tests::TestServer;
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, UserAgent, param, pkce};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_or_token_is_ever_logged() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .init();
+    let capture = gatehouse_tests::captured_logs();
 
     let server = TestServer::start().await;
     let client = server.cc_client("read write").await;
@@ -107,7 +87,7 @@ async fn no_secret_or_token_is_ever_logged() {
     let session = ua.cookies["gatehouse_session"].clone();
     let csrf_nonce = ua.cookies["gatehouse_csrf"].clone();
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("signed in"), "the browser flow was logged");
     assert!(logs.contains("replayed credential"));
     for (what, value) in [
