@@ -11,8 +11,12 @@ pub const INTROSPECT_PATH: &str = "/introspect";
 pub const REVOKE_PATH: &str = "/revoke";
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// The same metadata at the OpenID Connect discovery location (RFC 8414 §5):
+/// API Gateway's JWT authorizer finds the JWKS only there.
+pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 
-/// One endpoint; each Lambda function serves one (discovery serves two paths).
+/// One endpoint; each Lambda function serves one (discovery serves the metadata,
+/// at two paths, and the JWKS).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Authorize,
@@ -24,12 +28,13 @@ pub enum Endpoint {
 }
 
 /// Every path and the endpoint behind it.
-pub const ROUTES: [(&str, Endpoint); 6] = [
+pub const ROUTES: [(&str, Endpoint); 7] = [
     (AUTHORIZE_PATH, Endpoint::Authorize),
     (TOKEN_PATH, Endpoint::Token),
     (INTROSPECT_PATH, Endpoint::Introspect),
     (REVOKE_PATH, Endpoint::Revoke),
     (METADATA_PATH, Endpoint::Metadata),
+    (OPENID_CONFIGURATION_PATH, Endpoint::Metadata),
     (JWKS_PATH, Endpoint::Jwks),
 ];
 

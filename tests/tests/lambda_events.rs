@@ -88,6 +88,17 @@ async fn discovery_events_answer_metadata_and_jwks() {
     let (status, _, body) = invoke(&server, Endpoint::Metadata, "metadata.json").await;
     assert_eq!(status, 200);
     assert_eq!(body["issuer"], server.base.as_str());
+    // The OpenID discovery path (where API Gateway's JWT authorizer looks for
+    // the JWKS) routes to the same document.
+    let endpoint = Endpoint::for_path("/.well-known/openid-configuration").unwrap();
+    let (status, _, same) = invoke(&server, endpoint, "openid-configuration.json").await;
+    assert_eq!((status, &same), (200, &body));
+    assert!(
+        same["jwks_uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/.well-known/jwks.json")
+    );
     let (status, _, body) = invoke(&server, Endpoint::Jwks, "jwks.json").await;
     assert_eq!(status, 200);
     assert_eq!(body["keys"].as_array().unwrap().len(), 2);

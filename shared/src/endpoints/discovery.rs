@@ -13,7 +13,10 @@ use serde_json::json;
 /// publishes the next key at least this long before it signs.
 pub const CACHE_SECONDS: u32 = 300;
 
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3), also served at
+/// `/.well-known/openid-configuration` for verifiers that look only there (RFC
+/// 8414 §5), API Gateway's JWT authorizer among them. Gatehouse issues no ID
+/// tokens: the document is the OAuth metadata, not an OpenID provider's.
 pub async fn metadata(app: &App, req: Request) -> Response<Body> {
     if let Some(r) = refuse_method(&req) {
         return r;
