@@ -76,7 +76,8 @@ def run_once(binary, port, invoke):
         "AWS_LAMBDA_LOG_STREAM_NAME": "s", "AWS_LAMBDA_LOG_GROUP_NAME": "g",
         "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
         "GATEHOUSE_ISSUER": "https://auth.example.com", "GATEHOUSE_CLIENTS_TABLE": "c",
-        "GATEHOUSE_TOKENS_TABLE": "t", "GATEHOUSE_KEYS_TABLE": "k", "GATEHOUSE_LOG_LEVEL": "error",
+        "GATEHOUSE_TOKENS_TABLE": "t", "GATEHOUSE_KEYS_TABLE": "k", "GATEHOUSE_USERS_TABLE": "u",
+        "GATEHOUSE_CONSENTS_TABLE": "cs", "GATEHOUSE_LOGIN_ATTEMPTS_TABLE": "la", "GATEHOUSE_LOG_LEVEL": "error",
     })
     start = time.perf_counter()
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -101,7 +102,7 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     print(f"{'function':<12} {'size MB':>8} {'init p50 ms':>12} {'init max ms':>12}")
-    for name in ["authorize", "token", "introspect", "revoke", "discovery"]:
+    for name in ["authorize", "token", "introspect", "revoke", "discovery", "authorizer"]:
         binary = os.path.join(folder, name)
         times = sorted(run_once(binary, port, False) for _ in range(runs))
         size = os.path.getsize(binary) / 1e6
