@@ -51,6 +51,8 @@ pub const DEFAULT_CODE_TTL: u64 = 60;
 pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 30 * 86_400;
 pub const DEFAULT_REFRESH_REUSE_GRACE: u64 = 10;
 pub const DEFAULT_SESSION_TTL: u64 = 8 * 3600;
+/// Stands in for an issuer not known yet (or never used): never in a token.
+pub const PLACEHOLDER_ISSUER: &str = "https://issuer.invalid";
 /// Allowed clock difference between Gatehouse and verifiers.
 pub const CLOCK_SKEW_SECONDS: u64 = 300;
 
@@ -91,6 +93,22 @@ impl Config {
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`.
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Like [`Config::from_lookup`], with `issuer` standing in for an empty
+    /// `GATEHOUSE_ISSUER` (a function that learns its issuer from its requests, or
+    /// never uses it).
+    pub fn from_lookup_with_issuer(
+        get: impl Fn(&str) -> Option<String>,
+        issuer: &str,
+    ) -> Result<Self, String> {
+        Self::from_lookup(|k| {
+            let v = get(k).filter(|v| !v.trim().is_empty());
+            match k {
+                "GATEHOUSE_ISSUER" => v.or_else(|| Some(issuer.to_owned())),
+                _ => v,
+            }
+        })
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {

@@ -9,7 +9,7 @@
 //! turns the `execute-api` endpoint off, so one domain ever reaches a function.
 
 use crate::app::App;
-use crate::config::Config;
+use crate::config::{Config, PLACEHOLDER_ISSUER};
 use crate::http::response::{json_no_store, not_found};
 use crate::routes::Endpoint;
 use crate::store::DynamoStore;
@@ -60,13 +60,7 @@ pub fn issuer_from_request(req: &Request) -> Option<String> {
 /// The configuration from the environment, with `issuer` standing in for an empty
 /// `GATEHOUSE_ISSUER`.
 fn config_with_issuer(issuer: &str) -> Result<Config, String> {
-    Config::from_lookup(|k| {
-        let v = std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        match k {
-            "GATEHOUSE_ISSUER" => v.or_else(|| Some(issuer.to_owned())),
-            _ => v,
-        }
-    })
+    Config::from_lookup_with_issuer(|k| std::env::var(k).ok(), issuer)
 }
 
 /// Whether `GATEHOUSE_ISSUER` names the issuer (else each request's domain does).
@@ -78,7 +72,7 @@ fn issuer_is_configured() -> bool {
 pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), lambda_http::Error> {
     init_logging(true);
     // Any other configuration error stops the cold start here, not at a request.
-    let config = config_with_issuer("https://issuer.invalid")?;
+    let config = config_with_issuer(PLACEHOLDER_ISSUER)?;
     let db = crate::dynamodb::lambda_client().await;
     let app: Arc<OnceCell<Arc<App>>> = Arc::new(OnceCell::new());
     if issuer_is_configured() {
@@ -136,5 +130,17 @@ mod tests {
         let issuer = issuer_from_request(&req).unwrap();
         assert!(issuer.starts_with("https://"), "{issuer}");
         assert!(!issuer.ends_with('/'));
+    }
+
+    #[test]
+    fn an_event_without_a_domain_implies_no_issuer() {
+        let event = include_str!("../../tests/fixtures/apigw/metadata.json");
+        let mut event: serde_json::Value = serde_json::from_str(event).unwrap();
+        event["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("domainName");
+        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(issuer_from_request(&req), None);
     }
 }

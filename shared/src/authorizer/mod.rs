@@ -112,7 +112,7 @@ pub mod policy;
 pub mod routes;
 
 use crate::app::App;
-use crate::config::Config;
+use crate::config::{Config, PLACEHOLDER_ISSUER};
 use crate::domain::token::{TokenKind, TokenRecord};
 use crate::endpoints::introspect::active_token;
 use crate::store::DynamoStore;
@@ -226,9 +226,6 @@ async fn access_token(
     }
 }
 
-/// Stands in for an empty `GATEHOUSE_ISSUER`: the authorizer never uses the issuer.
-const UNUSED_ISSUER: &str = "https://issuer.invalid";
-
 /// The configuration and route scopes from `get` (the environment): any error
 /// here stops the cold start, so no request ever meets a bad configuration.
 pub fn settings_from_lookup(
@@ -237,10 +234,8 @@ pub fn settings_from_lookup(
     let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
     let routes = RouteScopes::parse(&get(ROUTE_SCOPES_ENV).unwrap_or_default())
         .map_err(|e| e.to_string())?;
-    let config = Config::from_lookup(|k| match k {
-        "GATEHOUSE_ISSUER" => get(k).or_else(|| Some(UNUSED_ISSUER.into())),
-        _ => get(k),
-    })?;
+    // The authorizer never uses the issuer: it may be empty.
+    let config = Config::from_lookup_with_issuer(get, PLACEHOLDER_ISSUER)?;
     Ok((config, routes))
 }
 
