@@ -41,6 +41,9 @@ enum Command {
     /// Create and manage users (resource owners).
     #[command(subcommand)]
     User(crate::user_cli::UserCommand),
+    /// List and end the grants users made to clients.
+    #[command(subcommand)]
+    Grant(crate::grant_cli::GrantCommand),
     /// List and rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -204,6 +207,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => {
             let target = open(&cli.target).await?;
             crate::user_cli::user_command(&DynamoStore::new(target.db, target.tables), cmd).await
+        }
+        Command::Grant(cmd) => {
+            let target = open(&cli.target).await?;
+            crate::grant_cli::grant_command(&DynamoStore::new(target.db, target.tables), cmd).await
         }
         Command::Keys(cmd) => {
             let target = open(&cli.target).await?;

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod grant_cli;
 pub mod server;
 pub mod target;
 pub mod user_cli;

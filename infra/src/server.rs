@@ -3,8 +3,8 @@
 
 use axum::body::Body as AxumBody;
 use gatehouse_core::App;
+use gatehouse_core::endpoints::http::response::{not_found, token_error};
 use gatehouse_core::error::TokenError;
-use gatehouse_core::http::response::{not_found, token_error};
 use gatehouse_core::routes::Endpoint;
 use lambda_http::Body;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;

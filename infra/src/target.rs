@@ -43,6 +43,10 @@ pub struct TargetArgs {
     pub clients_table: Option<String>,
     #[arg(long, global = true, env = "GATEHOUSE_TOKENS_TABLE")]
     pub tokens_table: Option<String>,
+    #[arg(long, global = true, env = "GATEHOUSE_GRANTS_TABLE")]
+    pub grants_table: Option<String>,
+    #[arg(long, global = true, env = "GATEHOUSE_SESSIONS_TABLE")]
+    pub sessions_table: Option<String>,
     #[arg(long, global = true, env = "GATEHOUSE_KEYS_TABLE")]
     pub keys_table: Option<String>,
     #[arg(long, global = true, env = "GATEHOUSE_USERS_TABLE")]
@@ -81,6 +85,8 @@ impl TargetArgs {
         Ok(TableNames {
             clients: pick(&self.clients_table, prefixed.clients, "clients")?,
             tokens: pick(&self.tokens_table, prefixed.tokens, "tokens")?,
+            grants: pick(&self.grants_table, prefixed.grants, "grants")?,
+            sessions: pick(&self.sessions_table, prefixed.sessions, "sessions")?,
             keys: pick(&self.keys_table, prefixed.keys, "keys")?,
             users: pick(&self.users_table, prefixed.users, "users")?,
             consents: pick(&self.consents_table, prefixed.consents, "consents")?,
@@ -99,9 +105,11 @@ impl TargetArgs {
             return Ok(Target {
                 db: aws_client().await,
                 description: format!(
-                    "AWS DynamoDB tables {}, {}, {}, {}, {}, {}",
+                    "AWS DynamoDB tables {}, {}, {}, {}, {}, {}, {}, {}",
                     tables.clients,
                     tables.tokens,
+                    tables.grants,
+                    tables.sessions,
                     tables.keys,
                     tables.users,
                     tables.consents,

@@ -25,17 +25,22 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Set a user's password (read from standard input); their sessions end.
+    /// Set a user's password (read from standard input); their sessions and
+    /// grants end.
     SetPassword {
         username: String,
         #[arg(long, required = true)]
         password_stdin: bool,
     },
-    /// Disable a user: sign-in is refused and their tokens stop working.
+    /// Disable a user: sign-in is refused, and their sessions and grants end
+    /// (enabling them again revives neither).
     Disable { username: String },
     /// Enable a disabled user.
     Enable { username: String },
-    /// Delete a user; their tokens stop working at once.
+    /// End every session and grant of a user at once: they must sign in again,
+    /// and every client they approved must ask again.
+    EndSessions { username: String },
+    /// Delete a user; their sessions, grants and tokens stop working at once.
     Delete { username: String },
 }
 
@@ -91,6 +96,12 @@ pub async fn user_command(store: &DynamoStore, cmd: UserCommand) -> anyhow::Resu
         }
         UserCommand::Disable { username } => set_disabled(store, &username, true).await?,
         UserCommand::Enable { username } => set_disabled(store, &username, false).await?,
+        UserCommand::EndSessions { username } => {
+            if !store.end_sessions(&username).await? {
+                anyhow::bail!("no user `{username}`");
+            }
+            println!("ended every session and grant of {username}");
+        }
         UserCommand::Delete { username } => {
             if !store.delete_user(&username).await? {
                 anyhow::bail!("no user `{username}`");

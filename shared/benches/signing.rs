@@ -1,6 +1,6 @@
 //! `cargo bench -p gatehouse-core --bench signing`: CPU time to sign one RFC 9068
 //! access token with RS256 and with ES256, and to verify it; to check a password
-//! (argon2id, the cost of every sign-in); and to seal and open a session cookie.
+//! (argon2id, the cost of every sign-in); and to check a refresh token's MAC.
 //!
 //! A plain harness (no extra crates): warm up, then time batches and report the
 //! median and the spread of the per-token time over the batches.
@@ -8,7 +8,7 @@
 use gatehouse_core::domain::user::{hash_password, verify_password};
 use gatehouse_core::keys::{KeySet, KeyStatus, SigningAlgorithm, StoredKey};
 use gatehouse_core::secret::Secret;
-use gatehouse_core::session::Session;
+use gatehouse_core::tokens::{presented, refresh};
 use jsonwebtoken::{DecodingKey, Header, Validation, decode, encode};
 use std::hint::black_box;
 use std::time::Instant;
@@ -91,18 +91,13 @@ fn main() {
         "argon2id verify"
     );
     let key = Secret::new("k".repeat(43));
-    let session = Session {
-        username: "alice".into(),
-        user_id: "QoE6w5SN6JqaWuJ6hjaRKA".into(),
-        auth_time: 1_795_834_042,
-        expires_at: 4_000_000_000,
-    };
-    let sealed = session.seal(&key);
+    let token = refresh::mint(&key, "QoE6w5SN6JqaWuJ6hjaRKA", 42);
     let (med, min, max) = time(5000, || {
-        black_box(Session::open(black_box(&sealed), &key, 1_795_834_043));
+        let p = presented::refresh(black_box(token.expose())).unwrap();
+        black_box(refresh::verify(&key, &p));
     });
     println!(
         "{:<22} {med:>12.1} {min:>12.1} {max:>12.1}",
-        "session cookie open"
+        "refresh token MAC"
     );
 }

@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::keys::KeySet;
 use crate::secret::Secret;
-use crate::store::{DynamoStore, KeyStore, SessionKeyStore, StoreError};
+use crate::store::{DynamoStore, KeyStore, SecretKeyPurpose, SecretKeyStore, StoreError};
 use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +13,7 @@ pub struct App {
     pub store: DynamoStore,
     keys: RwLock<Option<(Instant, Arc<KeySet>)>>,
     session_key: RwLock<Option<Arc<Secret>>>,
+    refresh_key: RwLock<Option<Arc<Secret>>>,
 }
 
 impl App {
@@ -22,17 +23,53 @@ impl App {
             store,
             keys: RwLock::new(None),
             session_key: RwLock::new(None),
+            refresh_key: RwLock::new(None),
         }
     }
 
     /// The key that signs session cookies and CSRF tokens: read (or created) once
     /// per process.
     pub async fn session_key(&self) -> Result<Arc<Secret>, StoreError> {
-        if let Some(k) = self.session_key.read().expect("session key lock").as_ref() {
+        self.secret_key(&self.session_key, SecretKeyPurpose::Session)
+            .await
+    }
+
+    /// The key of refresh token MACs ([`crate::tokens::refresh`]): read (or
+    /// created) once per process.
+    pub async fn refresh_key(&self) -> Result<Arc<Secret>, StoreError> {
+        self.secret_key(&self.refresh_key, SecretKeyPurpose::Refresh)
+            .await
+    }
+
+    /// The refresh key if one exists, for checking presented refresh tokens: with
+    /// none, no refresh token was ever issued, so none presented can be ours. The
+    /// functions that only verify (introspection, revocation) never create it.
+    pub async fn existing_refresh_key(&self) -> Result<Option<Arc<Secret>>, StoreError> {
+        if let Some(k) = self.refresh_key.read().expect("secret key lock").as_ref() {
+            return Ok(Some(k.clone()));
+        }
+        let Some(k) = self
+            .store
+            .existing_secret_key(SecretKeyPurpose::Refresh)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let k = Arc::new(k);
+        *self.refresh_key.write().expect("secret key lock") = Some(k.clone());
+        Ok(Some(k))
+    }
+
+    async fn secret_key(
+        &self,
+        cache: &RwLock<Option<Arc<Secret>>>,
+        purpose: SecretKeyPurpose,
+    ) -> Result<Arc<Secret>, StoreError> {
+        if let Some(k) = cache.read().expect("secret key lock").as_ref() {
             return Ok(k.clone());
         }
-        let k = Arc::new(self.store.session_key().await?);
-        *self.session_key.write().expect("session key lock") = Some(k.clone());
+        let k = Arc::new(self.store.secret_key(purpose).await?);
+        *cache.write().expect("secret key lock") = Some(k.clone());
         Ok(k)
     }
 

@@ -24,9 +24,10 @@ pub struct Config {
     pub code_ttl: u64,
     /// Refresh token lifetime in seconds; each rotation starts a new one.
     pub refresh_token_ttl: u64,
-    /// How long after a refresh token's rotation a second use of it is taken for a
-    /// client's retry race (refused, the grant kept) rather than a replay (the
-    /// whole grant revoked; RFC 9700 §4.14.2).
+    /// How long after a refresh token's rotation a second use of it by the same
+    /// client is taken for a retry whose answer was lost (answered with a new pair;
+    /// the earlier successor stops working) rather than a replay (the whole grant
+    /// revoked; RFC 9700 §4.14.2). 0, the default, treats every reuse as a replay.
     pub refresh_reuse_grace: u64,
     /// How long a login session lasts before the user must sign in again.
     pub session_ttl: u64,
@@ -49,7 +50,7 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
 pub const DEFAULT_MAX_ACCESS_TOKEN_TTL: u64 = 86_400;
 pub const DEFAULT_CODE_TTL: u64 = 60;
 pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 30 * 86_400;
-pub const DEFAULT_REFRESH_REUSE_GRACE: u64 = 10;
+pub const DEFAULT_REFRESH_REUSE_GRACE: u64 = 0;
 pub const DEFAULT_SESSION_TTL: u64 = 8 * 3600;
 /// Stands in for an issuer not known yet (or never used): never in a token.
 pub const PLACEHOLDER_ISSUER: &str = "https://issuer.invalid";
@@ -89,7 +90,8 @@ impl Config {
     /// `GATEHOUSE_ALLOW_PLAIN_PKCE`, `GATEHOUSE_REQUIRE_PKCE` (`true`/`false`),
     /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER`, `GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE`,
     /// `GATEHOUSE_LOGIN_FAILURE_WINDOW`, `GATEHOUSE_SIGNING_ALG` and the table names `GATEHOUSE_CLIENTS_TABLE`,
-    /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_USERS_TABLE`,
+    /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
+    /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`.
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -122,6 +124,8 @@ impl Config {
         let tables = TableNames {
             clients: required("GATEHOUSE_CLIENTS_TABLE")?,
             tokens: required("GATEHOUSE_TOKENS_TABLE")?,
+            grants: required("GATEHOUSE_GRANTS_TABLE")?,
+            sessions: required("GATEHOUSE_SESSIONS_TABLE")?,
             keys: required("GATEHOUSE_KEYS_TABLE")?,
             users: required("GATEHOUSE_USERS_TABLE")?,
             consents: required("GATEHOUSE_CONSENTS_TABLE")?,
@@ -212,6 +216,12 @@ impl Config {
 
     /// Whether cookies carry `Secure`: always, except for a plain-HTTP loopback
     /// issuer during local work (browsers drop Secure cookies over plain HTTP).
+    /// Whether access tokens' `iss` can be checked: false only for a Lambda
+    /// authorizer deployed without the issuer.
+    pub fn verifies_issuer(&self) -> bool {
+        self.issuer != PLACEHOLDER_ISSUER
+    }
+
     pub fn secure_cookies(&self) -> bool {
         !self.issuer.starts_with("http://")
     }
@@ -239,10 +249,12 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    const BASE: [(&str, &str); 7] = [
+    const BASE: [(&str, &str); 9] = [
         ("GATEHOUSE_ISSUER", "https://auth.example.com/"),
         ("GATEHOUSE_CLIENTS_TABLE", "c"),
         ("GATEHOUSE_TOKENS_TABLE", "t"),
+        ("GATEHOUSE_GRANTS_TABLE", "g"),
+        ("GATEHOUSE_SESSIONS_TABLE", "s"),
         ("GATEHOUSE_KEYS_TABLE", "k"),
         ("GATEHOUSE_USERS_TABLE", "u"),
         ("GATEHOUSE_CONSENTS_TABLE", "cs"),

@@ -5,7 +5,7 @@
 //! An error carries a public description, sent to the client, and a private cause,
 //! only logged (with the request id), never sent.
 
-use lambda_http::http::StatusCode;
+use http::StatusCode;
 use std::fmt;
 
 /// Error codes of the token endpoint (RFC 6749 §5.2), also used by introspection

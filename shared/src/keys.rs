@@ -212,10 +212,23 @@ impl SigningKey {
     }
 }
 
-/// What the endpoints need of the keys: the signing key and the JWKS document.
+/// How long clients and API Gateway may cache the JWKS (`Cache-Control: max-age`);
+/// a new key is published at least this long before it signs.
+pub const JWKS_CACHE_SECONDS: u32 = 300;
+
+/// A published key, to verify the tokens it signed.
+pub struct VerifyingKey {
+    pub kid: String,
+    pub alg: SigningAlgorithm,
+    pub key: jsonwebtoken::DecodingKey,
+}
+
+/// What the endpoints need of the keys: the signing key, the JWKS document, and
+/// the published keys that verify access tokens.
 pub struct KeySet {
     pub signing: Option<SigningKey>,
     pub jwks: JwkSet,
+    pub verifying: Vec<VerifyingKey>,
 }
 
 impl KeySet {
@@ -237,14 +250,22 @@ impl KeySet {
                 key: encoding_key(k.alg, &k.private_der),
             });
         let mut jwks = Vec::new();
+        let mut verifying = Vec::new();
         for k in keys.iter().filter(|k| k.is_published(now)) {
             let jwk: Jwk = serde_json::from_str(&k.public_jwk)
                 .map_err(|e| format!("stored JWK of {} is unreadable: {e}", k.kid))?;
+            verifying.push(VerifyingKey {
+                kid: k.kid.clone(),
+                alg: k.alg,
+                key: jsonwebtoken::DecodingKey::from_jwk(&jwk)
+                    .map_err(|e| format!("stored JWK of {} is unusable: {e}", k.kid))?,
+            });
             jwks.push(jwk);
         }
         Ok(Self {
             signing,
             jwks: JwkSet { keys: jwks },
+            verifying,
         })
     }
 }

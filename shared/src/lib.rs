@@ -1,10 +1,10 @@
 //! Gatehouse core: an OAuth 2.0 authorization server for AWS Lambda and DynamoDB.
 //!
 //! Data flows one way: HTTP (an API Gateway event or the local server) →
-//! [`routes`] / [`endpoints`] (HTTP ↔ protocol) → [`domain`] (pure rules) →
-//! [`store`] (small traits and their DynamoDB implementation).
+//! [`routes`] / [`endpoints`] (HTTP ↔ protocol) → [`grants`] and [`tokens`] (the
+//! protocol) → [`domain`] (pure rules and records) → [`store`] (small traits and
+//! their DynamoDB implementation). `ARCHITECTURE.md` maps where each rule lives.
 
-pub mod access_token;
 pub mod app;
 pub mod authorizer;
 pub mod config;
@@ -13,14 +13,15 @@ pub mod dynamodb;
 pub mod endpoints;
 pub mod error;
 pub mod grants;
-pub mod http;
 pub mod keys;
-pub mod lambda;
+pub mod paths;
 pub mod registration;
 pub mod routes;
 pub mod secret;
-pub mod session;
 pub mod store;
+pub mod tokens;
 
 pub use app::App;
 pub use config::Config;
+/// The Lambda entry point of the endpoint functions.
+pub use routes::lambda;

@@ -6,7 +6,7 @@ use crate::app::now;
 use crate::config::Config;
 use crate::domain::client::{Client, ClientRegistration, ClientType};
 use crate::domain::user::{User, hash_password, validate_password, validate_username};
-use crate::endpoints::discovery::CACHE_SECONDS;
+use crate::keys::JWKS_CACHE_SECONDS as CACHE_SECONDS;
 use crate::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use crate::secret::{Secret, random_id, random_token};
 use crate::store::{ClientStore, KeyStore, StoreError, UserStore};
@@ -140,6 +140,7 @@ pub async fn create_user(
         disabled: false,
         created_at: t,
         password_changed_at: t,
+        epoch: 0,
     };
     match store.create_user(&user).await {
         Ok(()) => Ok(user),

@@ -360,6 +360,49 @@ impl TestServer {
         self.token_request(client, &form).await
     }
 
+    /// The access and refresh tokens of a new grant of `user` (who must exist) to
+    /// `client` (a code client), by the browser flow and the code exchange.
+    pub async fn user_tokens(&self, client: &TestClient, user: &str) -> (String, String) {
+        let redirect = if client.secret.is_some() {
+            CONFIDENTIAL_REDIRECT
+        } else {
+            PUBLIC_REDIRECT
+        };
+        let (code, verifier) = self.code_for(client, redirect, user).await;
+        tokens(&self.exchange_code(client, &code, redirect, &verifier).await)
+    }
+
+    /// Signs `claims` as an access token with the deployment's active key, as the
+    /// token endpoint would (to test what introspection makes of odd claims).
+    pub async fn sign_access_token(
+        &self,
+        claims: &gatehouse_core::tokens::access::AccessTokenClaims,
+    ) -> String {
+        let keys = self.app.key_set().await.unwrap();
+        let k = keys.signing.as_ref().unwrap();
+        let mut h = jsonwebtoken::Header::new(k.alg.jwt_algorithm());
+        h.typ = Some("at+jwt".into());
+        h.kid = Some(k.kid.clone());
+        jsonwebtoken::encode(&h, claims, k.encoding_key()).unwrap()
+    }
+
+    /// Claims as the token endpoint writes them for a client-credentials token of
+    /// `client_id`, valid for an hour from now.
+    pub fn cc_claims(&self, client_id: &str) -> gatehouse_core::tokens::access::AccessTokenClaims {
+        let t = gatehouse_core::app::now();
+        gatehouse_core::tokens::access::AccessTokenClaims {
+            iss: self.app.config.issuer.clone(),
+            sub: client_id.into(),
+            aud: self.app.config.audience.clone(),
+            exp: t + 3600,
+            iat: t,
+            jti: gatehouse_core::secret::random_id(),
+            client_id: client_id.into(),
+            scope: "read".into(),
+            grant_id: None,
+        }
+    }
+
     /// A resource server: a confidential client that may introspect every token.
     pub async fn resource_server(&self) -> TestClient {
         let mut reg = crate::cc_registration("read");

@@ -156,8 +156,8 @@ async fn full_flow(client_type: ClientType, redirect: &str) {
     );
     assert_eq!(
         introspect(refresh.clone()).await["active"],
-        true,
-        "a rotated refresh token is not revoked until it is replayed"
+        false,
+        "a rotated-out refresh token is inactive (RFC 7662 §2.2)"
     );
 
     // 6. Revoking the refresh token revokes its grant's access tokens.

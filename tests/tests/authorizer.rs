@@ -7,10 +7,9 @@ use gatehouse_core::App;
 use gatehouse_core::authorizer::routes::RouteScopes;
 use gatehouse_core::authorizer::{AuthorizerError, handle, settings_from_lookup};
 use gatehouse_core::domain::client::ClientType;
-use gatehouse_core::domain::scope::{Scope, ScopeCatalog};
-use gatehouse_core::domain::token::{TokenKind, TokenRecord};
-use gatehouse_core::secret::{SecretHash, random_token};
-use gatehouse_core::store::{ClientStore, DynamoStore, TableNames, TokenStore, UserStore};
+use gatehouse_core::domain::scope::ScopeCatalog;
+use gatehouse_core::secret::random_token;
+use gatehouse_core::store::{ClientStore, DynamoStore, TableNames, UserStore};
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, tokens};
 use gatehouse_tests::{TestServer, captured_logs};
 use serde_json::{Value, json};
@@ -44,6 +43,8 @@ async fn server() -> TestServer {
     TestServer::start_with(|c| {
         c.scopes =
             ScopeCatalog::parse("read=Read notes;write=Write notes;admin=Administer").unwrap();
+        // As in a warm function: the key set is cached.
+        c.key_cache_ttl = std::time::Duration::from_secs(600);
     })
     .await
 }
@@ -178,8 +179,8 @@ fn assert_refused(
     }
 }
 
-fn get_items(n: u64) -> BTreeMap<String, u64> {
-    BTreeMap::from([("GetItem".to_owned(), n)])
+fn batch_gets(n: u64) -> BTreeMap<String, u64> {
+    BTreeMap::from([("BatchGetItem".to_owned(), n)])
 }
 
 #[tokio::test]
@@ -204,8 +205,8 @@ async fn an_active_token_allows_the_stage_and_denies_the_routes_its_scope_lacks(
         let r = decide(&server.app, &e)
             .await
             .unwrap_or_else(|err| panic!("{name}: {err}"));
-        // The token and its client: two consistent reads.
-        assert_eq!(server.dynamodb_calls.take(), get_items(2), "{name}");
+        // The client and the revocation list: one request of consistent reads.
+        assert_eq!(server.dynamodb_calls.take(), batch_gets(1), "{name}");
         let prefix = stage_prefix(&e);
         assert_eq!(r["principalId"], client.id.as_str(), "{name}");
         assert_eq!(r["policyDocument"]["Version"], "2012-10-17");
@@ -304,43 +305,24 @@ async fn a_token_revoked_through_the_server_is_refused_at_once() {
 }
 
 #[tokio::test]
-async fn an_expired_token_is_refused_though_still_stored() {
+async fn an_expired_token_is_refused_though_its_signature_verifies() {
     let server = server().await;
     let client = server.cc_client("read").await;
     let now = gatehouse_core::app::now();
-    let record = |token: &str, expires_at: u64| TokenRecord {
-        token_hash: SecretHash::of(token),
-        kind: TokenKind::AccessToken,
-        client_id: client.id.clone(),
-        subject: client.id.clone(),
-        scope: Scope::parse("read").unwrap(),
-        audience: server.app.config.audience.clone(),
-        grant_id: format!("grant-{expires_at}"),
-        jti: None,
-        issued_at: now - 120,
-        expires_at,
-        revoked: false,
-        username: None,
-        code: None,
-        used_at: None,
-    };
-    let (expired, live) = (random_token(), random_token());
-    let store = &server.app.store;
-    store
-        .put_token(&record(expired.expose(), now - 1))
-        .await
-        .unwrap();
-    store
-        .put_token(&record(live.expose(), now + 600))
-        .await
-        .unwrap();
+    let mut expired = server.cc_claims(&client.id);
+    expired.iat = now - 120;
+    expired.exp = now - 1;
+    let expired = server.sign_access_token(&expired).await;
+    let live = server
+        .sign_access_token(&server.cc_claims(&client.id))
+        .await;
     for (name, gateway) in FIXTURES {
-        let e = bearer(name, live.expose());
+        let e = bearer(name, &live);
         assert!(
             decide(&server.app, &e).await.is_ok(),
             "{name}: the live twin"
         );
-        let e = bearer(name, expired.expose());
+        let e = bearer(name, &expired);
         let result = decide(&server.app, &e).await;
         assert_refused(name, gateway, &e, result);
     }
@@ -349,13 +331,14 @@ async fn an_expired_token_is_refused_though_still_stored() {
 #[tokio::test]
 async fn unknown_malformed_missing_and_non_bearer_credentials_are_refused() {
     let server = server().await;
+    server.app.key_set().await.unwrap();
+    server.dynamodb_calls.take();
     let unknown = random_token();
     let too_long = "a".repeat(5000);
     for (name, gateway) in FIXTURES {
         let e = bearer(name, unknown.expose());
         let result = decide(&server.app, &e).await;
         assert_refused(name, gateway, &e, result);
-        assert_eq!(server.dynamodb_calls.take(), get_items(1), "{name}");
 
         for credentials in [
             "Bearer !!garbage!!",
@@ -408,8 +391,12 @@ async fn a_code_or_refresh_token_used_as_bearer_is_refused_and_a_users_token_nam
         let e = bearer(name, &access);
         server.dynamodb_calls.take();
         let r = decide(&server.app, &e).await.unwrap();
-        // The token, its client and its user.
-        assert_eq!(server.dynamodb_calls.take(), get_items(3), "{name}");
+        // The grant, the client and the revocation list in one request; the user.
+        assert_eq!(
+            server.dynamodb_calls.take(),
+            BTreeMap::from([("BatchGetItem".to_owned(), 1), ("GetItem".to_owned(), 1)]),
+            "{name}"
+        );
         assert_eq!(r["principalId"], alice.user_id.as_str());
         assert_eq!(
             r["context"],
@@ -486,6 +473,8 @@ fn route_scope_errors_are_clear_and_stop_the_cold_start() {
     let tables = [
         ("GATEHOUSE_CLIENTS_TABLE", "clients"),
         ("GATEHOUSE_TOKENS_TABLE", "tokens"),
+        ("GATEHOUSE_GRANTS_TABLE", "grants"),
+        ("GATEHOUSE_SESSIONS_TABLE", "sessions"),
         ("GATEHOUSE_KEYS_TABLE", "keys"),
         ("GATEHOUSE_USERS_TABLE", "users"),
         ("GATEHOUSE_CONSENTS_TABLE", "consents"),

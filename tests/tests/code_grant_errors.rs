@@ -7,11 +7,9 @@
 
 use gatehouse_core::app::now;
 use gatehouse_core::domain::client::{ClientType, GrantType};
-use gatehouse_core::domain::scope::Scope;
-use gatehouse_core::domain::token::{TokenKind, TokenRecord};
 use gatehouse_core::domain::user::User;
-use gatehouse_core::secret::{SecretHash, random_token};
-use gatehouse_core::store::{TokenStore, UserStore};
+use gatehouse_core::secret::random_token;
+use gatehouse_core::store::UserStore;
 use gatehouse_tests::flow::{
     CONFIDENTIAL_REDIRECT, PUBLIC_REDIRECT, UserAgent, param, pkce, tokens,
 };
@@ -279,7 +277,7 @@ async fn a_public_client_presenting_a_made_up_secret_is_invalid_client() {
 // The authorization code grant: PKCE (RFC 7636 §4.6, RFC 9700 §4.8.2).
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_code_verifier_is_invalid_grant_and_uses_up_the_code() {
+async fn a_missing_code_verifier_is_invalid_grant_and_leaves_the_code_to_its_owner() {
     let (server, client, _) = setup(ClientType::Public).await;
     let mut browser = Alice::new();
     let (code, verifier) = browser
@@ -296,11 +294,12 @@ async fn a_missing_code_verifier_is_invalid_grant_and_uses_up_the_code() {
         )
         .await;
     assert_error(&answer, 400, "invalid_grant");
-    // One try per code: the verifier cannot be guessed at leisure.
+    // The refusal used nothing up: whoever lacks the verifier cannot destroy the
+    // code for its owner (a verifier has 256 bits; the code lives a minute).
     let answer = server
         .exchange_code(&client, &code, PUBLIC_REDIRECT, &verifier)
         .await;
-    assert_error(&answer, 400, "invalid_grant");
+    assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -491,7 +490,7 @@ async fn without_a_redirect_uri_in_the_authorization_request_the_token_request_m
 // The authorization code grant: the code's client, lifetime and single use.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_code_redeemed_by_another_confidential_client_is_invalid_grant_and_burned() {
+async fn a_code_presented_by_another_confidential_client_is_invalid_grant_and_stays_usable() {
     let (server, a, _) = setup(ClientType::Confidential).await;
     let b = server
         .code_client(ClientType::Confidential, "read write")
@@ -507,7 +506,7 @@ async fn a_code_redeemed_by_another_confidential_client_is_invalid_grant_and_bur
     let answer = server
         .exchange_code(&a, &code, CONFIDENTIAL_REDIRECT, &verifier)
         .await;
-    assert_error(&answer, 400, "invalid_grant");
+    assert_eq!(answer.0, 200, "its owner still redeems it: {}", answer.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -525,7 +524,7 @@ async fn a_public_client_cannot_redeem_another_public_clients_code() {
     let answer = server
         .exchange_code(&a, &code, PUBLIC_REDIRECT, &verifier)
         .await;
-    assert_error(&answer, 400, "invalid_grant");
+    assert_eq!(answer.0, 200, "its owner still redeems it: {}", answer.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -869,23 +868,53 @@ async fn reuse_after_the_grace_window_revokes_the_whole_grant() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reuse_within_the_grace_window_is_refused_but_the_grant_survives() {
-    let (server, client, _) = setup(ClientType::Confidential).await;
-    assert!(server.app.config.refresh_reuse_grace >= 5);
+async fn the_reuse_grace_is_off_by_default() {
+    let (server, _, _) = setup(ClientType::Confidential).await;
+    assert_eq!(server.app.config.refresh_reuse_grace, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_within_an_operators_grace_window_gets_a_new_pair_and_ends_the_earlier_successor() {
+    let (server, client, _) =
+        setup_with(ClientType::Confidential, |c| c.refresh_reuse_grace = 30).await;
     let rs = server.resource_server().await;
     let mut browser = Alice::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
-    let answer = server.refresh_grant(&client, &r1, None).await;
-    assert_error(&answer, 400, "invalid_grant");
-    assert!(server.is_active(&rs, &a2).await);
-    assert!(server.is_active(&rs, &r2).await);
-    let answer = server.refresh_grant(&client, &r2, None).await;
+    // The client lost the answer and retries with r1.
+    let (a3, r3) = tokens(&server.refresh_grant(&client, &r1, None).await);
+    assert!(
+        !server.is_active(&rs, &r2).await,
+        "never two live refresh tokens"
+    );
+    assert_error(
+        &server.refresh_grant(&client, &r2, None).await,
+        400,
+        "invalid_grant",
+    );
+    // Presenting r2 after r3 was issued is a reuse: the grant ends.
+    for t in [&a2, &a3, &r3] {
+        assert!(!server.is_active(&rs, t).await, "still active: {t}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn within_the_grace_window_the_retry_answers_and_its_successor_keeps_working() {
+    let (server, client, _) =
+        setup_with(ClientType::Confidential, |c| c.refresh_reuse_grace = 30).await;
+    let rs = server.resource_server().await;
+    let mut browser = Alice::new();
+    let (_, r1) = grant(&server, &mut browser, &client, "read").await;
+    let (a2, _r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
+    let (a3, r3) = tokens(&server.refresh_grant(&client, &r1, None).await);
+    assert!(server.is_active(&rs, &a2).await, "the grant lives");
+    assert!(server.is_active(&rs, &a3).await);
+    let answer = server.refresh_grant(&client, &r3, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reuse_by_another_client_within_the_grace_window_revokes_the_grant() {
+async fn a_refresh_token_presented_by_another_client_is_refused_and_stays_usable() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let thief = server
         .code_client(ClientType::Confidential, "read write")
@@ -894,16 +923,17 @@ async fn reuse_by_another_client_within_the_grace_window_revokes_the_grant() {
     let mut browser = Alice::new();
     let (_, r1) = grant(&server, &mut browser, &client, "read").await;
     let (a2, r2) = tokens(&server.refresh_grant(&client, &r1, None).await);
-    // Only the token's own client gets the benefit of the doubt.
-    let answer = server.refresh_grant(&thief, &r1, None).await;
-    assert_error(&answer, 400, "invalid_grant");
-    assert!(!server.is_active(&rs, &a2).await);
+    for presented in [&r1, &r2] {
+        let answer = server.refresh_grant(&thief, presented, None).await;
+        assert_error(&answer, 400, "invalid_grant");
+    }
+    assert!(server.is_active(&rs, &a2).await);
     let answer = server.refresh_grant(&client, &r2, None).await;
-    assert_error(&answer, 400, "invalid_grant");
+    assert_eq!(answer.0, 200, "its owner still refreshes: {}", answer.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_refreshes_with_one_token_give_exactly_one_new_pair() {
+async fn concurrent_refreshes_with_one_token_give_one_pair_then_end_the_grant() {
     let (server, client, _) = setup(ClientType::Public).await;
     let rs = server.resource_server().await;
     let mut browser = Alice::new();
@@ -917,46 +947,45 @@ async fn concurrent_refreshes_with_one_token_give_exactly_one_new_pair() {
     assert_eq!(ok.len(), 1, "{:?}", answers.map(|a| a.2));
     let loser = answers.iter().find(|a| a.0 != 200).unwrap();
     assert_error(loser, 400, "invalid_grant");
-    // The loser is a retry within the grace window: the winner's pair stays valid.
+    // Without a grace window the second use is a reuse (RFC 9700 §4.14.2): the
+    // grant ends, the winner's pair with it.
     let (access, r2) = tokens(ok[0]);
-    assert!(server.is_active(&rs, &access).await);
+    assert!(!server.is_active(&rs, &access).await);
     let answer = server.refresh_grant(&client, &r2, None).await;
-    assert_eq!(answer.0, 200, "{}", answer.2);
+    assert_error(&answer, 400, "invalid_grant");
 }
 
 // The refresh token grant: expired, revoked, and the user's account.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_refresh_token_is_invalid_grant() {
-    let (server, client, alice) = setup(ClientType::Confidential).await;
-    let value = random_token().expose().to_owned();
-    let t = now();
-    let mut record = TokenRecord {
-        token_hash: SecretHash::of(&value),
-        kind: TokenKind::RefreshToken,
-        client_id: client.id.clone(),
-        subject: alice.user_id.clone(),
-        scope: Scope::parse("read").unwrap(),
-        audience: server.app.config.audience.clone(),
-        grant_id: "grant-expired".into(),
-        jti: None,
-        issued_at: t - 7200,
-        expires_at: t - 1,
-        revoked: false,
-        username: Some(ALICE.into()),
-        code: None,
-        used_at: None,
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (server, client, _) = setup(ClientType::Confidential).await;
+    let mut browser = Alice::new();
+    let (_, refresh_token) = grant(&server, &mut browser, &client, "read").await;
+    let grant_id = refresh_token.split('.').next().unwrap().to_owned();
+    let set_expiry = |at: u64| {
+        let (store, grant_id) = (server.app.store.clone(), grant_id.clone());
+        async move {
+            store
+                .client()
+                .update_item()
+                .table_name(&store.tables().grants)
+                .key("grant_id", AttributeValue::S(grant_id))
+                .update_expression("SET refresh_expires_at = :t")
+                .expression_attribute_values(":t", AttributeValue::N(at.to_string()))
+                .send()
+                .await
+                .unwrap();
+        }
     };
-    server.app.store.put_token(&record).await.unwrap();
-    let answer = server.refresh_grant(&client, &value, None).await;
+    // The engine never deletes expired items: the expiry is decided in code.
+    set_expiry(now() - 1).await;
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
-    // The same record, unexpired, is a working refresh token: the expiry decided.
-    let fresh = random_token().expose().to_owned();
-    record.token_hash = SecretHash::of(&fresh);
-    record.grant_id = "grant-fresh".into();
-    record.expires_at = t + 3600;
-    server.app.store.put_token(&record).await.unwrap();
-    let answer = server.refresh_grant(&client, &fresh, None).await;
+    // The same grant, unexpired, refreshes: nothing was used up by the refusal.
+    set_expiry(now() + 3600).await;
+    let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
 }
 
@@ -983,27 +1012,27 @@ async fn a_disabled_users_refresh_is_invalid_grant_and_their_access_token_is_ina
     assert!(!server.is_active(&rs, &refresh_token).await);
 }
 
-/// What the server does today: the refused refresh of a disabled user used the
-/// refresh token up (it is marked used before the user is checked), so re-enabling
-/// the user revives the access token but not the refresh token; the client must
-/// send the user through the authorization again.
+/// Disabling a user ends their grants (the epoch moves on), so re-enabling them
+/// revives none: every client must send the user through the authorization again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn re_enabling_a_user_does_not_revive_a_refresh_token_refused_while_disabled() {
+async fn re_enabling_a_user_revives_none_of_their_grants() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let rs = server.resource_server().await;
     let mut browser = Alice::new();
     let (access, refresh_token) = grant(&server, &mut browser, &client, "read").await;
-    // An unused refresh token lives through a disable and re-enable.
     let (_, untouched) = grant(&server, &mut browser, &client, "read").await;
     assert!(server.app.store.set_disabled(ALICE, true).await.unwrap());
     let answer = server.refresh_grant(&client, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
     assert!(server.app.store.set_disabled(ALICE, false).await.unwrap());
-    assert!(server.is_active(&rs, &access).await);
-    let answer = server.refresh_grant(&client, &refresh_token, None).await;
-    assert_error(&answer, 400, "invalid_grant");
-    let answer = server.refresh_grant(&client, &untouched, None).await;
-    assert_eq!(answer.0, 200, "{}", answer.2);
+    assert!(!server.is_active(&rs, &access).await);
+    for t in [&refresh_token, &untouched] {
+        let answer = server.refresh_grant(&client, t, None).await;
+        assert_error(&answer, 400, "invalid_grant");
+    }
+    // A new authorization works again.
+    let (fresh, _) = grant(&server, &mut browser, &client, "read").await;
+    assert!(server.is_active(&rs, &fresh).await);
 }
 
 // Introspection and revocation of this flow's tokens.

@@ -4,9 +4,7 @@
 use gatehouse_core::app::now;
 use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::scope::Scope;
-use gatehouse_core::domain::token::{TokenKind, TokenRecord};
-use gatehouse_core::secret::SecretHash;
-use gatehouse_core::store::{ClientStore, TokenStore};
+use gatehouse_core::store::{ClientStore, TokenStateStore};
 use gatehouse_tests::reqwest::header::{self, HeaderMap};
 use gatehouse_tests::serde_json::{Value, json};
 use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, http, read};
@@ -47,36 +45,11 @@ async fn revoke(server: &TestServer, caller: &TestClient, token: &str) -> Answer
         .await
 }
 
-/// A record for `value`, issued to `client_id` under `grant_id`, valid for an hour.
-fn record(value: &str, kind: TokenKind, client_id: &str, grant_id: &str) -> TokenRecord {
-    let t = now();
-    TokenRecord {
-        token_hash: SecretHash::of(value),
-        kind,
-        client_id: client_id.to_owned(),
-        subject: client_id.to_owned(),
-        scope: Scope::parse("read").unwrap(),
-        audience: "http://127.0.0.1".into(),
-        grant_id: grant_id.to_owned(),
-        jti: None,
-        issued_at: t,
-        expires_at: t + 3600,
-        revoked: false,
-        username: None,
-        code: None,
-        used_at: None,
-    }
-}
-
-async fn is_revoked(server: &TestServer, value: &str) -> bool {
-    server
-        .app
-        .store
-        .get_token(&SecretHash::of(value))
-        .await
-        .unwrap()
-        .expect("the record exists")
-        .revoked
+/// Whether `token` (of `owner`) introspects active for `owner`.
+async fn active_for(server: &TestServer, owner: &TestClient, token: &str) -> bool {
+    let (status, _, body) = introspect(server, owner, token).await;
+    assert_eq!(status, 200, "{body}");
+    body["active"] == true
 }
 
 // Introspection: who may call it.
@@ -258,35 +231,54 @@ async fn a_client_allowed_to_introspect_any_token_sees_another_clients_token() {
 async fn an_expired_token_is_inactive() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
-    let mut expired = record("some-token-value", TokenKind::AccessToken, &client.id, "g1");
-    expired.issued_at = now() - 7200;
-    expired.expires_at = now() - 3600;
-    server.app.store.put_token(&expired).await.unwrap();
+    let mut expired = server.cc_claims(&client.id);
+    expired.iat = now() - 7200;
+    expired.exp = now() - 3600;
+    let expired = server.sign_access_token(&expired).await;
 
-    // The control: the same record, unexpired, is active.
-    let fresh = record(
-        "another-token-value",
-        TokenKind::AccessToken,
-        &client.id,
-        "g2",
-    );
-    server.app.store.put_token(&fresh).await.unwrap();
-    let (_, _, body) = introspect(&server, &client, "another-token-value").await;
-    assert_eq!(body["active"], true, "{body}");
+    // The control: the same claims, unexpired, are active.
+    let fresh = server
+        .sign_access_token(&server.cc_claims(&client.id))
+        .await;
+    assert!(active_for(&server, &client, &fresh).await);
 
-    assert_inactive(&introspect(&server, &client, "some-token-value").await);
+    assert_inactive(&introspect(&server, &client, &expired).await);
     let rs = server.resource_server().await;
-    assert_inactive(&introspect(&server, &rs, "some-token-value").await);
+    assert_inactive(&introspect(&server, &rs, &expired).await);
 }
 
 #[tokio::test]
 async fn a_token_expiring_now_is_inactive() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
-    let mut expiring = record("some-token-value", TokenKind::AccessToken, &client.id, "g1");
-    expiring.expires_at = now();
-    server.app.store.put_token(&expiring).await.unwrap();
-    assert_inactive(&introspect(&server, &client, "some-token-value").await);
+    let mut expiring = server.cc_claims(&client.id);
+    expiring.exp = now();
+    let expiring = server.sign_access_token(&expiring).await;
+    assert_inactive(&introspect(&server, &client, &expiring).await);
+}
+
+#[tokio::test]
+async fn a_token_of_another_issuer_audience_or_key_is_inactive() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let mut other_issuer = server.cc_claims(&client.id);
+    other_issuer.iss = "https://other.example".into();
+    let mut other_audience = server.cc_claims(&client.id);
+    other_audience.aud = "https://other-api.example".into();
+    for claims in [other_issuer, other_audience] {
+        let t = server.sign_access_token(&claims).await;
+        assert_inactive(&introspect(&server, &client, &t).await);
+    }
+    // A token signed by another deployment's key.
+    let other = TestServer::start().await;
+    let foreign = other.sign_access_token(&server.cc_claims(&client.id)).await;
+    assert_inactive(&introspect(&server, &client, &foreign).await);
+    // A tampered signature.
+    let good = server.cc_token(&client, "read").await;
+    let (rest, sig) = good.rsplit_once('.').unwrap();
+    let flipped: String = sig.chars().rev().collect();
+    assert_inactive(&introspect(&server, &client, &format!("{rest}.{flipped}")).await);
+    assert!(active_for(&server, &client, &good).await, "the control");
 }
 
 #[tokio::test]
@@ -294,10 +286,16 @@ async fn a_revoked_token_is_inactive() {
     let server = TestServer::start().await;
     let client = server.cc_client("read").await;
 
-    let mut revoked = record("some-token-value", TokenKind::AccessToken, &client.id, "g1");
-    revoked.revoked = true;
-    server.app.store.put_token(&revoked).await.unwrap();
-    assert_inactive(&introspect(&server, &client, "some-token-value").await);
+    let claims = server.cc_claims(&client.id);
+    let listed = server.sign_access_token(&claims).await;
+    assert!(active_for(&server, &client, &listed).await);
+    server
+        .app
+        .store
+        .revoke_access_token(&claims.jti, &client.id, claims.exp)
+        .await
+        .unwrap();
+    assert_inactive(&introspect(&server, &client, &listed).await);
 
     let token = server.cc_token(&client, "read").await;
     assert_revoked_ok(&revoke(&server, &client, &token).await);
@@ -323,15 +321,16 @@ async fn a_token_whose_client_was_deleted_is_inactive() {
 #[tokio::test]
 async fn an_authorization_code_is_never_active_at_introspection() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
-    let code = record(
-        "some-code-value",
-        TokenKind::AuthorizationCode,
-        &client.id,
-        "g1",
-    );
-    server.app.store.put_token(&code).await.unwrap();
-    assert_inactive(&introspect(&server, &client, "some-code-value").await);
+    server.user("alice").await;
+    let client = server.code_client(ClientType::Confidential, "read").await;
+    let (code, _) = server
+        .code_for(
+            &client,
+            gatehouse_tests::flow::CONFIDENTIAL_REDIRECT,
+            "alice",
+        )
+        .await;
+    assert_inactive(&introspect(&server, &client, &code).await);
 }
 
 #[tokio::test]
@@ -354,28 +353,21 @@ async fn a_token_type_hint_is_only_a_hint() {
 }
 
 #[tokio::test]
-async fn a_refresh_token_record_is_active_without_a_bearer_token_type() {
+async fn a_refresh_token_is_active_without_a_bearer_token_type() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
-    let refresh = record(
-        "some-refresh-value",
-        TokenKind::RefreshToken,
-        &client.id,
-        "g1",
-    );
-    server.app.store.put_token(&refresh).await.unwrap();
+    server.user("alice").await;
+    let client = server.code_client(ClientType::Confidential, "read").await;
+    let (_, refresh) = server.user_tokens(&client, "alice").await;
     let (status, _, body) = server
         .post_form(
             "/introspect",
             creds(&client),
-            &[
-                ("token", "some-refresh-value"),
-                ("token_type_hint", "access_token"),
-            ],
+            &[("token", &refresh), ("token_type_hint", "access_token")],
         )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["username"], "alice", "{body}");
     assert!(body.get("token_type").is_none(), "{body}");
 }
 
@@ -432,22 +424,20 @@ async fn a_public_client_may_revoke_with_its_client_id_only() {
     assert_revoked_ok(&answer);
 
     // And its own token is revoked.
-    let own = record(
-        "public-token-value",
-        TokenKind::AccessToken,
-        &public.id,
-        "g1",
-    );
-    server.app.store.put_token(&own).await.unwrap();
+    let own = server
+        .sign_access_token(&server.cc_claims(&public.id))
+        .await;
+    let rs = server.resource_server().await;
+    assert!(server.is_active(&rs, &own).await);
     let answer = server
         .post_form(
             "/revoke",
             None,
-            &[("token", "public-token-value"), ("client_id", &public.id)],
+            &[("token", &own), ("client_id", &public.id)],
         )
         .await;
     assert_revoked_ok(&answer);
-    assert!(is_revoked(&server, "public-token-value").await);
+    assert!(!server.is_active(&rs, &own).await);
 }
 
 #[tokio::test]
@@ -553,73 +543,87 @@ async fn non_form_bodies_are_invalid_request_at_both_endpoints() {
 #[tokio::test]
 async fn revoking_a_refresh_token_revokes_its_whole_grant() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
-    let store = &server.app.store;
-    for (value, kind, grant) in [
-        ("refresh-1", TokenKind::RefreshToken, "grant-1"),
-        ("access-1a", TokenKind::AccessToken, "grant-1"),
-        ("access-1b", TokenKind::AccessToken, "grant-1"),
-        ("access-2", TokenKind::AccessToken, "grant-2"),
-        ("refresh-2", TokenKind::RefreshToken, "grant-2"),
-    ] {
-        store
-            .put_token(&record(value, kind, &client.id, grant))
-            .await
-            .unwrap();
-    }
+    server.user("alice").await;
+    let client = server.code_client(ClientType::Confidential, "read").await;
+    let (access_1a, refresh_1) = server.user_tokens(&client, "alice").await;
+    let (access_1b, _) =
+        gatehouse_tests::flow::tokens(&server.refresh_grant(&client, &refresh_1, None).await);
+    let (access_2, refresh_2) = server.user_tokens(&client, "alice").await;
 
-    assert_revoked_ok(&revoke(&server, &client, "refresh-1").await);
+    // The rotated-out refresh token still names the grant: revoking it ends it.
+    assert_revoked_ok(&revoke(&server, &client, &refresh_1).await);
 
-    for value in ["refresh-1", "access-1a", "access-1b"] {
-        assert!(is_revoked(&server, value).await, "{value} is not revoked");
+    for value in [&refresh_1, &access_1a, &access_1b] {
         assert_inactive(&introspect(&server, &client, value).await);
     }
-    for value in ["access-2", "refresh-2"] {
-        assert!(!is_revoked(&server, value).await, "{value} was revoked");
-        let (_, _, body) = introspect(&server, &client, value).await;
-        assert_eq!(body["active"], true, "{value}: {body}");
+    for value in [&access_2, &refresh_2] {
+        assert!(active_for(&server, &client, value).await, "the other grant");
     }
 }
 
 #[tokio::test]
 async fn revoking_an_access_token_leaves_the_rest_of_its_grant_alone() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
-    let store = &server.app.store;
-    for (value, kind) in [
-        ("refresh-1", TokenKind::RefreshToken),
-        ("access-1a", TokenKind::AccessToken),
-        ("access-1b", TokenKind::AccessToken),
-    ] {
-        store
-            .put_token(&record(value, kind, &client.id, "grant-1"))
-            .await
-            .unwrap();
-    }
-    assert_revoked_ok(&revoke(&server, &client, "access-1a").await);
-    assert!(is_revoked(&server, "access-1a").await);
-    assert!(!is_revoked(&server, "access-1b").await);
-    assert!(!is_revoked(&server, "refresh-1").await);
+    server.user("alice").await;
+    let client = server.code_client(ClientType::Confidential, "read").await;
+    let (access_a, refresh) = server.user_tokens(&client, "alice").await;
+    let (access_b, refresh) =
+        gatehouse_tests::flow::tokens(&server.refresh_grant(&client, &refresh, None).await);
+    assert_revoked_ok(&revoke(&server, &client, &access_a).await);
+    assert_inactive(&introspect(&server, &client, &access_a).await);
+    assert!(active_for(&server, &client, &access_b).await);
+    assert!(active_for(&server, &client, &refresh).await);
 }
 
 #[tokio::test]
 async fn a_refresh_token_of_another_client_does_not_revoke_its_grant() {
     let server = TestServer::start().await;
-    let owner = server.cc_client("read").await;
+    server.user("alice").await;
+    let owner = server.code_client(ClientType::Confidential, "read").await;
     let other = server.cc_client("read").await;
-    let store = &server.app.store;
-    for (value, kind) in [
-        ("refresh-1", TokenKind::RefreshToken),
-        ("access-1", TokenKind::AccessToken),
+    let (access, refresh) = server.user_tokens(&owner, "alice").await;
+    assert_revoked_ok(&revoke(&server, &other, &refresh).await);
+    assert_revoked_ok(&revoke(&server, &other, &access).await);
+    assert!(active_for(&server, &owner, &refresh).await);
+    assert!(active_for(&server, &owner, &access).await);
+}
+
+#[tokio::test]
+async fn a_forged_refresh_token_carrying_a_real_grant_id_revokes_nothing() {
+    let server = TestServer::start().await;
+    server.user("alice").await;
+    let client = server.code_client(ClientType::Confidential, "read").await;
+    let (access, refresh) = server.user_tokens(&client, "alice").await;
+    let grant_id = refresh.split('.').next().unwrap();
+    for forged in [
+        format!("{grant_id}.1.{}", "A".repeat(43)),
+        format!("{grant_id}.2.{}", refresh.rsplit('.').next().unwrap()),
+        format!("{grant_id}.{}", "A".repeat(43)),
     ] {
-        store
-            .put_token(&record(value, kind, &owner.id, "grant-1"))
-            .await
-            .unwrap();
+        assert_revoked_ok(&revoke(&server, &client, &forged).await);
+        assert_inactive(&introspect(&server, &client, &forged).await);
+        let (status, _, body) = server.refresh_grant(&client, &forged, None).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_grant");
     }
-    assert_revoked_ok(&revoke(&server, &other, "refresh-1").await);
-    assert!(!is_revoked(&server, "refresh-1").await);
-    assert!(!is_revoked(&server, "access-1").await);
+    assert!(active_for(&server, &client, &access).await);
+    assert!(active_for(&server, &client, &refresh).await);
+    let (status, _, body) = server.refresh_grant(&client, &refresh, None).await;
+    assert_eq!(status, 200, "the owner's refresh token still works: {body}");
+}
+
+#[tokio::test]
+async fn a_rotated_out_refresh_token_introspects_inactive() {
+    let server = TestServer::start().await;
+    server.user("alice").await;
+    let client = server.code_client(ClientType::Confidential, "read").await;
+    let (_, old) = server.user_tokens(&client, "alice").await;
+    let (_, new) = gatehouse_tests::flow::tokens(&server.refresh_grant(&client, &old, None).await);
+    assert_inactive(&introspect(&server, &client, &old).await);
+    assert!(
+        active_for(&server, &client, &new).await,
+        "introspection is no use"
+    );
 }
 
 #[tokio::test]
@@ -665,33 +669,31 @@ async fn a_public_client_revoking_its_refresh_token_revokes_its_grant() {
         })
         .await;
     assert!(registered.secret.is_none());
-    let id = registered.client.client_id;
-    let store = &server.app.store;
-    store
-        .put_token(&record(
-            "refresh-p",
-            TokenKind::RefreshToken,
-            &id,
-            "grant-p",
-        ))
-        .await
-        .unwrap();
-    store
-        .put_token(&record("access-p", TokenKind::AccessToken, &id, "grant-p"))
-        .await
-        .unwrap();
+    let public = TestClient::from(registered);
+    let id = public.id.clone();
+    server.user("alice").await;
+    let (code, verifier) = server
+        .code_for(&public, "com.example.app:/cb", "alice")
+        .await;
+    let (access, refresh) = gatehouse_tests::flow::tokens(
+        &server
+            .exchange_code(&public, &code, "com.example.app:/cb", &verifier)
+            .await,
+    );
+    let rs = server.resource_server().await;
+    assert!(server.is_active(&rs, &access).await);
     let answer = server
         .post_form(
             "/revoke",
             None,
             &[
-                ("token", "refresh-p"),
+                ("token", &refresh),
                 ("token_type_hint", "refresh_token"),
                 ("client_id", &id),
             ],
         )
         .await;
     assert_revoked_ok(&answer);
-    assert!(is_revoked(&server, "refresh-p").await);
-    assert!(is_revoked(&server, "access-p").await);
+    assert!(!server.is_active(&rs, &refresh).await);
+    assert!(!server.is_active(&rs, &access).await);
 }

@@ -89,7 +89,10 @@ async fn no_secret_or_token_is_ever_logged() {
 
     let logs = capture.text();
     assert!(logs.contains("signed in"), "the browser flow was logged");
-    assert!(logs.contains("replayed credential"));
+    assert!(logs.contains("authorization code replayed"));
+    let session_secret = session.split_once('.').unwrap().1.to_owned();
+    let refresh_mac = refresh.rsplit('.').next().unwrap().to_owned();
+    let code_secret = code.split_once('.').unwrap().1.to_owned();
     for (what, value) in [
         ("app secret", app_secret.as_str()),
         ("password", PASSWORD),
@@ -100,6 +103,9 @@ async fn no_secret_or_token_is_ever_logged() {
         ("refresh token", refresh.as_str()),
         ("rotated refresh token", new_refresh.as_str()),
         ("session cookie", session.as_str()),
+        ("session secret", session_secret.as_str()),
+        ("refresh token MAC", refresh_mac.as_str()),
+        ("code secret", code_secret.as_str()),
         ("CSRF token", csrf.as_str()),
         ("CSRF nonce", csrf_nonce.as_str()),
     ] {

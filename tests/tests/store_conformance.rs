@@ -5,15 +5,19 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use gatehouse::engine::Engine;
 use gatehouse_core::config::Config;
 use gatehouse_core::domain::client::{Client, ClientType, GrantType, PreviousSecret};
+use gatehouse_core::domain::grant::{
+    CodeBinding, CodeState, Grant, GrantOwner, GrantState, RefreshState, RevokeReason,
+};
 use gatehouse_core::domain::scope::Scope;
-use gatehouse_core::domain::token::{TokenKind, TokenRecord};
+use gatehouse_core::domain::session::LoginSession;
 use gatehouse_core::domain::user::User;
 use gatehouse_core::dynamodb::endpoint_client;
 use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
-use gatehouse_core::secret::{SecretHash, random_token};
+use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{
-    ClientStore, ConsentStore, DynamoStore, KeyStore, LoginAttemptStore, SessionKeyStore,
-    StoreError, TableNames, TokenStore, TokenUse, UserStore,
+    ClientStore, ConsentStore, DynamoStore, GrantStore, GrantUpdate, GrantsOf, KeyStore,
+    LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, SessionStore, StoreError, TableNames,
+    TokenStateQuery, TokenStateStore, UserStore,
 };
 
 async fn store() -> DynamoStore {
@@ -42,31 +46,14 @@ fn client(id: &str, client_type: ClientType) -> Client {
     }
 }
 
-fn token(value: &str, grant: &str, kind: TokenKind, expires_at: u64) -> TokenRecord {
-    TokenRecord {
-        token_hash: SecretHash::of(value),
-        kind,
-        client_id: "c".into(),
-        subject: "c".into(),
-        scope: Scope::parse("read").unwrap(),
-        audience: "https://api.example".into(),
-        grant_id: grant.into(),
-        jti: Some("jti".into()),
-        issued_at: 100,
-        expires_at,
-        revoked: false,
-        username: None,
-        code: None,
-        used_at: None,
-    }
-}
-
 #[tokio::test]
 async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_where_items_expire() {
     let s = store().await;
     s.tables().create_missing(s.client()).await.unwrap();
     for table in [
         &s.tables().tokens,
+        &s.tables().grants,
+        &s.tables().sessions,
         &s.tables().keys,
         &s.tables().login_attempts,
     ] {
@@ -149,115 +136,6 @@ async fn client_secrets_are_stored_only_as_hashes() {
     let item = format!("{:?}", raw.item().unwrap());
     assert!(!item.contains("\"secret\""), "{item}");
     assert!(item.contains(SecretHash::of("secret").as_str()));
-}
-
-#[tokio::test]
-async fn tokens_are_keyed_by_their_hash_with_a_ttl_and_the_value_is_never_stored() {
-    let s = store().await;
-    let value = random_token();
-    let rec = token(value.expose(), "g", TokenKind::AccessToken, 4_000_000_000);
-    s.put_token(&rec).await.unwrap();
-    let scan = s
-        .client()
-        .scan()
-        .table_name(&s.tables().tokens)
-        .send()
-        .await
-        .unwrap();
-    let items = scan.items();
-    assert_eq!(items.len(), 1);
-    let item = &items[0];
-    assert_eq!(
-        item["token_hash"],
-        AttributeValue::S(value.hash().as_str().into())
-    );
-    let ttl: u64 = item["ttl"].as_n().unwrap().parse().unwrap();
-    assert!(
-        ttl >= rec.expires_at,
-        "the TTL attribute is at or after expiry"
-    );
-    assert!(
-        !format!("{item:?}").contains(value.expose()),
-        "the clear token is not stored"
-    );
-    assert_eq!(s.get_token(&value.hash()).await.unwrap().unwrap(), rec);
-}
-
-#[tokio::test]
-async fn a_token_hash_is_recorded_once() {
-    let s = store().await;
-    let rec = token("t", "g", TokenKind::AuthorizationCode, 4_000_000_000);
-    s.put_token(&rec).await.unwrap();
-    assert!(matches!(s.put_token(&rec).await, Err(StoreError::Conflict)));
-}
-
-#[tokio::test]
-async fn expired_tokens_are_still_read_and_expiry_is_decided_in_code() {
-    let s = store().await;
-    let rec = token("old", "g", TokenKind::AccessToken, 150);
-    s.put_token(&rec).await.unwrap();
-    let read = s.get_token(&SecretHash::of("old")).await.unwrap().unwrap();
-    assert!(
-        !read.is_active(gatehouse_core::app::now()),
-        "expired although the engine still holds it"
-    );
-}
-
-#[tokio::test]
-async fn revoking_a_token_is_idempotent_and_unknown_tokens_are_reported() {
-    let s = store().await;
-    s.put_token(&token("t", "g", TokenKind::AccessToken, 4_000_000_000))
-        .await
-        .unwrap();
-    assert!(s.revoke_token(&SecretHash::of("t")).await.unwrap());
-    assert!(s.revoke_token(&SecretHash::of("t")).await.unwrap());
-    assert!(
-        s.get_token(&SecretHash::of("t"))
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked
-    );
-    assert!(!s.revoke_token(&SecretHash::of("unknown")).await.unwrap());
-    assert!(
-        s.get_token(&SecretHash::of("unknown"))
-            .await
-            .unwrap()
-            .is_none(),
-        "no item was created"
-    );
-}
-
-#[tokio::test]
-async fn revoking_a_grant_revokes_every_token_of_it_and_no_other() {
-    let s = store().await;
-    for (v, g, k) in [
-        ("r1", "g1", TokenKind::RefreshToken),
-        ("a1", "g1", TokenKind::AccessToken),
-        ("a2", "g1", TokenKind::AccessToken),
-        ("b1", "g2", TokenKind::AccessToken),
-    ] {
-        s.put_token(&token(v, g, k, 4_000_000_000)).await.unwrap();
-    }
-    assert_eq!(s.revoke_grant("g1").await.unwrap(), 3);
-    for v in ["r1", "a1", "a2"] {
-        assert!(
-            s.get_token(&SecretHash::of(v))
-                .await
-                .unwrap()
-                .unwrap()
-                .revoked,
-            "{v}"
-        );
-    }
-    assert!(
-        !s.get_token(&SecretHash::of("b1"))
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked
-    );
-    assert_eq!(s.revoke_grant("unknown").await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -344,78 +222,6 @@ async fn a_secret_rotation_with_grace_keeps_the_previous_hash_until_its_deadline
     assert!(!c.secret_matches("second", 0));
 }
 
-#[tokio::test]
-async fn a_code_or_refresh_token_is_used_once_and_only_as_its_kind() {
-    let s = store().await;
-    let code = token(
-        "code-value",
-        "g1",
-        TokenKind::AuthorizationCode,
-        9_999_999_999,
-    );
-    s.put_token(&code).await.unwrap();
-    let wrong_kind = s
-        .use_token(&code.token_hash, TokenKind::RefreshToken, 10)
-        .await
-        .unwrap();
-    assert!(matches!(wrong_kind, TokenUse::Unknown), "{wrong_kind:?}");
-    match s
-        .use_token(&code.token_hash, TokenKind::AuthorizationCode, 10)
-        .await
-        .unwrap()
-    {
-        TokenUse::First(r) => assert_eq!(r.used_at, Some(10)),
-        other => panic!("{other:?}"),
-    }
-    match s
-        .use_token(&code.token_hash, TokenKind::AuthorizationCode, 11)
-        .await
-        .unwrap()
-    {
-        TokenUse::Again(r) => assert_eq!(r.used_at, Some(10), "the first use is kept"),
-        other => panic!("{other:?}"),
-    }
-    let unknown = s
-        .use_token(&SecretHash::of("nope"), TokenKind::AuthorizationCode, 10)
-        .await
-        .unwrap();
-    assert!(matches!(unknown, TokenUse::Unknown));
-    assert!(
-        s.get_token(&SecretHash::of("nope"))
-            .await
-            .unwrap()
-            .is_none(),
-        "using an unknown token creates nothing"
-    );
-}
-
-#[tokio::test]
-async fn tokens_from_a_revoked_parent_are_not_written() {
-    let s = store().await;
-    let parent = token("refresh-1", "g2", TokenKind::RefreshToken, 9_999_999_999);
-    s.put_token(&parent).await.unwrap();
-    let child = token("refresh-2", "g2", TokenKind::RefreshToken, 9_999_999_999);
-    let access = token("access-2", "g2", TokenKind::AccessToken, 9_999_999_999);
-    s.revoke_token(&parent.token_hash).await.unwrap();
-    assert!(matches!(
-        s.put_tokens_from(Some(&parent.token_hash), &[child.clone(), access.clone()])
-            .await,
-        Err(StoreError::Conflict)
-    ));
-    assert!(s.get_token(&child.token_hash).await.unwrap().is_none());
-    assert!(s.get_token(&access.token_hash).await.unwrap().is_none());
-    // Without the parent condition (a code's first redemption) both are written,
-    // each at most once.
-    s.put_tokens_from(None, &[child.clone(), access.clone()])
-        .await
-        .unwrap();
-    assert!(s.get_token(&access.token_hash).await.unwrap().is_some());
-    assert!(matches!(
-        s.put_tokens_from(None, &[access]).await,
-        Err(StoreError::Conflict)
-    ));
-}
-
 fn user(name: &str) -> User {
     User {
         username: name.into(),
@@ -424,6 +230,7 @@ fn user(name: &str) -> User {
         disabled: false,
         created_at: 1,
         password_changed_at: 1,
+        epoch: 0,
     }
 }
 
@@ -508,15 +315,357 @@ async fn failed_logins_are_counted_per_key_and_cleared() {
 }
 
 #[tokio::test]
-async fn the_session_key_is_created_once_and_is_not_a_signing_key() {
+async fn the_hmac_keys_are_created_once_each_and_are_not_signing_keys() {
     let s = store().await;
-    let (a, b) = tokio::join!(s.session_key(), s.session_key());
+    let session = SecretKeyPurpose::Session;
+    let (a, b) = tokio::join!(s.secret_key(session), s.secret_key(session));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.expose(), b.expose(), "concurrent first uses agree");
-    assert_eq!(s.session_key().await.unwrap().expose(), a.expose());
+    assert_eq!(s.secret_key(session).await.unwrap().expose(), a.expose());
     assert!(a.expose().len() >= 43, "256 bits");
+    let r = s.secret_key(SecretKeyPurpose::Refresh).await.unwrap();
+    assert_ne!(r.expose(), a.expose(), "one key per purpose");
+    assert_eq!(
+        s.secret_key(SecretKeyPurpose::Refresh)
+            .await
+            .unwrap()
+            .expose(),
+        r.expose()
+    );
     assert!(
         s.list_keys().await.unwrap().is_empty(),
-        "the session key is not listed among signing keys"
+        "HMAC keys are not listed among signing keys"
     );
+}
+
+/// A store with user `alice`, client `c`, and an open session `s1` of alice.
+async fn store_with_session() -> DynamoStore {
+    let s = store().await;
+    s.create_user(&user("alice")).await.unwrap();
+    s.create_client(&client("c", ClientType::Confidential))
+        .await
+        .unwrap();
+    s.create_session(&session("s1")).await.unwrap();
+    s
+}
+
+fn session(id: &str) -> LoginSession {
+    LoginSession {
+        session_id: id.into(),
+        secret_hash: SecretHash::of("session secret"),
+        user_id: "id-alice".into(),
+        username: "alice".into(),
+        user_epoch: 0,
+        auth_time: 10,
+        amr: "pwd".into(),
+        created_at: 10,
+        last_seen_at: 10,
+        expires_at: 10_000,
+        ended_at: None,
+    }
+}
+
+fn grant(id: &str) -> Grant {
+    Grant {
+        grant_id: id.into(),
+        client_id: "c".into(),
+        user: GrantOwner {
+            user_id: "id-alice".into(),
+            username: "alice".into(),
+            epoch: 0,
+        },
+        scope: Scope::parse("read").unwrap(),
+        created_at: 20,
+        last_used_at: 20,
+        session_id: "s1".into(),
+        auth_time: 10,
+        state: GrantState::Live,
+        code: CodeState {
+            hash: SecretHash::of(&format!("{id}.code")),
+            binding: CodeBinding {
+                redirect_uri: "https://app.example/cb".into(),
+                redirect_uri_in_request: true,
+                challenge: None,
+            },
+            expires_at: 80,
+            redeemed_at: None,
+        },
+        refresh: None,
+        expires_at: 80,
+    }
+}
+
+fn update(now: u64, generation: u64) -> GrantUpdate {
+    GrantUpdate {
+        now,
+        refresh: Some(RefreshState {
+            generation,
+            parent: generation - 1,
+            issued_at: now,
+            expires_at: now + 1000,
+        }),
+        expires_at: now + 1000,
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_created_once_read_and_ended_once() {
+    let s = store().await;
+    s.create_session(&session("s1")).await.unwrap();
+    assert!(matches!(
+        s.create_session(&session("s1")).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(s.get_session("s1").await.unwrap().unwrap(), session("s1"));
+    assert!(s.get_session("nope").await.unwrap().is_none());
+    assert!(s.end_session("s1", 50).await.unwrap());
+    assert!(!s.end_session("s1", 60).await.unwrap(), "once");
+    assert!(!s.end_session("nope", 60).await.unwrap());
+    assert_eq!(
+        s.get_session("s1").await.unwrap().unwrap().ended_at,
+        Some(50)
+    );
+}
+
+#[tokio::test]
+async fn a_grant_is_created_only_in_an_open_session_and_stores_no_code() {
+    let s = store_with_session().await;
+    s.create_grant(&grant("g1"), 20).await.unwrap();
+    assert_eq!(s.get_grant("g1").await.unwrap().unwrap(), grant("g1"));
+    assert_eq!(s.get_session("s1").await.unwrap().unwrap().last_seen_at, 20);
+    assert!(matches!(
+        s.create_grant(&grant("g1"), 21).await,
+        Err(StoreError::Conflict)
+    ));
+    let raw = s
+        .client()
+        .get_item()
+        .table_name(&s.tables().grants)
+        .key("grant_id", AttributeValue::S("g1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(
+        !format!("{raw:?}").contains("g1.code"),
+        "only the code's hash"
+    );
+    assert_eq!(raw["ttl"], AttributeValue::N((80 + 24 * 3600).to_string()));
+    s.end_session("s1", 30).await.unwrap();
+    assert!(matches!(
+        s.create_grant(&grant("g2"), 31).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(
+        s.get_grant("g2").await.unwrap().is_none(),
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn of_concurrent_redemptions_of_a_code_exactly_one_succeeds() {
+    let s = store_with_session().await;
+    s.create_grant(&grant("g1"), 20).await.unwrap();
+    let g = grant("g1");
+    let (u1, u2) = (update(30, 1), update(30, 1));
+    let (a, b) = tokio::join!(s.redeem_code(&g, &u1), s.redeem_code(&g, &u2));
+    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
+    let stored = s.get_grant("g1").await.unwrap().unwrap();
+    assert_eq!(stored.code.redeemed_at, Some(30));
+    assert_eq!(stored.refresh.unwrap().generation, 1);
+    assert_eq!(stored.expires_at, 1030);
+    assert!(matches!(
+        s.redeem_code(&g, &update(31, 1)).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+#[tokio::test]
+async fn a_redemption_needs_the_users_epoch_the_client_and_the_codes_hash() {
+    let s = store_with_session().await;
+    for id in ["g1", "g2", "g3"] {
+        s.create_grant(&grant(id), 20).await.unwrap();
+    }
+    let mut wrong_hash = grant("g3");
+    wrong_hash.code.hash = SecretHash::of("forged");
+    assert!(matches!(
+        s.redeem_code(&wrong_hash, &update(30, 1)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(s.end_sessions("alice").await.unwrap());
+    assert!(matches!(
+        s.redeem_code(&grant("g1"), &update(30, 1)).await,
+        Err(StoreError::Conflict)
+    ));
+    let mut next_epoch = grant("g2");
+    next_epoch.user.epoch = 1;
+    s.delete_client("c").await.unwrap();
+    assert!(matches!(
+        s.redeem_code(&next_epoch, &update(30, 1)).await,
+        Err(StoreError::Conflict)
+    ));
+    for id in ["g1", "g2", "g3"] {
+        let g = s.get_grant(id).await.unwrap().unwrap();
+        assert_eq!(g.code.redeemed_at, None, "{id}: nothing written");
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_rotates_only_from_the_current_generation_once() {
+    let s = store_with_session().await;
+    let g = grant("g1");
+    s.create_grant(&g, 20).await.unwrap();
+    s.redeem_code(&g, &update(30, 1)).await.unwrap();
+    let (u1, u2) = (update(40, 2), update(40, 2));
+    let (a, b) = tokio::join!(s.rotate_refresh(&g, 1, &u1), s.rotate_refresh(&g, 1, &u2));
+    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
+    assert!(matches!(
+        s.rotate_refresh(&g, 1, &update(41, 2)).await,
+        Err(StoreError::Conflict)
+    ));
+    s.rotate_refresh(&g, 2, &update(42, 3)).await.unwrap();
+    let stored = s.get_grant("g1").await.unwrap().unwrap();
+    assert_eq!(stored.refresh.unwrap().generation, 3);
+    assert_eq!(stored.last_used_at, 42);
+}
+
+#[tokio::test]
+async fn revoking_a_grant_is_one_conditional_write_that_ends_it() {
+    let s = store_with_session().await;
+    let g = grant("g1");
+    s.create_grant(&g, 20).await.unwrap();
+    s.redeem_code(&g, &update(30, 1)).await.unwrap();
+    assert!(
+        !s.revoke_grant("g1", Some("other"), RevokeReason::ClientRevocation, 40)
+            .await
+            .unwrap(),
+        "another client's grant is left alone"
+    );
+    assert!(
+        s.revoke_grant("g1", Some("c"), RevokeReason::ClientRevocation, 40)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.revoke_grant("g1", None, RevokeReason::Operator, 41)
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(
+        !s.revoke_grant("nope", None, RevokeReason::Operator, 41)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.get_grant("nope").await.unwrap().is_none(),
+        "nothing created"
+    );
+    let stored = s.get_grant("g1").await.unwrap().unwrap();
+    assert_eq!(
+        stored.state,
+        GrantState::Revoked {
+            at: 40,
+            reason: RevokeReason::ClientRevocation
+        }
+    );
+    assert!(matches!(
+        s.rotate_refresh(&g, 1, &update(50, 2)).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+#[tokio::test]
+async fn grants_are_listed_by_user_and_by_client() {
+    let s = store_with_session().await;
+    s.create_client(&client("c2", ClientType::Confidential))
+        .await
+        .unwrap();
+    let mut other = grant("g2");
+    other.client_id = "c2".into();
+    other.created_at = 25;
+    s.create_grant(&grant("g1"), 20).await.unwrap();
+    s.create_grant(&other, 25).await.unwrap();
+    let ids = |v: Vec<Grant>| v.into_iter().map(|g| g.grant_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_grants(GrantsOf::User("alice")).await.unwrap()),
+        ["g2", "g1"],
+        "newest first"
+    );
+    assert_eq!(
+        ids(s.list_grants(GrantsOf::Client("c2")).await.unwrap()),
+        ["g2"]
+    );
+    assert!(
+        s.list_grants(GrantsOf::User("bob"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_token_state_is_read_in_one_request() {
+    let s = store_with_session().await;
+    s.create_grant(&grant("g1"), 20).await.unwrap();
+    let state = s
+        .token_state(&TokenStateQuery {
+            grant_id: Some("g1"),
+            client_id: Some("c"),
+            jti: Some("j1"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(state.grant, Some(grant("g1")));
+    assert_eq!(state.client.unwrap().client_id, "c");
+    assert!(!state.jti_revoked);
+    s.revoke_access_token("j1", "c", 500).await.unwrap();
+    s.revoke_access_token("j1", "c", 500).await.unwrap();
+    let state = s
+        .token_state(&TokenStateQuery {
+            grant_id: Some("nope"),
+            client_id: Some("nope"),
+            jti: Some("j1"),
+        })
+        .await
+        .unwrap();
+    assert!(state.grant.is_none() && state.client.is_none());
+    assert!(state.jti_revoked, "idempotent, and listed until it expires");
+    let none = s.token_state(&TokenStateQuery::default()).await.unwrap();
+    assert!(none.grant.is_none() && !none.jti_revoked);
+    let raw = s
+        .client()
+        .get_item()
+        .table_name(&s.tables().tokens)
+        .key("jti", AttributeValue::S("j1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(raw["ttl"], AttributeValue::N((500 + 24 * 3600).to_string()));
+}
+
+#[tokio::test]
+async fn the_epoch_moves_on_with_a_password_change_disabling_and_end_sessions() {
+    let s = store().await;
+    s.create_user(&user("alice")).await.unwrap();
+    let epoch = |s: &DynamoStore| {
+        let s = s.clone();
+        async move { s.get_user_state("alice").await.unwrap().unwrap().epoch }
+    };
+    assert_eq!(epoch(&s).await, 0);
+    s.set_password("alice", "$argon2id$new", 7).await.unwrap();
+    assert_eq!(epoch(&s).await, 1);
+    s.set_disabled("alice", true).await.unwrap();
+    assert_eq!(epoch(&s).await, 2);
+    s.set_disabled("alice", false).await.unwrap();
+    assert_eq!(epoch(&s).await, 2, "enabling revives nothing");
+    s.end_sessions("alice").await.unwrap();
+    assert_eq!(epoch(&s).await, 3);
+    assert!(!s.end_sessions("nobody").await.unwrap());
+    assert!(s.get_user("nobody").await.unwrap().is_none());
+    let state = s.get_user_state("alice").await.unwrap().unwrap();
+    assert!(!format!("{state:?}").contains("argon2"), "no password hash");
 }

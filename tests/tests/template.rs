@@ -7,11 +7,14 @@
 //!   the tables and indexes, that the function is seen to use when every flow is
 //!   run against the real engine: nothing missing, nothing more.
 
+use gatehouse_core::App;
 use gatehouse_core::routes::ROUTES;
+use gatehouse_core::store::UserStore;
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, UserAgent, param, pkce, tokens};
 use gatehouse_tests::{Access, TestServer, http};
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 fn template() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
@@ -140,7 +143,7 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
 fn every_table_expires_items_is_recoverable_protected_encrypted_and_retained() {
     let t = template();
     let tables = resources(&t, "AWS::DynamoDB::Table");
-    assert_eq!(tables.len(), 6);
+    assert_eq!(tables.len(), 8);
     for (name, table) in tables {
         let p = &table["Properties"];
         assert_eq!(table["DeletionPolicy"], "Retain", "{name}");
@@ -216,43 +219,79 @@ fn granted(t: &Value) -> BTreeMap<String, BTreeSet<(String, String)>> {
     all
 }
 
-/// Runs every flow, recording which DynamoDB accesses each function makes.
-async fn observed() -> (
-    BTreeMap<String, BTreeSet<(String, String)>>,
-    Vec<Access>, // the authorize function's accesses to the keys table
-) {
-    let server = TestServer::start().await;
-    let tables = &server.app.config.tables;
-    let logical: BTreeMap<&str, &str> = [
-        (tables.clients.as_str(), "ClientsTable"),
-        (tables.tokens.as_str(), "TokensTable"),
-        (tables.keys.as_str(), "KeysTable"),
-        (tables.users.as_str(), "UsersTable"),
-        (tables.consents.as_str(), "ConsentsTable"),
-        (tables.login_attempts.as_str(), "LoginAttemptsTable"),
-    ]
-    .into();
-    let calls = server.dynamodb_calls.clone();
-    let mut seen: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-    let mut authorize_keys = vec![];
-    let mut record = |binary: &str| {
-        for a in calls.take_accesses() {
+/// A function's own process, as on Lambda: a fresh `App` (nothing cached, so a
+/// cold start reads, or creates, the HMAC keys it needs) on the same tables and
+/// store, behind its own port. Each function's flows run on one of these, so no
+/// function is seen to benefit from what another one read.
+async fn cold_start(server: &TestServer) -> TestServer {
+    let app = Arc::new(App::new(
+        server.app.config.clone(),
+        server.app.store.clone(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(gatehouse::server::serve(listener, app.clone()));
+    TestServer {
+        base,
+        app,
+        engine_url: server.engine_url.clone(),
+        dynamodb_calls: server.dynamodb_calls.clone(),
+    }
+}
+
+/// What each function is seen to do, by binary.
+#[derive(Default)]
+struct Seen {
+    /// `(action, table or index)` pairs.
+    accesses: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// Accesses to single items of the keys table (every action but `Scan`).
+    key_items: BTreeMap<String, Vec<Access>>,
+}
+
+impl Seen {
+    /// Gives `binary` the accesses `server`'s store made since the last call.
+    fn record(&mut self, server: &TestServer, binary: &str) {
+        let tables = &server.app.config.tables;
+        let logical: BTreeMap<&str, &str> = [
+            (tables.clients.as_str(), "ClientsTable"),
+            (tables.tokens.as_str(), "TokensTable"),
+            (tables.grants.as_str(), "GrantsTable"),
+            (tables.sessions.as_str(), "SessionsTable"),
+            (tables.keys.as_str(), "KeysTable"),
+            (tables.users.as_str(), "UsersTable"),
+            (tables.consents.as_str(), "ConsentsTable"),
+            (tables.login_attempts.as_str(), "LoginAttemptsTable"),
+        ]
+        .into();
+        for a in server.dynamodb_calls.take_accesses() {
             let (table, index) = a.table.split_once("/index/").unwrap_or((&a.table, ""));
             let mut name = logical[table].to_owned();
             if !index.is_empty() {
                 name = format!("{name}/index/{index}");
             }
-            if binary == "authorize" && name == "KeysTable" {
-                authorize_keys.push(a.clone());
+            if name == "KeysTable" && a.action != "Scan" {
+                self.key_items
+                    .entry(binary.to_owned())
+                    .or_default()
+                    .push(a.clone());
             }
-            seen.entry(binary.to_owned())
+            self.accesses
+                .entry(binary.to_owned())
                 .or_default()
                 .insert((a.action, name));
         }
-    };
+    }
+}
+
+/// Runs every flow, each function's on its own cold start, recording which
+/// DynamoDB accesses each function makes.
+async fn observed() -> Seen {
+    let server = TestServer::start().await;
+    let mut seen = Seen::default();
 
     // Set-up through the store, as the command line does: not a function's work.
     server.user("alice").await;
+    server.user("bob").await;
     let web = server
         .code_client(
             gatehouse_core::domain::client::ClientType::Confidential,
@@ -263,52 +302,77 @@ async fn observed() -> (
     let cc = server.cc_client("read").await;
     server.dynamodb_calls.take_accesses();
 
-    // authorize: a failed login, a login, consent; then a second grant on the session.
+    // authorize: a failed login, a login, consent; then a second grant on the
+    // session; and bob's grant.
+    let authorize = cold_start(&server).await;
     let (verifier, challenge) = pkce();
-    let query = server.authorize_query(&web, CONFIDENTIAL_REDIRECT, "read", &challenge);
+    let query = authorize.authorize_query(&web, CONFIDENTIAL_REDIRECT, "read", &challenge);
     let mut ua = UserAgent::new();
-    let page = ua.get(&server.url(&format!("/authorize?{query}"))).await;
-    let page = ua.login(&server, &page, "alice", "not the password").await;
+    let page = ua.get(&authorize.url(&format!("/authorize?{query}"))).await;
+    let page = ua
+        .login(&authorize, &page, "alice", "not the password")
+        .await;
     assert!(page.is_login());
-    let page = ua.login(&server, &page, "alice", PASSWORD).await;
-    let page = ua.consent(&server, &page, "approve").await;
+    let page = ua.login(&authorize, &page, "alice", PASSWORD).await;
+    let page = ua.consent(&authorize, &page, "approve").await;
     let code = param(&page.location().unwrap(), "code").unwrap();
     let (verifier2, challenge2) = pkce();
-    let query2 = server.authorize_query(&web, CONFIDENTIAL_REDIRECT, "read", &challenge2);
-    let page = ua.get(&server.url(&format!("/authorize?{query2}"))).await;
+    let query2 = authorize.authorize_query(&web, CONFIDENTIAL_REDIRECT, "read", &challenge2);
+    let page = ua
+        .get(&authorize.url(&format!("/authorize?{query2}")))
+        .await;
     let code2 = param(&page.location().unwrap(), "code").unwrap();
-    record("authorize");
+    let (verifier3, challenge3) = pkce();
+    let query3 = authorize.authorize_query(&web, CONFIDENTIAL_REDIRECT, "read", &challenge3);
+    let page = UserAgent::new().authorize(&authorize, &query3, "bob").await;
+    let code3 = param(&page.location().unwrap(), "code").unwrap();
+    seen.record(&server, "authorize");
 
     // token: code exchange, refresh, a replayed code (revokes its grant), client
     // credentials.
+    let token = cold_start(&server).await;
     let (_, refresh) = tokens(
-        &server
+        &token
             .exchange_code(&web, &code, CONFIDENTIAL_REDIRECT, &verifier)
             .await,
     );
-    let (user_access, _) = tokens(&server.refresh_grant(&web, &refresh, None).await);
+    let (user_access, _) = tokens(&token.refresh_grant(&web, &refresh, None).await);
     let (user_access2, refresh2) = tokens(
-        &server
+        &token
             .exchange_code(&web, &code2, CONFIDENTIAL_REDIRECT, &verifier2)
             .await,
     );
-    let replay = server
+    let replay = token
         .exchange_code(&web, &code, CONFIDENTIAL_REDIRECT, &verifier)
         .await;
     assert_eq!(replay.0, 400);
-    let cc_access = server.cc_token(&cc, "read").await;
-    record("token");
+    let cc_access = token.cc_token(&cc, "read").await;
+    seen.record(&server, "token");
+    // Set-up: bob signs out everywhere (`gatehouse users end-sessions`)...
+    server.app.store.end_sessions("bob").await.unwrap();
+    server.dynamodb_calls.take_accesses();
+    // ...so his code's redemption fails its transaction's user check, and the
+    // function reads the user and client to tell why.
+    let stale = token
+        .exchange_code(&web, &code3, CONFIDENTIAL_REDIRECT, &verifier3)
+        .await;
+    assert_eq!(stale.0, 400, "{}", stale.2);
+    seen.record(&server, "token");
 
-    // introspect: a user's token and a client's token.
+    // introspect: a user's access token (of a revoked grant and of a live one), a
+    // refresh token and a client's token.
+    let introspect = cold_start(&server).await;
     assert!(
-        !server.is_active(&rs, &user_access).await,
+        !introspect.is_active(&rs, &user_access).await,
         "its grant was revoked"
     );
-    assert!(server.is_active(&rs, &user_access2).await);
-    assert!(server.is_active(&rs, &cc_access).await);
-    record("introspect");
+    assert!(introspect.is_active(&rs, &user_access2).await);
+    assert!(introspect.is_active(&rs, &refresh2).await);
+    assert!(introspect.is_active(&rs, &cc_access).await);
+    seen.record(&server, "introspect");
 
     // authorizer: a user's access token on an HTTP API route.
+    let authorizer = cold_start(&server).await;
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/authorizer/http-api-v2.json"
@@ -318,68 +382,151 @@ async fn observed() -> (
         .replace("<access-token>", &user_access2);
     let event: serde_json::Value = serde_json::from_str(&event).unwrap();
     let routes = gatehouse_core::authorizer::routes::RouteScopes::parse("").unwrap();
-    let answer = gatehouse_core::authorizer::handle(&server.app, &routes, &event)
+    let answer = gatehouse_core::authorizer::handle(&authorizer.app, &routes, &event)
         .await
         .unwrap();
     let answer = serde_json::to_value(answer).unwrap();
     assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Allow");
-    record("authorizer");
+    seen.record(&server, "authorizer");
 
     // revoke: a refresh token (its whole grant) and an access token.
-    assert_eq!(server.revoke_as(&web, &refresh2).await.0, 200);
-    assert_eq!(server.revoke_as(&cc, &cc_access).await.0, 200);
-    record("revoke");
+    let revoke = cold_start(&server).await;
+    assert_eq!(revoke.revoke_as(&web, &refresh2).await.0, 200);
+    assert_eq!(revoke.revoke_as(&cc, &cc_access).await.0, 200);
+    seen.record(&server, "revoke");
 
     // discovery: metadata and the JWKS.
+    let discovery = cold_start(&server).await;
     for path in [
         "/.well-known/oauth-authorization-server",
         "/.well-known/jwks.json",
     ] {
-        let resp = http().get(server.url(path)).send().await.unwrap();
+        let resp = http().get(discovery.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 200);
     }
-    record("discovery");
-    (seen, authorize_keys)
+    seen.record(&server, "discovery");
+
+    // A deployment that has issued no refresh token yet (new, or with client
+    // credentials only): a refresh-shaped value sent to the revocation or the
+    // introspection endpoint makes that function create the refresh key.
+    for binary in ["revoke", "introspect"] {
+        let fresh = TestServer::start().await;
+        let client = fresh.resource_server().await;
+        fresh.dynamodb_calls.take_accesses();
+        let function = cold_start(&fresh).await;
+        // Well formed, but under another key.
+        let forged = gatehouse_core::tokens::refresh::mint(
+            &gatehouse_core::secret::Secret::new("not the refresh key"),
+            "grant1",
+            1,
+        );
+        let forged = forged.expose();
+        if binary == "revoke" {
+            assert_eq!(function.revoke_as(&client, forged).await.0, 200);
+        } else {
+            assert!(!function.is_active(&client, forged).await);
+        }
+        seen.record(&fresh, binary);
+    }
+    seen
 }
+
+/// The HMAC key item each function that reads one may reach in the keys table.
+const HMAC_KEY_OF: [(&str, &str); 4] = [
+    ("authorize", "session-key"),
+    ("token", "refresh-key"),
+    ("introspect", "refresh-key"),
+    ("revoke", "refresh-key"),
+];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
     let t = template();
     let granted = granted(&t);
-    let (seen, authorize_keys) = observed().await;
+    let seen = observed().await;
+    for (binary, used) in &seen.accesses {
+        eprintln!("{binary}:");
+        for (action, table) in used {
+            eprintln!("  {action} {table}");
+        }
+    }
     assert_eq!(
         granted.keys().collect::<Vec<_>>(),
-        seen.keys().collect::<Vec<_>>(),
+        seen.accesses.keys().collect::<Vec<_>>(),
         "every function is observed"
     );
-    for (binary, used) in &seen {
+    for (binary, used) in &seen.accesses {
         assert_eq!(
             &granted[binary], used,
             "the `{binary}` function's policy differs from what it uses"
         );
     }
-    // The authorize function reaches one item of the keys table: the session key,
-    // never a signing key; its policy says so with a leading-key condition.
-    assert!(!authorize_keys.is_empty());
-    assert!(
-        authorize_keys
-            .iter()
-            .all(|a| a.kid.as_deref() == Some("session-key")),
-        "{authorize_keys:?}"
-    );
-    let authorize = &functions(&t)["authorize"]["Properties"]["Policies"][0]["Statement"];
-    let keys_statement = authorize
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|s| {
-            matches!(&s["Resource"], Value::Tagged(_)) && referenced(&s["Resource"]) == "KeysTable"
-        })
-        .expect("a keys-table statement");
+    // A function that reads an HMAC key reaches that one item of the keys table
+    // (besides the signing keys' Scan), never a signing key or the other HMAC key;
+    // its policy says so with a leading-key condition on every statement that
+    // grants an item action on the table. Scan cannot be restricted so: it has
+    // statements of its own.
     assert_eq!(
-        keys_statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"][0],
-        "session-key"
+        seen.key_items
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        HMAC_KEY_OF
+            .iter()
+            .map(|(b, _)| *b)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        "the functions that reach single items of the keys table"
     );
+    let functions = functions(&t);
+    for (binary, kid) in HMAC_KEY_OF {
+        let reached = &seen.key_items[binary];
+        assert!(
+            reached.iter().all(|a| a.kid.as_deref() == Some(kid)),
+            "{binary}: {reached:?}"
+        );
+        let statements: Vec<&Value> = functions[binary]["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["Statement"].as_sequence().unwrap())
+            .filter(|s| {
+                let resources = match &s["Resource"] {
+                    Value::Sequence(rs) => rs.iter().collect(),
+                    r => vec![r],
+                };
+                resources.iter().any(|r| referenced(r) == "KeysTable")
+            })
+            .collect();
+        let mut conditioned = 0;
+        for s in statements {
+            let actions: Vec<&str> = s["Action"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            if actions == ["dynamodb:Scan"] {
+                continue;
+            }
+            assert!(
+                !actions.contains(&"dynamodb:Scan"),
+                "{binary}: Scan beside item actions on the keys table"
+            );
+            assert!(
+                matches!(&s["Resource"], Value::Tagged(_)),
+                "{binary}: the keys-table item statement names that table alone"
+            );
+            assert_eq!(
+                s["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+                Value::Sequence(vec![Value::from(kid)]),
+                "{binary}"
+            );
+            conditioned += 1;
+        }
+        assert!(conditioned > 0, "{binary}: a keys-table item statement");
+    }
 }
 
 /// `sam local` applies an `--env-vars` file only to variables the template

@@ -1,24 +1,26 @@
 //! A Lambda authorizer for API Gateway REST APIs and HTTP APIs that protect their
 //! routes with Gatehouse access tokens (RFC 6750 bearer tokens).
 //!
-//! A JWT check at the gateway cannot see revocation. This authorizer looks every
-//! token up exactly as the introspection endpoint does
-//! ([`crate::endpoints::introspect::active_token`]: SHA-256 of the token, active,
-//! not an authorization code, client still registered, user still valid), and
-//! accepts access tokens only. It runs in the Gatehouse stack and reads DynamoDB
+//! A JWT check at the gateway cannot see revocation. This authorizer checks every
+//! token exactly as the introspection endpoint does
+//! ([`crate::tokens::active::active_access_token`]: the signature against the key
+//! set, `iss`, `aud`, `exp`; then the revocation list, the client, and for a
+//! user's token the grant and the user), and accepts access tokens only. It runs in the Gatehouse stack and reads DynamoDB
 //! directly: no client secret, no HTTP hop. Other stacks reference its ARN.
 //!
 //! # What it reads
 //!
-//! Per call, consistent `GetItem`s only: the tokens table (every call with a
-//! well-formed bearer token), the clients table (when the token is active), the
-//! users table (for tokens of the authorization code flow). A malformed or missing
-//! token costs no read at all.
+//! Per call with a token that verifies, consistent reads only: one `BatchGetItem`
+//! (the token's grant, its client, the revocation list) and, for a user's token,
+//! one `GetItem` of the user's state. The key set is read once per
+//! `GATEHOUSE_KEY_CACHE_SECONDS`. A malformed, expired or foreign token costs no
+//! read at all.
 //!
-//! Environment: the usual `GATEHOUSE_*_TABLE` names ([`Config::from_env`]; only
-//! tokens, clients and users are read), `GATEHOUSE_ISSUER` (may be empty: the
-//! authorizer neither signs nor names the issuer), `GATEHOUSE_LOG_LEVEL`, and
-//! [`routes::ROUTE_SCOPES_ENV`] for per-route scopes (see [`routes`]).
+//! Environment: the usual `GATEHOUSE_*_TABLE` names ([`Config::from_env`]; keys,
+//! tokens, grants, clients and users are read), `GATEHOUSE_ISSUER` (the template
+//! sets it, so `iss` is checked; when empty, only the signature, audience and
+//! expiry are), `GATEHOUSE_LOG_LEVEL`, and [`routes::ROUTE_SCOPES_ENV`] for
+//! per-route scopes (see [`routes`]).
 //!
 //! # The answer
 //!
@@ -113,9 +115,8 @@ pub mod routes;
 
 use crate::app::App;
 use crate::config::{Config, PLACEHOLDER_ISSUER};
-use crate::domain::token::{TokenKind, TokenRecord};
-use crate::endpoints::introspect::active_token;
 use crate::store::DynamoStore;
+use crate::tokens::active::{ActiveToken, active_access_token};
 use event::{AuthorizerEvent, Gateway};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use policy::AuthorizerResponse;
@@ -204,23 +205,18 @@ pub async fn handle(
 async fn access_token(
     app: &App,
     event: &AuthorizerEvent,
-) -> Result<Result<TokenRecord, &'static str>, AuthorizerError> {
+) -> Result<Result<ActiveToken, &'static str>, AuthorizerError> {
     let token = match event.bearer_token() {
         Ok(t) => t,
         Err(reason) => return Ok(Err(reason.as_str())),
     };
-    match active_token(app, token).await {
-        Ok(Some(record)) if record.kind == TokenKind::AccessToken => Ok(Ok(record)),
-        Ok(Some(record)) => Ok(Err(match record.kind {
-            TokenKind::RefreshToken => "a refresh token, not an access token",
-            _ => "not an access token",
-        })),
-        Ok(None) => Ok(Err("unknown, expired or revoked token")),
+    match active_access_token(app, token, &|_| true, None).await {
+        Ok(Some(t)) => Ok(Ok(t)),
+        Ok(None) => Ok(Err(
+            "not an active access token (unknown, expired, revoked, or another kind)",
+        )),
         Err(e) => {
-            tracing::error!(
-                cause = e.cause.as_deref().unwrap_or(&e.description),
-                "the token could not be checked"
-            );
+            tracing::error!(cause = %e, "the token could not be checked");
             Err(AuthorizerError::Server)
         }
     }
@@ -234,7 +230,7 @@ pub fn settings_from_lookup(
     let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
     let routes = RouteScopes::parse(&get(ROUTE_SCOPES_ENV).unwrap_or_default())
         .map_err(|e| e.to_string())?;
-    // The authorizer never uses the issuer: it may be empty.
+    // Without an issuer, `iss` is not checked (the signature still is).
     let config = Config::from_lookup_with_issuer(get, PLACEHOLDER_ISSUER)?;
     Ok((config, routes))
 }
@@ -283,6 +279,8 @@ mod tests {
         let mut map: std::collections::HashMap<String, String> = [
             ("GATEHOUSE_CLIENTS_TABLE", "c"),
             ("GATEHOUSE_TOKENS_TABLE", "t"),
+            ("GATEHOUSE_GRANTS_TABLE", "g"),
+            ("GATEHOUSE_SESSIONS_TABLE", "s"),
             ("GATEHOUSE_KEYS_TABLE", "k"),
             ("GATEHOUSE_USERS_TABLE", "u"),
             ("GATEHOUSE_CONSENTS_TABLE", "cs"),

@@ -8,7 +8,7 @@
 //! token lacks: an explicit deny beats any allow in IAM policy evaluation.
 
 use super::routes::RouteScopes;
-use crate::domain::token::TokenRecord;
+use crate::tokens::active::ActiveToken;
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerPolicy;
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::Serialize;
@@ -133,7 +133,7 @@ fn policy(statements: Vec<IamPolicyStatement>) -> ApiGatewayCustomAuthorizerPoli
 /// `routes` whose scopes `record` lacks, which are denied.
 pub fn allow(
     arn: &ExecuteApiArn,
-    record: &TokenRecord,
+    record: &ActiveToken,
     routes: &RouteScopes,
 ) -> AuthorizerResponse {
     let denied: Vec<String> = routes

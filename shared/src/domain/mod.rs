@@ -1,7 +1,8 @@
 //! Domain types and the pure rules on them.
 
 pub mod client;
+pub mod grant;
 pub mod pkce;
 pub mod scope;
-pub mod token;
+pub mod session;
 pub mod user;

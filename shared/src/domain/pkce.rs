@@ -67,6 +67,83 @@ impl CodeChallenge {
     }
 }
 
+/// The PKCE policy at the authorization endpoint (RFC 7636 §4.3, RFC 9700
+/// §2.1.1): a challenge is required from public clients, and from all when
+/// `require` says so; `S256` unless `allow_plain`; well formed.
+pub fn challenge_for_request(
+    public_client: bool,
+    require: bool,
+    allow_plain: bool,
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<Option<CodeChallenge>, &'static str> {
+    let Some(challenge) = challenge else {
+        if method.is_some() {
+            return Err("code_challenge_method without code_challenge");
+        }
+        if public_client {
+            return Err("PKCE is required: send code_challenge with code_challenge_method=S256");
+        }
+        if require {
+            return Err(
+                "PKCE is required by this server: send code_challenge with code_challenge_method=S256",
+            );
+        }
+        return Ok(None);
+    };
+    // RFC 7636 §4.3: an absent method means plain.
+    let method = match method.unwrap_or("plain").parse::<ChallengeMethod>() {
+        Ok(m) => m,
+        Err(_) => return Err("code_challenge_method must be S256"),
+    };
+    if method == ChallengeMethod::Plain && !allow_plain {
+        return Err("code_challenge_method must be S256 (plain is not allowed)");
+    }
+    if !is_valid_verifier_syntax(challenge) {
+        return Err("code_challenge must be 43 to 128 unreserved characters");
+    }
+    Ok(Some(CodeChallenge {
+        challenge: challenge.to_owned(),
+        method,
+    }))
+}
+
+/// Why a token request's `code_verifier` is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifierRefusal {
+    Missing,
+    Mismatch,
+    /// A verifier for a code issued without a challenge (RFC 9700 §4.8.2: a PKCE
+    /// downgrade).
+    Unexpected,
+}
+
+impl VerifierRefusal {
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Missing => "code_verifier is required",
+            Self::Mismatch => "the code_verifier does not match the code_challenge",
+            Self::Unexpected => {
+                "code_verifier given, but the authorization request had no code_challenge"
+            }
+        }
+    }
+}
+
+/// The PKCE check at the token endpoint (RFC 7636 §4.6).
+pub fn check_verifier(
+    challenge: Option<&CodeChallenge>,
+    verifier: Option<&str>,
+) -> Result<(), VerifierRefusal> {
+    match (challenge, verifier) {
+        (Some(c), Some(v)) if c.verify(v) => Ok(()),
+        (Some(_), Some(_)) => Err(VerifierRefusal::Mismatch),
+        (Some(_), None) => Err(VerifierRefusal::Missing),
+        (None, Some(_)) => Err(VerifierRefusal::Unexpected),
+        (None, None) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +164,53 @@ mod tests {
             !c.verify(CHALLENGE),
             "the challenge is not its own verifier"
         );
+    }
+
+    #[test]
+    fn the_token_request_verifier_check() {
+        let c = CodeChallenge {
+            challenge: CHALLENGE.into(),
+            method: ChallengeMethod::S256,
+        };
+        assert_eq!(check_verifier(Some(&c), Some(VERIFIER)), Ok(()));
+        assert_eq!(
+            check_verifier(Some(&c), Some(CHALLENGE)),
+            Err(VerifierRefusal::Mismatch)
+        );
+        assert_eq!(
+            check_verifier(Some(&c), None),
+            Err(VerifierRefusal::Missing)
+        );
+        assert_eq!(
+            check_verifier(None, Some(VERIFIER)),
+            Err(VerifierRefusal::Unexpected)
+        );
+        assert_eq!(check_verifier(None, None), Ok(()));
+    }
+
+    #[test]
+    fn the_authorization_request_policy() {
+        let ok = |public, require, plain, c, m| challenge_for_request(public, require, plain, c, m);
+        assert_eq!(ok(false, false, false, None, None), Ok(None));
+        assert!(ok(true, false, false, None, None).is_err());
+        assert!(ok(false, true, false, None, None).is_err());
+        assert!(ok(false, false, false, None, Some("S256")).is_err());
+        assert!(
+            ok(false, false, false, Some(CHALLENGE), None).is_err(),
+            "plain by default"
+        );
+        assert!(
+            ok(false, false, true, Some(CHALLENGE), None)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            ok(true, false, false, Some(CHALLENGE), Some("S256"))
+                .unwrap()
+                .is_some()
+        );
+        assert!(ok(true, false, false, Some("short"), Some("S256")).is_err());
+        assert!(ok(true, false, false, Some(CHALLENGE), Some("S512")).is_err());
     }
 
     #[test]

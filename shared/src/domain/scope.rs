@@ -65,6 +65,32 @@ impl Scope {
     }
 }
 
+/// The scope to grant a client (RFC 6749 §3.3): the requested scope when it is
+/// well formed and within the client's allowed scopes; the client's default scope
+/// when none is requested. The one rule of the authorization and token endpoints;
+/// `Err` is the `invalid_scope` description.
+pub fn requested_scope(
+    requested: Option<&str>,
+    default: &Scope,
+    allowed: &Scope,
+) -> Result<Scope, String> {
+    let scope = match requested {
+        None => default.clone(),
+        Some(s) => Scope::parse(s).ok_or("the scope parameter is malformed")?,
+    };
+    if scope.is_empty() {
+        return Err("no scope was requested and the client has no default scope".into());
+    }
+    let outside = scope.difference(allowed);
+    if !outside.is_empty() {
+        return Err(format!(
+            "scope not allowed for this client: {}",
+            outside.join(" ")
+        ));
+    }
+    Ok(scope)
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
@@ -149,6 +175,27 @@ impl ScopeCatalog {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn requested_scope_is_narrowed_defaulted_or_refused() {
+        let allowed = Scope::parse("read write").unwrap();
+        let default = Scope::parse("read").unwrap();
+        let ok = |s: Option<&str>| requested_scope(s, &default, &allowed).unwrap().to_string();
+        assert_eq!(ok(None), "read");
+        assert_eq!(ok(Some("write")), "write");
+        assert_eq!(ok(Some("write read")), "read write");
+        for bad in ["admin", "read admin", "read  write", "re\"ad"] {
+            assert!(
+                requested_scope(Some(bad), &default, &allowed).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            requested_scope(Some("read admin"), &default, &allowed).unwrap_err(),
+            "scope not allowed for this client: admin"
+        );
+        assert!(requested_scope(None, &Scope::default(), &allowed).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -26,8 +26,31 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: u64,
-    /// When the password last changed: sessions from before it end.
+    /// When the password last changed.
     pub password_changed_at: u64,
+    /// Moves on at every password change, disabling and `end-sessions`: sessions
+    /// and grants made at an earlier epoch are over ([`crate::tokens::owner`]).
+    pub epoch: u64,
+}
+
+/// What the token checks read of a user: never the password hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserState {
+    pub username: String,
+    pub user_id: String,
+    pub disabled: bool,
+    pub epoch: u64,
+}
+
+impl User {
+    pub fn state(&self) -> UserState {
+        UserState {
+            username: self.username.clone(),
+            user_id: self.user_id.clone(),
+            disabled: self.disabled,
+            epoch: self.epoch,
+        }
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -39,6 +62,7 @@ impl std::fmt::Debug for User {
             .field("disabled", &self.disabled)
             .field("created_at", &self.created_at)
             .field("password_changed_at", &self.password_changed_at)
+            .field("epoch", &self.epoch)
             .finish()
     }
 }
@@ -147,6 +171,7 @@ mod tests {
             disabled: false,
             created_at: 0,
             password_changed_at: 0,
+            epoch: 0,
         };
         assert!(!format!("{u:?}").contains("argon2id"));
     }

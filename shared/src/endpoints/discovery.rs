@@ -2,16 +2,15 @@
 
 use crate::app::App;
 use crate::domain::client::GrantType;
+use crate::endpoints::http::response::{json_public, token_error};
+use crate::endpoints::http::{Body, Request, Response};
 use crate::error::TokenError;
-use crate::http::response::{json_public, token_error};
-use crate::http::{Body, Request, Response};
-use crate::routes::{AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
+use crate::paths::{AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
 use lambda_http::http::{Method, StatusCode};
 use serde_json::json;
 
-/// How long clients and verifiers may cache the metadata and the JWKS. A rotation
-/// publishes the next key at least this long before it signs.
-pub const CACHE_SECONDS: u32 = 300;
+/// How long clients and verifiers may cache the metadata and the JWKS.
+pub use crate::keys::JWKS_CACHE_SECONDS as CACHE_SECONDS;
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3), also served at
 /// `/.well-known/openid-configuration` for verifiers that look only there (RFC

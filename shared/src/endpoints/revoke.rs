@@ -3,18 +3,20 @@
 //! The client authenticates (confidential) or names itself (public, §2.1). Revoking
 //! is idempotent and answers 200 whether or not the token was known (§2.2); a token
 //! issued to another client is left alone with the same 200, so the endpoint is no
-//! oracle. Revoking a refresh token revokes every token of its grant (§2.1).
+//! oracle. Revoking any refresh token of a grant, current or rotated out, ends the
+//! grant and so every token issued from it (§2.1): one conditional write. Revoking
+//! an access token puts its `jti` on the revocation list until it expires.
 
-use crate::app::App;
-use crate::domain::token::TokenKind;
-use crate::endpoints::introspect::MAX_TOKEN_LENGTH;
+use crate::app::{App, now};
+use crate::domain::grant::RevokeReason;
+use crate::endpoints::http::client_auth::{Presented, authenticate};
+use crate::endpoints::http::form::Form;
+use crate::endpoints::http::response::token_error;
+use crate::endpoints::http::{Body, Request, Response};
 use crate::error::TokenError;
-use crate::http::client_auth::{Presented, authenticate};
-use crate::http::form::Form;
-use crate::http::response::token_error;
-use crate::http::{Body, Request, Response};
-use crate::secret::SecretHash;
-use crate::store::TokenStore;
+use crate::store::{GrantStore, TokenStateStore};
+use crate::tokens::presented::{self, classify};
+use crate::tokens::{access, refresh};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -37,24 +39,39 @@ async fn revoke(app: &App, req: &Request) -> Result<(), TokenError> {
     let token = form
         .get("token")
         .ok_or_else(|| TokenError::invalid_request("token is required"))?;
-    if token.len() > MAX_TOKEN_LENGTH {
-        return Ok(());
-    }
-    let Some(record) = app.store.get_token(&SecretHash::of(token)).await? else {
-        return Ok(());
-    };
-    if record.client_id != caller.client_id {
-        tracing::warn!(client_id = %caller.client_id, "revocation of another client's token ignored");
-        return Ok(());
-    }
-    match record.kind {
-        TokenKind::RefreshToken => {
-            app.store.revoke_grant(&record.grant_id).await?;
+    match classify(token) {
+        presented::Presented::RefreshToken(r) => {
+            if !refresh::issued_here(app, &r).await? {
+                return Ok(());
+            }
+            let revoked = app
+                .store
+                .revoke_grant(
+                    r.grant_id,
+                    Some(&caller.client_id),
+                    RevokeReason::ClientRevocation,
+                    now(),
+                )
+                .await?;
+            tracing::info!(client_id = %caller.client_id, revoked, "refresh token revoked: its grant ended");
         }
-        TokenKind::AccessToken | TokenKind::AuthorizationCode => {
-            app.store.revoke_token(&record.token_hash).await?;
+        presented::Presented::AccessToken(t) => {
+            let keys = app.key_set().await?;
+            let issuer = Some(app.config.issuer.as_str());
+            let Some(claims) = access::verify(&keys, issuer, &app.config.audience, t, now()) else {
+                return Ok(());
+            };
+            if claims.client_id != caller.client_id {
+                tracing::warn!(client_id = %caller.client_id, "revocation of another client's token ignored");
+                return Ok(());
+            }
+            app.store
+                .revoke_access_token(&claims.jti, &claims.client_id, claims.exp)
+                .await?;
+            tracing::info!(client_id = %caller.client_id, "access token revoked");
         }
+        // Codes are not tokens of RFC 7009; unknown values need nothing.
+        presented::Presented::Code(_) | presented::Presented::Unknown => {}
     }
-    tracing::info!(client_id = %caller.client_id, kind = record.kind.as_str(), "token revoked");
     Ok(())
 }

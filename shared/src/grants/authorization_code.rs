@@ -1,89 +1,146 @@
-//! The authorization code grant at the token endpoint (RFC 6749 §4.1.3).
+//! The authorization code grant: issuing the code at the authorization endpoint
+//! (RFC 6749 §4.1.2) and redeeming it at the token endpoint (§4.1.3).
+//!
+//! Issuing a code creates the grant record; the code is `{grant_id}.{secret}` and
+//! the grant keeps its hash and what it is bound to. A redemption checks the code
+//! against that binding first ([`check_redemption`]), so a wrong client, redirect
+//! URI or verifier uses nothing up; then one transaction marks the code redeemed,
+//! conditioned on the grant being live, the code unredeemed, the user valid and
+//! the client registered. A code presented again by its owner ends the grant:
+//! every token issued from it is inactive at once (§4.1.2, §10.5), even while
+//! the first redemption is still running.
 
-use super::{invalid_grant, issue_from, presented_hash, revoke_family, user_still_valid};
+use super::{ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for};
 use crate::app::{App, now};
 use crate::domain::client::Client;
-use crate::domain::token::TokenKind;
+use crate::domain::grant::{
+    CodeBinding, CodeRefusal, CodeState, Grant, GrantOwner, GrantState, Redemption, RevokeReason,
+    check_redemption,
+};
+use crate::domain::scope::Scope;
+use crate::domain::session::LoginSession;
 use crate::error::TokenError;
-use crate::http::form::Form;
-use crate::http::{Body, Response};
-use crate::store::{TokenStore, TokenUse};
+use crate::secret::{Secret, random_id, random_token};
+use crate::store::{ClientStore, GrantStore, StoreError, StoreResult, UserStore};
+use crate::tokens::{owner, presented};
 
-const INVALID_CODE: &str = "the authorization code is invalid, expired or already used";
+/// What a code is issued for: the client, the signed-in user's session, the
+/// approved scope, and the request's redirect URI and PKCE challenge.
+pub struct CodeIssue<'a> {
+    pub client: &'a Client,
+    pub session: &'a LoginSession,
+    pub scope: Scope,
+    pub binding: CodeBinding,
+}
 
-/// Redeems a code: once only (a conditional write), then checks client, expiry,
-/// redirect URI, PKCE verifier and user, then issues the tokens. A second
-/// redemption fails and revokes what the first one issued (§4.1.2).
-pub async fn redeem(app: &App, client: &Client, form: &Form) -> Result<Response<Body>, TokenError> {
-    let code = form
-        .get("code")
-        .ok_or_else(|| TokenError::invalid_request("code is required"))?;
-    let Some(hash) = presented_hash(code) else {
-        return Err(invalid_grant(INVALID_CODE));
+/// Issues a code (RFC 6749 §4.1.2): 256 random bits, bound and short-lived. The
+/// grant is written in one transaction with the session's last use; `None` if
+/// the session ended meanwhile.
+pub async fn issue(app: &App, r: CodeIssue<'_>) -> StoreResult<Option<Secret>> {
+    let t = now();
+    let grant_id = random_id();
+    let code = Secret::new(presented::code_value(&grant_id, random_token().expose()));
+    let expires_at = t + app.config.code_ttl;
+    let grant = Grant {
+        grant_id,
+        client_id: r.client.client_id.clone(),
+        user: GrantOwner {
+            user_id: r.session.user_id.clone(),
+            username: r.session.username.clone(),
+            epoch: r.session.user_epoch,
+        },
+        scope: r.scope,
+        created_at: t,
+        last_used_at: t,
+        session_id: r.session.session_id.clone(),
+        auth_time: r.session.auth_time,
+        state: GrantState::Live,
+        code: CodeState {
+            hash: code.hash(),
+            binding: r.binding,
+            expires_at,
+            redeemed_at: None,
+        },
+        refresh: None,
+        expires_at,
     };
-    let record = match app
-        .store
-        .use_token(&hash, TokenKind::AuthorizationCode, now())
-        .await?
-    {
-        TokenUse::Unknown => return Err(invalid_grant(INVALID_CODE)),
-        TokenUse::Again(record) => {
-            revoke_family(app, &record).await?;
-            return Err(invalid_grant(INVALID_CODE));
+    match app.store.create_grant(&grant, t).await {
+        Ok(()) => {
+            tracing::info!(client_id = %grant.client_id, scope = %grant.scope, "authorization code issued");
+            Ok(Some(code))
         }
-        TokenUse::First(record) => record,
+        Err(StoreError::Conflict) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What a token request presents with the code.
+pub struct Presented<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+/// Redeems a code for the authenticated `client`.
+pub async fn redeem(
+    app: &App,
+    client: &Client,
+    p: Presented<'_>,
+) -> Result<TokenResponse, TokenError> {
+    let invalid = || invalid_grant(CodeRefusal::Invalid.description());
+    let Some(code) = presented::code(p.code) else {
+        return Err(invalid());
     };
-    if record.client_id != client.client_id {
-        tracing::warn!(client_id = %client.client_id, "code issued to another client refused");
-        return Err(invalid_grant(INVALID_CODE));
-    }
-    if !record.is_active(now()) {
-        return Err(invalid_grant(INVALID_CODE));
-    }
-    let Some(binding) = &record.code else {
-        return Err(TokenError::server_error(
-            "authorization code without its binding",
-        ));
+    let redemption = Redemption {
+        client_id: &client.client_id,
+        code: code.value,
+        redirect_uri: p.redirect_uri,
+        code_verifier: p.code_verifier,
     };
-    // RFC 6749 §4.1.3: redirect_uri is required, and identical, when the
-    // authorization request had one; when given otherwise it must still match.
-    match form.get("redirect_uri") {
-        Some(given) if given == binding.redirect_uri => {}
-        None if !binding.redirect_uri_in_request => {}
-        None => {
-            return Err(invalid_grant(
-                "redirect_uri is required: the authorization request had one",
-            ));
-        }
-        Some(_) => {
-            return Err(invalid_grant(
-                "redirect_uri does not match the authorization request",
-            ));
-        }
-    }
-    // RFC 7636 §4.6; RFC 9700 §4.8.2: a verifier for a code issued without a
-    // challenge is refused too (PKCE downgrade).
-    match (&binding.challenge, form.get("code_verifier")) {
-        (Some(challenge), Some(verifier)) => {
-            if !challenge.verify(verifier) {
-                return Err(invalid_grant(
-                    "the code_verifier does not match the code_challenge",
-                ));
+    for _ in 0..ATTEMPTS {
+        let Some(grant) = app.store.get_grant(code.grant_id).await? else {
+            return Err(invalid());
+        };
+        let t = now();
+        match check_redemption(&grant, &redemption, t) {
+            Ok(()) => {}
+            Err(CodeRefusal::Replay) => {
+                // The owner presents a redeemed code: a replay (RFC 6749 §4.1.2).
+                app.store
+                    .revoke_grant(&grant.grant_id, None, RevokeReason::CodeReplay, t)
+                    .await?;
+                tracing::warn!(client_id = %client.client_id, "authorization code replayed: its grant is revoked");
+                return Err(invalid());
+            }
+            Err(refusal) => {
+                if refusal == CodeRefusal::Invalid && grant.client_id != client.client_id {
+                    tracing::warn!(client_id = %client.client_id, "code issued to another client refused");
+                }
+                return Err(invalid_grant(refusal.description()));
             }
         }
-        (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
-        (None, Some(_)) => {
-            return Err(invalid_grant(
-                "code_verifier given, but the authorization request had no code_challenge",
-            ));
+        let scope = grant.scope.clone();
+        let issue = issue_for(app, client, &grant, scope, 1, 0, t).await?;
+        match app.store.redeem_code(&grant, &issue.update).await {
+            Ok(()) => return Ok(issue.response),
+            Err(StoreError::Conflict) => {
+                // Redeemed or revoked meanwhile (the next read tells), or the user
+                // or client is gone.
+                if !owner_and_client_valid(app, &grant).await? {
+                    return Err(invalid_grant(OWNER_UNAVAILABLE));
+                }
+            }
+            Err(e) => return Err(e.into()),
         }
-        (None, None) => {}
     }
-    if !user_still_valid(app, &record).await? {
-        return Err(invalid_grant(
-            "the resource owner's account is not available",
-        ));
-    }
-    let scope = record.scope.clone();
-    issue_from(app, client, &record, scope.clone(), &scope).await
+    Err(TokenError::server_error(
+        "the code redemption kept conflicting with other writes",
+    ))
+}
+
+/// Whether the grant's user and client would let a transaction pass.
+pub(crate) async fn owner_and_client_valid(app: &App, grant: &Grant) -> StoreResult<bool> {
+    let user = app.store.get_user_state(&grant.user.username).await?;
+    Ok(owner::is_valid(user.as_ref(), &grant.user)
+        && app.store.get_client(&grant.client_id).await?.is_some())
 }

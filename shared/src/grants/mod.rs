@@ -1,129 +1,187 @@
-//! The grants of the browser flow at the token endpoint: the authorization code
-//! (RFC 6749 §4.1.3, RFC 7636 §4.6) and the refresh token (RFC 6749 §6, RFC 9700
-//! §4.14). Both consume a single-use credential with one conditional write, then
-//! write the new tokens in one transaction.
+//! The grants of the token endpoint, one file each: [`authorization_code`]
+//! (RFC 6749 §4.1.3, with its issuance at the authorization endpoint),
+//! [`client_credentials`] (§4.4) and [`refresh_token`] (§6). Each takes typed
+//! parameters and returns a [`TokenResponse`] or an OAuth error; the token
+//! endpoint only translates HTTP to a [`GrantRequest`] and the answer back.
 
 pub mod authorization_code;
+pub mod client_credentials;
 pub mod refresh_token;
 
-use crate::access_token;
-use crate::app::{App, now};
+use crate::app::App;
 use crate::domain::client::{Client, GrantType};
+use crate::domain::grant::{Grant, RefreshState};
 use crate::domain::scope::Scope;
-use crate::domain::token::{TokenKind, TokenRecord};
 use crate::error::{TokenError, TokenErrorCode};
-use crate::http::response::json_no_store;
-use crate::http::{Body, Response};
-use crate::secret::{SecretHash, random_token};
-use crate::store::{StoreError, TokenStore, UserStore};
-use lambda_http::http::StatusCode;
-use serde_json::json;
+use crate::secret::Secret;
+use crate::store::GrantUpdate;
+use crate::tokens::access::{self, AccessTokenRequest, IssuedAccessToken};
+use crate::tokens::refresh;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// A token request's grant and its parameters (RFC 6749 §4.1.3, §4.4.2, §6.1).
+pub enum GrantRequest {
+    AuthorizationCode {
+        code: Secret,
+        redirect_uri: Option<String>,
+        code_verifier: Option<Secret>,
+    },
+    ClientCredentials {
+        scope: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: Secret,
+        scope: Option<String>,
+    },
+}
+
+impl GrantRequest {
+    pub fn grant_type(&self) -> GrantType {
+        match self {
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
+        }
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1).
+pub struct TokenResponse {
+    pub access_token: IssuedAccessToken,
+    pub refresh_token: Option<Secret>,
+}
+
+impl Serialize for TokenResponse {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("access_token", &self.access_token.token)?;
+        m.serialize_entry("token_type", "Bearer")?;
+        m.serialize_entry("expires_in", &self.access_token.expires_in)?;
+        m.serialize_entry("scope", &self.access_token.scope.to_string())?;
+        if let Some(r) = &self.refresh_token {
+            m.serialize_entry("refresh_token", r.expose())?;
+        }
+        m.end()
+    }
+}
+
+/// Runs the grant of a token request for an authenticated `client`.
+pub async fn exchange(
+    app: &App,
+    client: &Client,
+    request: GrantRequest,
+) -> Result<TokenResponse, TokenError> {
+    let grant = request.grant_type();
+    if !client.allows_grant(grant) {
+        return Err(TokenError::new(
+            TokenErrorCode::UnauthorizedClient,
+            format!("this client is not registered for the {grant} grant"),
+        ));
+    }
+    let response = match request {
+        GrantRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code::redeem(
+                app,
+                client,
+                authorization_code::Presented {
+                    code: code.expose(),
+                    redirect_uri: redirect_uri.as_deref(),
+                    code_verifier: code_verifier.as_ref().map(Secret::expose),
+                },
+            )
+            .await?
+        }
+        GrantRequest::ClientCredentials { scope } => {
+            client_credentials::issue(app, client, scope.as_deref()).await?
+        }
+        GrantRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh_token::refresh(app, client, refresh_token.expose(), scope.as_deref()).await?,
+    };
+    tracing::info!(
+        client_id = %client.client_id,
+        grant = grant.as_str(),
+        scope = %response.access_token.scope,
+        refresh = response.refresh_token.is_some(),
+        "access token issued"
+    );
+    Ok(response)
+}
 
 pub(crate) fn invalid_grant(description: &str) -> TokenError {
     TokenError::new(TokenErrorCode::InvalidGrant, description)
 }
 
-/// Whether the resource owner of a grant may still be issued tokens: the user
-/// exists, is enabled, and is the same user (not one re-created under the name).
-pub(crate) async fn user_still_valid(app: &App, record: &TokenRecord) -> Result<bool, TokenError> {
-    let Some(username) = &record.username else {
-        return Ok(false);
-    };
-    Ok(app
-        .store
-        .get_user(username)
-        .await?
-        .is_some_and(|u| !u.disabled && u.user_id == record.subject))
+pub(crate) const OWNER_UNAVAILABLE: &str = "the resource owner's account is not available";
+
+/// How many times a redemption or refresh re-reads its grant after a conflicting
+/// write before it gives up (real DynamoDB may cancel a transaction that races
+/// another one on the same item).
+pub(crate) const ATTEMPTS: usize = 3;
+
+/// The tokens of a grant at one moment: an access token with `scope`, and the
+/// refresh token of `generation` when the client may refresh; and what the grant
+/// record must then say.
+pub(crate) struct Issue {
+    pub response: TokenResponse,
+    pub update: GrantUpdate,
 }
 
-/// Revokes a replayed credential and every token of its grant (RFC 6749 §4.1.2,
-/// RFC 9700 §4.14.2): the credential first, by key, so that a redemption racing
-/// with this one fails its transaction.
-pub(crate) async fn revoke_family(app: &App, record: &TokenRecord) -> Result<(), TokenError> {
-    app.store.revoke_token(&record.token_hash).await?;
-    let n = app.store.revoke_grant(&record.grant_id).await?;
-    tracing::warn!(
-        client_id = %record.client_id,
-        kind = record.kind.as_str(),
-        revoked = n,
-        "replayed credential: its grant is revoked"
-    );
-    Ok(())
-}
-
-/// Signs an access token with `scope`, and a new refresh token (carrying the
-/// grant's full `grant_scope`) when the client may refresh; writes both (for a
-/// refresh, on the condition that `parent` is unrevoked); answers RFC 6749 §5.1.
-pub(crate) async fn issue_from(
+/// Signs the access token of `grant` and mints its refresh token of
+/// `generation`, obtained by presenting `parent` (when the client may refresh).
+/// Nothing is written: the caller's transaction makes them valid, or they are
+/// dropped.
+pub(crate) async fn issue_for(
     app: &App,
     client: &Client,
-    parent: &TokenRecord,
+    grant: &Grant,
     scope: Scope,
-    grant_scope: &Scope,
-) -> Result<Response<Body>, TokenError> {
-    let (access, access_record) = access_token::sign(
+    generation: u64,
+    parent: u64,
+    now: u64,
+) -> Result<Issue, TokenError> {
+    let access_token = access::sign(
         app,
-        client,
-        &parent.subject,
-        parent.username.as_deref(),
-        scope,
-        &parent.grant_id,
+        AccessTokenRequest {
+            client_id: &client.client_id,
+            lifetime: client.access_token_ttl,
+            subject: &grant.user.user_id,
+            scope,
+            grant_id: Some(&grant.grant_id),
+        },
     )
     .await?;
-    let mut records = vec![access_record];
-    let refresh = client.allows_grant(GrantType::RefreshToken).then(|| {
-        let value = random_token();
-        let t = now();
-        records.push(TokenRecord {
-            token_hash: value.hash(),
-            kind: TokenKind::RefreshToken,
-            client_id: client.client_id.clone(),
-            subject: parent.subject.clone(),
-            scope: grant_scope.clone(),
-            audience: app.config.audience.clone(),
-            grant_id: parent.grant_id.clone(),
-            jti: None,
-            issued_at: t,
-            expires_at: t + app.config.refresh_token_ttl,
-            revoked: false,
-            username: parent.username.clone(),
-            code: None,
-            used_at: None,
-        });
-        value
-    });
-    // A refresh is written only if no replay revoked its token meanwhile (at most
-    // one live family). A code's first redemption always completes: exactly one
-    // of any number of concurrent redemptions succeeds, and a replay revokes the
-    // tokens issued before it (RFC 6749 §4.1.2).
-    let unrevoked_parent = (parent.kind == TokenKind::RefreshToken).then_some(&parent.token_hash);
-    match app.store.put_tokens_from(unrevoked_parent, &records).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            return Err(invalid_grant("the grant was revoked"));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    tracing::info!(
-        client_id = %client.client_id,
-        grant = parent.kind.as_str(),
-        scope = %access.scope,
-        refresh = refresh.is_some(),
-        "access token issued"
-    );
-    let mut body = json!({
-        "access_token": access.token,
-        "token_type": "Bearer",
-        "expires_in": access.expires_in,
-        "scope": access.scope.to_string(),
-    });
-    if let Some(r) = refresh {
-        body["refresh_token"] = json!(r.expose());
-    }
-    Ok(json_no_store(StatusCode::OK, &body))
-}
-
-/// Hash of a presented code or refresh token; `None` when it is too long to be one.
-pub(crate) fn presented_hash(value: &str) -> Option<SecretHash> {
-    (value.len() <= crate::endpoints::introspect::MAX_TOKEN_LENGTH).then(|| SecretHash::of(value))
+    let (refresh_token, refresh) = if client.allows_grant(GrantType::RefreshToken) {
+        let key = app.refresh_key().await?;
+        (
+            Some(refresh::mint(&key, &grant.grant_id, generation)),
+            Some(RefreshState {
+                generation,
+                parent,
+                issued_at: now,
+                expires_at: now + app.config.refresh_token_ttl,
+            }),
+        )
+    } else {
+        (None, None)
+    };
+    let expires_at = refresh
+        .map_or(0, |r| r.expires_at)
+        .max(now + access_token.expires_in);
+    Ok(Issue {
+        response: TokenResponse {
+            access_token,
+            refresh_token,
+        },
+        update: GrantUpdate {
+            now,
+            refresh,
+            expires_at,
+        },
+    })
 }

@@ -1,104 +1,111 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection
-//! (RFC 9700 §4.14.2): every use issues a new refresh token and retires the old
-//! one; a retired token used again revokes its whole grant, unless the second use
-//! comes within the grace window (a client retrying a request whose answer it
-//! lost), which is refused without revoking anything.
+//! (RFC 9700 §4.14.2).
+//!
+//! Every use issues the grant's next generation and retires the presented one, in
+//! one transaction conditioned on the grant being live and the presented
+//! generation being current. A rotated-out token presented again (its MAC proves
+//! the grant issued it) ends the grant with one write: the thief's and the
+//! victim's tokens die together, however fast either side keeps refreshing. The
+//! decision itself is [`decide_refresh`].
 
-use super::{invalid_grant, issue_from, presented_hash, revoke_family, user_still_valid};
+use super::authorization_code::owner_and_client_valid;
+use super::{ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for};
 use crate::app::{App, now};
 use crate::domain::client::Client;
+use crate::domain::grant::{RefreshDecision, RevokeReason, decide_refresh};
 use crate::domain::scope::Scope;
-use crate::domain::token::TokenKind;
 use crate::error::{TokenError, TokenErrorCode};
-use crate::http::form::Form;
-use crate::http::{Body, Response};
-use crate::store::{TokenStore, TokenUse};
+use crate::store::{GrantStore, StoreError};
+use crate::tokens::{presented, refresh};
 
 const INVALID_REFRESH: &str = "the refresh token is invalid, expired or revoked";
 
 pub async fn refresh(
     app: &App,
     client: &Client,
-    form: &Form,
-) -> Result<Response<Body>, TokenError> {
-    let value = form
-        .get("refresh_token")
-        .ok_or_else(|| TokenError::invalid_request("refresh_token is required"))?;
-    let Some(hash) = presented_hash(value) else {
-        return Err(invalid_grant(INVALID_REFRESH));
-    };
-    let t = now();
-    // RFC 6749 §6: the scope may be narrowed, never widened. A malformed or wider
-    // scope is refused before the token is used: the refusal issues no refresh
-    // token to replace it, so using it up would cost the client its grant.
-    let requested = form
-        .get("scope")
-        .map(|s| Scope::parse(s).ok_or_else(malformed_scope))
+    value: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse, TokenError> {
+    let invalid = || invalid_grant(INVALID_REFRESH);
+    // RFC 6749 §6: the scope may be narrowed, never widened.
+    let requested = scope
+        .map(|s| {
+            Scope::parse(s).ok_or_else(|| {
+                TokenError::new(
+                    TokenErrorCode::InvalidScope,
+                    "the scope parameter is malformed",
+                )
+            })
+        })
         .transpose()?;
-    if let Some(requested) = &requested
-        && let Some(current) = app.store.get_token(&hash).await?
-        && current.kind == TokenKind::RefreshToken
-        && current.client_id == client.client_id
-        && current.used_at.is_none()
-        && current.is_active(t)
-        && !requested.is_subset_of(&current.scope)
-    {
-        return Err(wider_scope());
+    let Some(presented) = presented::refresh(value) else {
+        return Err(invalid());
+    };
+    if !refresh::issued_here(app, &presented).await? {
+        return Err(invalid());
     }
-    let record = match app
-        .store
-        .use_token(&hash, TokenKind::RefreshToken, t)
-        .await?
-    {
-        TokenUse::Unknown => return Err(invalid_grant(INVALID_REFRESH)),
-        TokenUse::Again(record) => {
-            let retry = record.client_id == client.client_id
-                && !record.revoked
-                && record
-                    .used_at
-                    .is_some_and(|u| t.saturating_sub(u) < app.config.refresh_reuse_grace);
-            if retry {
-                return Err(invalid_grant(
-                    "the refresh token was just used; use the refresh token issued with it",
+    for _ in 0..ATTEMPTS {
+        let Some(grant) = app.store.get_grant(presented.grant_id).await? else {
+            return Err(invalid());
+        };
+        let t = now();
+        let from = match decide_refresh(
+            &grant,
+            &client.client_id,
+            presented.generation,
+            t,
+            app.config.refresh_reuse_grace,
+        ) {
+            RefreshDecision::Refuse => {
+                if grant.client_id != client.client_id {
+                    tracing::warn!(client_id = %client.client_id, "refresh token of another client refused");
+                }
+                return Err(invalid());
+            }
+            RefreshDecision::Reuse => {
+                app.store
+                    .revoke_grant(&grant.grant_id, None, RevokeReason::RefreshReuse, t)
+                    .await?;
+                tracing::warn!(client_id = %client.client_id, "rotated-out refresh token reused: its grant is revoked");
+                return Err(invalid());
+            }
+            RefreshDecision::Rotate { from } => from,
+        };
+        let scope = match &requested {
+            None => grant.scope.clone(),
+            Some(r) if r.is_subset_of(&grant.scope) => r.clone(),
+            Some(_) => {
+                return Err(TokenError::new(
+                    TokenErrorCode::InvalidScope,
+                    "the requested scope exceeds the scope originally granted",
                 ));
             }
-            revoke_family(app, &record).await?;
-            return Err(invalid_grant(INVALID_REFRESH));
+        };
+        let issue = issue_for(
+            app,
+            client,
+            &grant,
+            scope,
+            from + 1,
+            presented.generation,
+            t,
+        )
+        .await?;
+        match app.store.rotate_refresh(&grant, from, &issue.update).await {
+            Ok(()) => return Ok(issue.response),
+            Err(StoreError::Conflict) => {
+                // Rotated or revoked meanwhile (the next read decides: a concurrent
+                // use of one token is a reuse), or the user or client is gone.
+                if !owner_and_client_valid(app, &grant).await? {
+                    return Err(invalid_grant(OWNER_UNAVAILABLE));
+                }
+            }
+            Err(e) => return Err(e.into()),
         }
-        TokenUse::First(record) => record,
-    };
-    if record.client_id != client.client_id {
-        tracing::warn!(client_id = %client.client_id, "refresh token of another client refused");
-        return Err(invalid_grant(INVALID_REFRESH));
     }
-    if !record.is_active(t) {
-        return Err(invalid_grant(INVALID_REFRESH));
-    }
-    // The new refresh token keeps the grant's full scope (RFC 6749 §6).
-    let scope = match requested {
-        None => record.scope.clone(),
-        Some(requested) if requested.is_subset_of(&record.scope) => requested,
-        Some(_) => return Err(wider_scope()),
-    };
-    if !user_still_valid(app, &record).await? {
-        return Err(invalid_grant(
-            "the resource owner's account is not available",
-        ));
-    }
-    let grant_scope = record.scope.clone();
-    issue_from(app, client, &record, scope, &grant_scope).await
-}
-
-fn malformed_scope() -> TokenError {
-    TokenError::new(
-        TokenErrorCode::InvalidScope,
-        "the scope parameter is malformed",
-    )
-}
-
-fn wider_scope() -> TokenError {
-    TokenError::new(
-        TokenErrorCode::InvalidScope,
-        "the requested scope exceeds the scope originally granted",
-    )
+    // Only with a reuse grace can uses of one token keep superseding each other
+    // (each a retry); this one lost every time.
+    Err(invalid_grant(
+        "the refresh token was used concurrently; use the refresh token issued last",
+    ))
 }

@@ -4,18 +4,13 @@
 //! are conditional writes or transactions, never read-then-write.
 
 use super::item::{self, Item, n, s};
-use super::tables::{GRANT_INDEX, TableNames};
-use super::{ClientStore, KeyStore, StoreError, StoreResult, TokenStore, TokenUse};
+use super::tables::TableNames;
+use super::{ClientStore, KeyStore, StoreError, StoreResult};
 use crate::domain::client::Client;
-use crate::domain::token::{TokenKind, TokenRecord};
 use crate::keys::{Rotation, StoredKey};
 use crate::secret::SecretHash;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 /// The store, on any DynamoDB-compatible endpoint.
 #[derive(Clone, Debug)]
@@ -40,7 +35,7 @@ where
 
 /// A transaction step that creates `item`, on the condition that no item with its
 /// key attribute `key_attr` exists.
-fn put_new(table: &str, item: Item, key_attr: &str) -> StoreResult<TransactWriteItem> {
+pub(super) fn put_new(table: &str, item: Item, key_attr: &str) -> StoreResult<TransactWriteItem> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
@@ -68,7 +63,7 @@ impl DynamoStore {
     }
 
     /// Runs the writes of `ops` as one transaction; `Conflict` if any condition fails.
-    async fn transact(&self, ops: Vec<TransactWriteItem>) -> StoreResult<()> {
+    pub(super) async fn transact(&self, ops: Vec<TransactWriteItem>) -> StoreResult<()> {
         self.db
             .transact_write_items()
             .set_transact_items(Some(ops))
@@ -183,165 +178,12 @@ impl ClientStore for DynamoStore {
     }
 }
 
-impl TokenStore for DynamoStore {
-    async fn put_token(&self, record: &TokenRecord) -> StoreResult<()> {
-        self.db
-            .put_item()
-            .table_name(&self.tables.tokens)
-            .set_item(Some(item::token_to_item(record)))
-            .condition_expression("attribute_not_exists(token_hash)")
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn get_token(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.tables.tokens)
-            .set_key(Some(key("token_hash", hash.as_str())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        out.item.as_ref().map(item::token_from_item).transpose()
-    }
-
-    async fn revoke_token(&self, hash: &SecretHash) -> StoreResult<bool> {
-        let r = self
-            .db
-            .update_item()
-            .table_name(&self.tables.tokens)
-            .set_key(Some(key("token_hash", hash.as_str())))
-            .update_expression("SET revoked = :t")
-            .condition_expression("attribute_exists(token_hash)")
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .send()
-            .await;
-        match r.map_err(map_err) {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn revoke_grant(&self, grant_id: &str) -> StoreResult<usize> {
-        let mut hashes = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .db
-                .query()
-                .table_name(&self.tables.tokens)
-                .index_name(GRANT_INDEX)
-                .key_condition_expression("grant_id = :g")
-                .expression_attribute_values(":g", s(grant_id))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(map_err)?;
-            for it in out.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(h)) = it.get("token_hash") {
-                    hashes.push(SecretHash::from_stored(h.clone()));
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        let mut revoked = 0;
-        for h in &hashes {
-            if self.revoke_token(h).await? {
-                revoked += 1;
-            }
-        }
-        Ok(revoked)
-    }
-
-    async fn use_token(
-        &self,
-        hash: &SecretHash,
-        kind: TokenKind,
-        now: u64,
-    ) -> StoreResult<TokenUse> {
-        let r = self
-            .db
-            .update_item()
-            .table_name(&self.tables.tokens)
-            .set_key(Some(key("token_hash", hash.as_str())))
-            .update_expression("SET used_at = :now")
-            .condition_expression(
-                "attribute_exists(token_hash) AND kind = :kind AND attribute_not_exists(used_at)",
-            )
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":kind", s(kind.as_str()))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match r {
-            Ok(out) => match out.attributes {
-                Some(a) => Ok(TokenUse::First(item::token_from_item(&a)?)),
-                None => Err(StoreError::Corrupt(
-                    "UpdateItem returned no attributes".into(),
-                )),
-            },
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(c) => match c.item {
-                    Some(old) if !old.is_empty() => {
-                        let record = item::token_from_item(&old)?;
-                        if record.kind == kind {
-                            Ok(TokenUse::Again(record))
-                        } else {
-                            Ok(TokenUse::Unknown)
-                        }
-                    }
-                    _ => Ok(TokenUse::Unknown),
-                },
-                other => Err(StoreError::Backend(DisplayErrorContext(other).to_string())),
-            },
-        }
-    }
-
-    async fn put_tokens_from(
-        &self,
-        unrevoked_parent: Option<&SecretHash>,
-        records: &[TokenRecord],
-    ) -> StoreResult<()> {
-        let table = &self.tables.tokens;
-        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
-        let mut ops = Vec::new();
-        if let Some(parent) = unrevoked_parent {
-            ops.push(
-                TransactWriteItem::builder()
-                    .condition_check(
-                        ConditionCheck::builder()
-                            .table_name(table)
-                            .set_key(Some(key("token_hash", parent.as_str())))
-                            .condition_expression("revoked = :f")
-                            .expression_attribute_values(":f", AttributeValue::Bool(false))
-                            .build()
-                            .map_err(build)?,
-                    )
-                    .build(),
-            );
-        }
-        for r in records {
-            ops.push(put_new(table, item::token_to_item(r), "token_hash")?);
-        }
-        self.transact(ops).await
-    }
-}
-
 impl KeyStore for DynamoStore {
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
         self.scan_all(&self.tables.keys)
             .await?
             .iter()
-            .filter(|it| !item::is_session_key_item(it))
+            .filter(|it| !item::is_secret_key_item(it))
             .map(item::key_from_item)
             .collect()
     }

@@ -2,10 +2,13 @@
 //! users, remembered consents, failed-login counters and the session key.
 
 use super::dynamo::{DynamoStore, key, map_err};
-use super::item::{self, Item, SESSION_KEY_KID, n, s};
-use super::{ConsentStore, LoginAttemptStore, SessionKeyStore, StoreError, StoreResult, UserStore};
+use super::item::{self, Item, n, s};
+use super::{
+    ConsentStore, LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, StoreError, StoreResult,
+    UserStore,
+};
 use crate::domain::scope::Scope;
-use crate::domain::user::User;
+use crate::domain::user::{User, UserState};
 use crate::secret::{Secret, random_token};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
@@ -44,6 +47,24 @@ impl UserStore for DynamoStore {
         out.item.as_ref().map(item::user_from_item).transpose()
     }
 
+    async fn get_user_state(&self, username: &str) -> StoreResult<Option<UserState>> {
+        let mut req = self
+            .client()
+            .get_item()
+            .table_name(&self.tables().users)
+            .set_key(Some(key("username", username)))
+            .consistent_read(true)
+            .projection_expression("#a0, #a1, #a2, #a3");
+        for (i, a) in item::USER_STATE_ATTRIBUTES.iter().enumerate() {
+            req = req.expression_attribute_names(format!("#a{i}"), *a);
+        }
+        let out = req.send().await.map_err(map_err)?;
+        out.item
+            .as_ref()
+            .map(item::user_state_from_item)
+            .transpose()
+    }
+
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         let mut users = self
             .scan_all(&self.tables().users)
@@ -61,10 +82,13 @@ impl UserStore for DynamoStore {
                 .update_item()
                 .table_name(&self.tables().users)
                 .set_key(Some(key("username", username)))
-                .update_expression("SET password_hash = :h, password_changed_at = :now")
+                .update_expression(
+                    "SET password_hash = :h, password_changed_at = :now ADD epoch :one",
+                )
                 .condition_expression("attribute_exists(username)")
                 .expression_attribute_values(":h", s(hash))
                 .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":one", n(1))
                 .send()
                 .await
                 .map(|_| ())
@@ -73,14 +97,31 @@ impl UserStore for DynamoStore {
     }
 
     async fn set_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
+        let mut req = self
+            .client()
+            .update_item()
+            .table_name(&self.tables().users)
+            .set_key(Some(key("username", username)))
+            .condition_expression("attribute_exists(username)")
+            .expression_attribute_values(":d", AttributeValue::Bool(disabled));
+        req = if disabled {
+            req.update_expression("SET disabled = :d ADD epoch :one")
+                .expression_attribute_values(":one", n(1))
+        } else {
+            req.update_expression("SET disabled = :d")
+        };
+        found(req.send().await.map(|_| ()).map_err(map_err))
+    }
+
+    async fn end_sessions(&self, username: &str) -> StoreResult<bool> {
         found(
             self.client()
                 .update_item()
                 .table_name(&self.tables().users)
                 .set_key(Some(key("username", username)))
-                .update_expression("SET disabled = :d")
+                .update_expression("ADD epoch :one")
                 .condition_expression("attribute_exists(username)")
-                .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+                .expression_attribute_values(":one", n(1))
                 .send()
                 .await
                 .map(|_| ())
@@ -218,24 +259,26 @@ impl LoginAttemptStore for DynamoStore {
     }
 }
 
-impl SessionKeyStore for DynamoStore {
-    async fn session_key(&self) -> StoreResult<Secret> {
-        let read = || async {
-            let out = self
-                .client()
-                .get_item()
-                .table_name(&self.tables().keys)
-                .set_key(Some(key("kid", SESSION_KEY_KID)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(map_err)?;
-            Ok::<_, StoreError>(
-                out.item
-                    .and_then(|it| it.get("secret").and_then(|v| v.as_s().ok()).cloned())
-                    .map(Secret::new),
-            )
-        };
+impl SecretKeyStore for DynamoStore {
+    async fn existing_secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Option<Secret>> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(&self.tables().keys)
+            .set_key(Some(key("kid", purpose.kid())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(out
+            .item
+            .and_then(|it| it.get("secret").and_then(|v| v.as_s().ok()).cloned())
+            .map(Secret::new))
+    }
+
+    async fn secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Secret> {
+        let kid = purpose.kid();
+        let read = || self.existing_secret_key(purpose);
         if let Some(k) = read().await? {
             return Ok(k);
         }
@@ -245,8 +288,7 @@ impl SessionKeyStore for DynamoStore {
             .put_item()
             .table_name(&self.tables().keys)
             .set_item(Some(Item::from([
-                ("kid".into(), s(SESSION_KEY_KID)),
-                ("use".into(), s("session")),
+                ("kid".into(), s(kid)),
                 ("secret".into(), s(fresh.expose())),
             ])))
             .condition_expression("attribute_not_exists(kid)")
@@ -258,7 +300,7 @@ impl SessionKeyStore for DynamoStore {
             // Another instance created it first: use theirs.
             Err(StoreError::Conflict) => read()
                 .await?
-                .ok_or_else(|| StoreError::Corrupt("session key vanished".into())),
+                .ok_or_else(|| StoreError::Corrupt("secret key vanished".into())),
             Err(e) => Err(e),
         }
     }

@@ -2,10 +2,13 @@
 
 use super::StoreError;
 use crate::domain::client::{Client, ClientType, GrantType, PreviousSecret};
+use crate::domain::grant::{
+    CodeBinding, CodeState, Grant, GrantOwner, GrantState, RefreshState, RevokeReason,
+};
 use crate::domain::pkce::{ChallengeMethod, CodeChallenge};
 use crate::domain::scope::Scope;
-use crate::domain::token::{CodeBinding, TokenKind, TokenRecord};
-use crate::domain::user::User;
+use crate::domain::session::LoginSession;
+use crate::domain::user::{User, UserState};
 use crate::keys::{KeyStatus, PrivateKeyDer, SigningAlgorithm, StoredKey};
 use crate::secret::SecretHash;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -15,7 +18,7 @@ use std::str::FromStr;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// How long a token record outlives its expiry before DynamoDB's TTL may delete it:
+/// How long a record outlives its expiry before DynamoDB's TTL may delete it:
 /// long enough to recognise a replayed code or refresh token as a replay.
 pub const TTL_GRACE_SECONDS: u64 = 24 * 3600;
 
@@ -145,61 +148,90 @@ pub fn client_from_item(item: &Item) -> Result<Client, StoreError> {
     })
 }
 
-pub fn token_to_item(t: &TokenRecord) -> Item {
+pub fn grant_to_item(g: &Grant) -> Item {
     let mut item = Item::from([
-        ("token_hash".into(), s(t.token_hash.as_str())),
-        ("kind".into(), s(t.kind.as_str())),
-        ("client_id".into(), s(&t.client_id)),
-        ("sub".into(), s(&t.subject)),
-        ("scope".into(), s(t.scope.to_string())),
-        ("aud".into(), s(&t.audience)),
-        ("grant_id".into(), s(&t.grant_id)),
-        ("iat".into(), n(t.issued_at)),
-        ("exp".into(), n(t.expires_at)),
-        ("ttl".into(), n(t.expires_at + TTL_GRACE_SECONDS)),
-        ("revoked".into(), AttributeValue::Bool(t.revoked)),
-    ]);
-    if let Some(jti) = &t.jti {
-        item.insert("jti".into(), s(jti));
-    }
-    if let Some(u) = &t.username {
-        item.insert("username".into(), s(u));
-    }
-    if let Some(c) = &t.code {
-        item.insert("redirect_uri".into(), s(&c.redirect_uri));
-        item.insert(
+        ("grant_id".into(), s(&g.grant_id)),
+        ("client_id".into(), s(&g.client_id)),
+        ("user_id".into(), s(&g.user.user_id)),
+        ("username".into(), s(&g.user.username)),
+        ("user_epoch".into(), n(g.user.epoch)),
+        ("scope".into(), s(g.scope.to_string())),
+        ("created_at".into(), n(g.created_at)),
+        ("last_used_at".into(), n(g.last_used_at)),
+        ("session_id".into(), s(&g.session_id)),
+        ("auth_time".into(), n(g.auth_time)),
+        ("code_hash".into(), s(g.code.hash.as_str())),
+        ("redirect_uri".into(), s(&g.code.binding.redirect_uri)),
+        (
             "redirect_uri_in_request".into(),
-            AttributeValue::Bool(c.redirect_uri_in_request),
-        );
-        if let Some(ch) = &c.challenge {
-            item.insert("code_challenge".into(), s(&ch.challenge));
-            item.insert("code_challenge_method".into(), s(ch.method.as_str()));
+            AttributeValue::Bool(g.code.binding.redirect_uri_in_request),
+        ),
+        ("code_expires_at".into(), n(g.code.expires_at)),
+        ("expires_at".into(), n(g.expires_at)),
+        ("ttl".into(), n(g.expires_at + TTL_GRACE_SECONDS)),
+    ]);
+    match &g.state {
+        GrantState::Live => {
+            item.insert("state".into(), s("live"));
+        }
+        GrantState::Revoked { at, reason } => {
+            item.insert("state".into(), s("revoked"));
+            item.insert("revoked_at".into(), n(*at));
+            item.insert("revoked_reason".into(), s(reason.as_str()));
         }
     }
-    if let Some(at) = t.used_at {
-        item.insert("used_at".into(), n(at));
+    if let Some(ch) = &g.code.binding.challenge {
+        item.insert("code_challenge".into(), s(&ch.challenge));
+        item.insert("code_challenge_method".into(), s(ch.method.as_str()));
+    }
+    if let Some(at) = g.code.redeemed_at {
+        item.insert("code_redeemed_at".into(), n(at));
+    }
+    if let Some(r) = &g.refresh {
+        item.insert("refresh_generation".into(), n(r.generation));
+        item.insert("refresh_parent".into(), n(r.parent));
+        item.insert("refresh_issued_at".into(), n(r.issued_at));
+        item.insert("refresh_expires_at".into(), n(r.expires_at));
     }
     item
 }
 
-pub fn token_from_item(item: &Item) -> Result<TokenRecord, StoreError> {
-    Ok(TokenRecord {
-        token_hash: SecretHash::from_stored(get_s(item, "token_hash")?),
-        kind: parse::<TokenKind>(item, "kind")?,
-        client_id: get_s(item, "client_id")?,
-        subject: get_s(item, "sub")?,
-        scope: scope(item, "scope")?,
-        audience: get_s(item, "aud")?,
+pub fn grant_from_item(item: &Item) -> Result<Grant, StoreError> {
+    let state = match get_s(item, "state")?.as_str() {
+        "live" => GrantState::Live,
+        "revoked" => GrantState::Revoked {
+            at: get_n(item, "revoked_at")?,
+            reason: parse::<RevokeReason>(item, "revoked_reason")?,
+        },
+        other => return Err(StoreError::Corrupt(format!("grant state `{other}`"))),
+    };
+    let refresh = match get_opt_n(item, "refresh_generation") {
+        None => None,
+        Some(generation) => Some(RefreshState {
+            generation,
+            parent: get_n(item, "refresh_parent")?,
+            issued_at: get_n(item, "refresh_issued_at")?,
+            expires_at: get_n(item, "refresh_expires_at")?,
+        }),
+    };
+    Ok(Grant {
         grant_id: get_s(item, "grant_id")?,
-        jti: get_opt_s(item, "jti"),
-        issued_at: get_n(item, "iat")?,
-        expires_at: get_n(item, "exp")?,
-        revoked: matches!(item.get("revoked"), Some(AttributeValue::Bool(true))),
-        username: get_opt_s(item, "username"),
-        code: match get_opt_s(item, "redirect_uri") {
-            None => None,
-            Some(redirect_uri) => Some(CodeBinding {
-                redirect_uri,
+        client_id: get_s(item, "client_id")?,
+        user: GrantOwner {
+            user_id: get_s(item, "user_id")?,
+            username: get_s(item, "username")?,
+            epoch: get_n(item, "user_epoch")?,
+        },
+        scope: scope(item, "scope")?,
+        created_at: get_n(item, "created_at")?,
+        last_used_at: get_n(item, "last_used_at")?,
+        session_id: get_s(item, "session_id")?,
+        auth_time: get_n(item, "auth_time")?,
+        state,
+        code: CodeState {
+            hash: SecretHash::from_stored(get_s(item, "code_hash")?),
+            binding: CodeBinding {
+                redirect_uri: get_s(item, "redirect_uri")?,
                 redirect_uri_in_request: matches!(
                     item.get("redirect_uri_in_request"),
                     Some(AttributeValue::Bool(true))
@@ -211,9 +243,48 @@ pub fn token_from_item(item: &Item) -> Result<TokenRecord, StoreError> {
                         method: parse::<ChallengeMethod>(item, "code_challenge_method")?,
                     }),
                 },
-            }),
+            },
+            expires_at: get_n(item, "code_expires_at")?,
+            redeemed_at: get_opt_n(item, "code_redeemed_at"),
         },
-        used_at: get_opt_n(item, "used_at"),
+        refresh,
+        expires_at: get_n(item, "expires_at")?,
+    })
+}
+
+pub fn session_to_item(x: &LoginSession) -> Item {
+    let mut item = Item::from([
+        ("session_id".into(), s(&x.session_id)),
+        ("secret_hash".into(), s(x.secret_hash.as_str())),
+        ("user_id".into(), s(&x.user_id)),
+        ("username".into(), s(&x.username)),
+        ("user_epoch".into(), n(x.user_epoch)),
+        ("auth_time".into(), n(x.auth_time)),
+        ("amr".into(), s(&x.amr)),
+        ("created_at".into(), n(x.created_at)),
+        ("last_seen_at".into(), n(x.last_seen_at)),
+        ("expires_at".into(), n(x.expires_at)),
+        ("ttl".into(), n(x.expires_at + TTL_GRACE_SECONDS)),
+    ]);
+    if let Some(at) = x.ended_at {
+        item.insert("ended_at".into(), n(at));
+    }
+    item
+}
+
+pub fn session_from_item(item: &Item) -> Result<LoginSession, StoreError> {
+    Ok(LoginSession {
+        session_id: get_s(item, "session_id")?,
+        secret_hash: SecretHash::from_stored(get_s(item, "secret_hash")?),
+        user_id: get_s(item, "user_id")?,
+        username: get_s(item, "username")?,
+        user_epoch: get_n(item, "user_epoch")?,
+        auth_time: get_n(item, "auth_time")?,
+        amr: get_s(item, "amr")?,
+        created_at: get_n(item, "created_at")?,
+        last_seen_at: get_n(item, "last_seen_at")?,
+        expires_at: get_n(item, "expires_at")?,
+        ended_at: get_opt_n(item, "ended_at"),
     })
 }
 
@@ -225,6 +296,7 @@ pub fn user_to_item(u: &User) -> Item {
         ("disabled".into(), AttributeValue::Bool(u.disabled)),
         ("created_at".into(), n(u.created_at)),
         ("password_changed_at".into(), n(u.password_changed_at)),
+        ("epoch".into(), n(u.epoch)),
     ])
 }
 
@@ -236,14 +308,27 @@ pub fn user_from_item(item: &Item) -> Result<User, StoreError> {
         disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at")?,
         password_changed_at: get_n(item, "password_changed_at")?,
+        epoch: get_n(item, "epoch")?,
     })
 }
 
-/// The keys-table item that holds the session key: not a signing key.
-pub const SESSION_KEY_KID: &str = "session-key";
+/// The attributes [`user_state_from_item`] reads: never the password hash.
+pub const USER_STATE_ATTRIBUTES: [&str; 4] = ["username", "user_id", "disabled", "epoch"];
 
-pub fn is_session_key_item(item: &Item) -> bool {
-    matches!(item.get("kid"), Some(AttributeValue::S(k)) if k == SESSION_KEY_KID)
+pub fn user_state_from_item(item: &Item) -> Result<UserState, StoreError> {
+    Ok(UserState {
+        username: get_s(item, "username")?,
+        user_id: get_s(item, "user_id")?,
+        disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
+        epoch: get_n(item, "epoch")?,
+    })
+}
+
+/// Whether a keys-table item holds a deployment HMAC key, not a signing key.
+pub fn is_secret_key_item(item: &Item) -> bool {
+    use super::SecretKeyPurpose as P;
+    matches!(item.get("kid"), Some(AttributeValue::S(k))
+        if [P::Session, P::Refresh].iter().any(|p| p.kid() == k))
 }
 
 pub fn key_to_item(k: &StoredKey) -> Item {
@@ -328,52 +413,84 @@ mod tests {
         assert_eq!(client_from_item(&client_to_item(&p)).unwrap(), p);
     }
 
-    #[test]
-    fn tokens_round_trip_and_carry_a_ttl_past_expiry() {
-        let t = TokenRecord {
-            token_hash: SecretHash::of("tok"),
-            kind: TokenKind::AccessToken,
-            client_id: "c".into(),
-            subject: "c".into(),
-            scope: Scope::parse("read").unwrap(),
-            audience: "https://api".into(),
+    fn grant() -> Grant {
+        Grant {
             grant_id: "g".into(),
-            jti: Some("j".into()),
-            issued_at: 10,
-            expires_at: 20,
-            revoked: false,
-            username: None,
-            code: None,
-            used_at: None,
+            client_id: "c".into(),
+            user: GrantOwner {
+                user_id: "u".into(),
+                username: "alice".into(),
+                epoch: 3,
+            },
+            scope: Scope::parse("read write").unwrap(),
+            created_at: 10,
+            last_used_at: 11,
+            session_id: "s".into(),
+            auth_time: 9,
+            state: GrantState::Live,
+            code: CodeState {
+                hash: SecretHash::of("code"),
+                binding: CodeBinding {
+                    redirect_uri: "https://a.example/cb".into(),
+                    redirect_uri_in_request: true,
+                    challenge: Some(CodeChallenge {
+                        challenge: "x".repeat(43),
+                        method: ChallengeMethod::S256,
+                    }),
+                },
+                expires_at: 70,
+                redeemed_at: None,
+            },
+            refresh: None,
+            expires_at: 80,
+        }
+    }
+
+    #[test]
+    fn grants_round_trip_and_carry_a_ttl_past_expiry() {
+        let g = grant();
+        let item = grant_to_item(&g);
+        assert_eq!(item["ttl"], n(80 + TTL_GRACE_SECONDS));
+        assert!(!format!("{item:?}").contains("\"code\""));
+        assert_eq!(grant_from_item(&item).unwrap(), g);
+        let mut used = grant();
+        used.state = GrantState::Revoked {
+            at: 50,
+            reason: RevokeReason::RefreshReuse,
         };
-        let item = token_to_item(&t);
-        assert_eq!(item["ttl"], n(20 + TTL_GRACE_SECONDS));
-        assert!(!format!("{item:?}").contains("\"tok\""));
-        assert_eq!(token_from_item(&item).unwrap(), t);
-        let code = TokenRecord {
-            kind: TokenKind::AuthorizationCode,
-            username: Some("alice".into()),
-            code: Some(CodeBinding {
-                redirect_uri: "https://a.example/cb".into(),
-                redirect_uri_in_request: true,
-                challenge: Some(CodeChallenge {
-                    challenge: "x".repeat(43),
-                    method: ChallengeMethod::S256,
-                }),
-            }),
-            used_at: Some(15),
-            ..t.clone()
+        used.code.redeemed_at = Some(20);
+        used.code.binding.challenge = None;
+        used.code.binding.redirect_uri_in_request = false;
+        used.refresh = Some(RefreshState {
+            generation: 4,
+            parent: 2,
+            issued_at: 30,
+            expires_at: 90,
+        });
+        assert_eq!(grant_from_item(&grant_to_item(&used)).unwrap(), used);
+        let mut bad = grant_to_item(&g);
+        bad.insert("state".into(), s("maybe"));
+        assert!(grant_from_item(&bad).is_err());
+    }
+
+    #[test]
+    fn sessions_round_trip_through_items() {
+        let x = LoginSession {
+            session_id: "s".into(),
+            secret_hash: SecretHash::of("secret"),
+            user_id: "u".into(),
+            username: "alice".into(),
+            user_epoch: 1,
+            auth_time: 5,
+            amr: "pwd".into(),
+            created_at: 5,
+            last_seen_at: 6,
+            expires_at: 9,
+            ended_at: Some(7),
         };
-        assert_eq!(token_from_item(&token_to_item(&code)).unwrap(), code);
-        let no_pkce = TokenRecord {
-            code: Some(CodeBinding {
-                redirect_uri: "https://a.example/cb".into(),
-                redirect_uri_in_request: false,
-                challenge: None,
-            }),
-            ..code
-        };
-        assert_eq!(token_from_item(&token_to_item(&no_pkce)).unwrap(), no_pkce);
+        let item = session_to_item(&x);
+        assert!(!format!("{item:?}").contains("\"secret\""));
+        assert_eq!(session_from_item(&item).unwrap(), x);
     }
 
     #[test]
@@ -385,6 +502,7 @@ mod tests {
             disabled: true,
             created_at: 3,
             password_changed_at: 4,
+            epoch: 2,
         };
         assert_eq!(user_from_item(&user_to_item(&u)).unwrap(), u);
         let mut item = user_to_item(&u);
@@ -402,7 +520,8 @@ mod tests {
         let mut item = client_to_item(&client());
         item.insert("created_at".into(), s("x"));
         assert!(client_from_item(&item).is_err());
-        assert!(token_from_item(&Item::new()).is_err());
+        assert!(grant_from_item(&Item::new()).is_err());
+        assert!(session_from_item(&Item::new()).is_err());
         assert!(key_from_item(&Item::new()).is_err());
     }
 

@@ -2,14 +2,16 @@
 //! implementation. Tests, the local server and production run the same code.
 
 pub mod dynamo;
+mod dynamo_grants;
 mod dynamo_users;
 mod item;
 pub mod tables;
 
 use crate::domain::client::Client;
+use crate::domain::grant::{Grant, RefreshState, RevokeReason};
 use crate::domain::scope::Scope;
-use crate::domain::token::{TokenKind, TokenRecord};
-use crate::domain::user::User;
+use crate::domain::session::LoginSession;
+use crate::domain::user::{User, UserState};
 use crate::keys::StoredKey;
 use crate::secret::{Secret, SecretHash};
 use std::fmt;
@@ -57,50 +59,102 @@ pub trait ClientStore {
         hash: &SecretHash,
         keep_previous_until: Option<u64>,
     ) -> StoreResult<bool>;
-    /// Deletes a client; false if unknown. Its tokens stop working at once because
-    /// every use of a token checks that its client still exists.
+    /// Deletes a client; false if unknown. Its grants and tokens stop working at
+    /// once because every use of a token checks that its client still exists.
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
 }
 
-/// Issued tokens, keyed by the hash of their value.
+/// Grants (RFC 6749 §1.3): one record per authorization, the unit of revocation.
 #[allow(async_fn_in_trait)]
-pub trait TokenStore {
-    /// Records a token; `Conflict` if its hash is already recorded.
-    async fn put_token(&self, record: &TokenRecord) -> StoreResult<()>;
-    /// Reads a token record (strongly consistent), expired or not.
-    async fn get_token(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
-    /// Marks one token revoked; false if it is not recorded. Idempotent.
-    async fn revoke_token(&self, hash: &SecretHash) -> StoreResult<bool>;
-    /// Marks every token of a grant revoked; returns how many were recorded.
-    async fn revoke_grant(&self, grant_id: &str) -> StoreResult<usize>;
-    /// Marks a code or refresh token of `kind` used, in one conditional write: of
-    /// any number of concurrent calls for one token, exactly one gets `First`.
-    async fn use_token(
+pub trait GrantStore {
+    /// Records a new grant (with its code) made in login session `session_id`, in
+    /// one transaction that also marks the session seen; `Conflict` if the session
+    /// ended meanwhile.
+    async fn create_grant(&self, grant: &Grant, now: u64) -> StoreResult<()>;
+    /// Reads a grant (strongly consistent), expired or not.
+    async fn get_grant(&self, grant_id: &str) -> StoreResult<Option<Grant>>;
+    /// Redeems the grant's code, in one transaction conditioned on the grant being
+    /// live with this code unredeemed, its user at the grant's epoch and its client
+    /// registered: `Conflict` and nothing written otherwise.
+    async fn redeem_code(&self, grant: &Grant, update: &GrantUpdate) -> StoreResult<()>;
+    /// Rotates the refresh token from generation `from` to `update.refresh`, in one
+    /// transaction conditioned as [`GrantStore::redeem_code`] and on `from` still
+    /// being current: `Conflict` and nothing written otherwise.
+    async fn rotate_refresh(
         &self,
-        hash: &SecretHash,
-        kind: TokenKind,
-        now: u64,
-    ) -> StoreResult<TokenUse>;
-    /// Writes the tokens issued from a code or refresh token in one transaction.
-    /// With `unrevoked_parent`, the transaction also checks that this parent is
-    /// still unrevoked: `Conflict` if it was revoked meanwhile (a replay detected
-    /// in between), and nothing is written.
-    async fn put_tokens_from(
-        &self,
-        unrevoked_parent: Option<&SecretHash>,
-        records: &[TokenRecord],
+        grant: &Grant,
+        from: u64,
+        update: &GrantUpdate,
     ) -> StoreResult<()>;
+    /// Ends a grant: one conditional write, whatever its history. With
+    /// `client_id`, only a grant of that client. False if there is no such live
+    /// grant.
+    async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        client_id: Option<&str>,
+        reason: RevokeReason,
+        now: u64,
+    ) -> StoreResult<bool>;
+    /// The grants of a user or of a client, newest first (for operators).
+    async fn list_grants(&self, by: GrantsOf<'_>) -> StoreResult<Vec<Grant>>;
 }
 
-/// The outcome of [`TokenStore::use_token`].
-#[derive(Debug)]
-pub enum TokenUse {
-    /// This call used the token; the record as it now is.
-    First(TokenRecord),
-    /// The token had been used before; the record (with the first `used_at`).
-    Again(TokenRecord),
-    /// No token of that kind has this hash.
-    Unknown,
+/// What a redemption or refresh writes into the grant.
+#[derive(Clone, Debug)]
+pub struct GrantUpdate {
+    pub now: u64,
+    pub refresh: Option<RefreshState>,
+    /// When the record may go: after its last token expires.
+    pub expires_at: u64,
+}
+
+/// Whose grants to list.
+#[derive(Clone, Copy, Debug)]
+pub enum GrantsOf<'a> {
+    User(&'a str),
+    Client(&'a str),
+}
+
+/// Login sessions.
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    async fn create_session(&self, session: &LoginSession) -> StoreResult<()>;
+    /// Reads a session (strongly consistent), ended or not.
+    async fn get_session(&self, session_id: &str) -> StoreResult<Option<LoginSession>>;
+    /// Ends one session; false if it is unknown or ended already.
+    async fn end_session(&self, session_id: &str, now: u64) -> StoreResult<bool>;
+}
+
+/// Access tokens revoked before they expire (RFC 7009 §2), and the reads that
+/// decide whether a token is active.
+#[allow(async_fn_in_trait)]
+pub trait TokenStateStore {
+    /// Puts an access token on the revocation list until it expires.
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        client_id: &str,
+        expires_at: u64,
+    ) -> StoreResult<()>;
+    /// What can change about a token, in one request: its grant, whether its
+    /// client is still registered, whether its `jti` is revoked.
+    async fn token_state(&self, q: &TokenStateQuery<'_>) -> StoreResult<TokenState>;
+}
+
+/// What [`TokenStateStore::token_state`] reads; `None` skips a read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokenStateQuery<'a> {
+    pub grant_id: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub jti: Option<&'a str>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TokenState {
+    pub grant: Option<Grant>,
+    pub client: Option<Client>,
+    pub jti_revoked: bool,
 }
 
 /// Resource owners.
@@ -109,13 +163,20 @@ pub trait UserStore {
     /// Creates a user; `Conflict` if the username is taken.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>>;
+    /// The user's state without the password hash.
+    async fn get_user_state(&self, username: &str) -> StoreResult<Option<UserState>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
-    /// Replaces the password hash; false if the user is unknown.
+    /// Replaces the password hash and moves the epoch on, ending the user's
+    /// sessions and grants; false if the user is unknown.
     async fn set_password(&self, username: &str, hash: &str, now: u64) -> StoreResult<bool>;
-    /// Enables or disables a user; false if the user is unknown.
+    /// Enables or disables a user; disabling moves the epoch on, so re-enabling
+    /// revives no session or grant. False if the user is unknown.
     async fn set_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
-    /// Deletes a user; false if unknown. Tokens issued for the user stop working
-    /// because every use checks that the user still exists.
+    /// Moves the epoch on: every session and grant of the user ends, in one write.
+    /// False if the user is unknown.
+    async fn end_sessions(&self, username: &str) -> StoreResult<bool>;
+    /// Deletes a user; false if unknown. Their sessions and grants end because
+    /// every use checks that the user still exists.
     async fn delete_user(&self, username: &str) -> StoreResult<bool>;
 }
 
@@ -145,11 +206,32 @@ pub trait LoginAttemptStore {
     async fn clear_failures(&self, key: &str) -> StoreResult<()>;
 }
 
-/// The key that signs session cookies and CSRF tokens.
+/// The deployment's HMAC keys, each created on first use.
 #[allow(async_fn_in_trait)]
-pub trait SessionKeyStore {
-    /// The deployment's session key, created on first use.
-    async fn session_key(&self) -> StoreResult<Secret>;
+pub trait SecretKeyStore {
+    /// The key, created on first use.
+    async fn secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Secret>;
+    /// The key if it exists: for functions that only verify, and so never write.
+    async fn existing_secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Option<Secret>>;
+}
+
+/// What a deployment HMAC key is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKeyPurpose {
+    /// CSRF tokens of the login and consent forms (item `session-key`).
+    Session,
+    /// Refresh token MACs (item `refresh-key`).
+    Refresh,
+}
+
+impl SecretKeyPurpose {
+    /// The keys-table item that holds the key.
+    pub fn kid(self) -> &'static str {
+        match self {
+            Self::Session => "session-key",
+            Self::Refresh => "refresh-key",
+        }
+    }
 }
 
 /// Signing keys.

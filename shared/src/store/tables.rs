@@ -1,11 +1,13 @@
 //! The tables and how to create them where they are missing (local engine, tests,
 //! `--dynamodb-endpoint`). On AWS, `template.yaml` creates them.
 //!
-//! | table          | key                | GSI                           | TTL   |
-//! |----------------|--------------------|-------------------------------|-------|
-//! | clients        | `client_id` (S)    |                               |       |
-//! | tokens         | `token_hash` (S)   | `grant_id-index` (`grant_id`) | `ttl` |
-//! | keys           | `kid` (S)          |                               | `ttl` |
+//! | table          | key                | GSI (keys only)                                   | TTL   |
+//! |----------------|--------------------|---------------------------------------------------|-------|
+//! | clients        | `client_id` (S)    |                                                   |       |
+//! | tokens         | `jti` (S)          |                                                   | `ttl` |
+//! | grants         | `grant_id` (S)     | `client_id-index` (`client_id`), `username-index` (`username`) | `ttl` |
+//! | sessions       | `session_id` (S)   |                                                   | `ttl` |
+//! | keys           | `kid` (S)          |                                                   | `ttl` |
 //! | users          | `username` (S)     |                               |       |
 //! | consents       | `consent_id` (S)   |                               |       |
 //! | login-attempts | `attempt_key` (S)  |                               | `ttl` |
@@ -17,13 +19,19 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
-pub const GRANT_INDEX: &str = "grant_id-index";
+/// The grants of a client, for operators (eventually consistent: listing only).
+pub const GRANT_CLIENT_INDEX: &str = "client_id-index";
+/// The grants of a user, for operators (eventually consistent: listing only).
+pub const GRANT_USER_INDEX: &str = "username-index";
 
 /// The table names a deployment uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableNames {
     pub clients: String,
+    /// Access tokens revoked before they expire (RFC 7009), by `jti`.
     pub tokens: String,
+    pub grants: String,
+    pub sessions: String,
     pub keys: String,
     pub users: String,
     pub consents: String,
@@ -31,12 +39,14 @@ pub struct TableNames {
 }
 
 impl TableNames {
-    /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-keys`, `{prefix}-users`,
-    /// `{prefix}-consents`, `{prefix}-login-attempts`.
+    /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-grants`, `{prefix}-sessions`,
+    /// `{prefix}-keys`, `{prefix}-users`, `{prefix}-consents`, `{prefix}-login-attempts`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}-clients"),
             tokens: format!("{prefix}-tokens"),
+            grants: format!("{prefix}-grants"),
+            sessions: format!("{prefix}-sessions"),
             keys: format!("{prefix}-keys"),
             users: format!("{prefix}-users"),
             consents: format!("{prefix}-consents"),
@@ -48,29 +58,38 @@ impl TableNames {
     pub async fn create_missing(&self, db: &Client) -> StoreResult<()> {
         let existing = list_tables(db).await?;
         if !existing.contains(&self.clients) {
-            create(db, &self.clients, "client_id", None, false).await?;
+            create(db, &self.clients, "client_id", &[], false).await?;
         }
         if !existing.contains(&self.tokens) {
+            create(db, &self.tokens, "jti", &[], true).await?;
+        }
+        if !existing.contains(&self.grants) {
             create(
                 db,
-                &self.tokens,
-                "token_hash",
-                Some(("grant_id", GRANT_INDEX)),
+                &self.grants,
+                "grant_id",
+                &[
+                    ("client_id", GRANT_CLIENT_INDEX),
+                    ("username", GRANT_USER_INDEX),
+                ],
                 true,
             )
             .await?;
         }
+        if !existing.contains(&self.sessions) {
+            create(db, &self.sessions, "session_id", &[], true).await?;
+        }
         if !existing.contains(&self.keys) {
-            create(db, &self.keys, "kid", None, true).await?;
+            create(db, &self.keys, "kid", &[], true).await?;
         }
         if !existing.contains(&self.users) {
-            create(db, &self.users, "username", None, false).await?;
+            create(db, &self.users, "username", &[], false).await?;
         }
         if !existing.contains(&self.consents) {
-            create(db, &self.consents, "consent_id", None, false).await?;
+            create(db, &self.consents, "consent_id", &[], false).await?;
         }
         if !existing.contains(&self.login_attempts) {
-            create(db, &self.login_attempts, "attempt_key", None, true).await?;
+            create(db, &self.login_attempts, "attempt_key", &[], true).await?;
         }
         Ok(())
     }
@@ -116,7 +135,7 @@ async fn create(
     db: &Client,
     table: &str,
     key: &str,
-    gsi: Option<(&str, &str)>,
+    gsis: &[(&str, &str)],
     ttl: bool,
 ) -> StoreResult<()> {
     let backend = |e: String| StoreError::Backend(format!("creating table {table}: {e}"));
@@ -126,7 +145,7 @@ async fn create(
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(string_attr(key))
         .key_schema(hash_key(key));
-    if let Some((attr, index)) = gsi {
+    for &(attr, index) in gsis {
         req = req
             .attribute_definitions(string_attr(attr))
             .global_secondary_indexes(

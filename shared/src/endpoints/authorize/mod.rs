@@ -5,23 +5,27 @@
 //! page; consent needed → the consent page; else a code, by redirect. The pages
 //! POST back to `/authorize` with the original query string in a hidden field, so
 //! every step checks the whole request again; nothing is kept between requests
-//! but the signed session and CSRF cookies.
+//! but the login session (a record named by its cookie) and the CSRF cookie.
 
+pub mod cookies;
 pub mod login;
 pub mod pages;
 pub mod request;
 
 use crate::app::{App, now};
+use crate::domain::grant::{CodeBinding, GrantOwner};
 use crate::domain::scope::{Scope, ScopeDefinition};
-use crate::domain::token::{CodeBinding, TokenKind, TokenRecord};
-use crate::domain::user::User;
+use crate::domain::session::{LoginSession, cookie_value, parse_cookie};
+use crate::domain::user::{User, UserState};
+use crate::endpoints::http::form::Form;
+use crate::endpoints::http::{Body, Request, Response, source_ip};
 use crate::error::AuthorizeErrorCode;
-use crate::http::form::Form;
-use crate::http::{Body, Request, Response, source_ip};
-use crate::routes::AUTHORIZE_PATH;
+use crate::grants::authorization_code::{self, CodeIssue};
+use crate::paths::AUTHORIZE_PATH;
 use crate::secret::{Secret, random_id, random_token};
-use crate::session::{CookieNames, Session, cookie, csrf_matches, csrf_token, new_csrf_nonce};
-use crate::store::{ConsentStore, StoreError, TokenStore, UserStore};
+use crate::store::{ConsentStore, SessionStore, StoreError, UserStore};
+use crate::tokens::owner;
+use cookies::{CookieNames, cookie, csrf_matches, csrf_token, new_csrf_nonce};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use login::Login;
 use pages::{ConsentPage, LoginPage, STYLE, error_page, html};
@@ -82,20 +86,58 @@ impl<'a> Step<'a> {
         })
     }
 
-    /// The signed-in user, if the session cookie is valid and the user still exists,
-    /// is enabled, and has not changed password since signing in.
-    async fn session(&self) -> Result<Option<(Session, User)>, StoreError> {
-        let Some(value) = cookie(self.req.headers(), self.names.session) else {
+    /// The signed-in user: the cookie names an open session record whose secret
+    /// it holds, and the user is still valid at the session's epoch.
+    async fn session(&self) -> Result<Option<(LoginSession, UserState)>, StoreError> {
+        let Some((id, secret)) =
+            cookie(self.req.headers(), self.names.session).and_then(parse_cookie)
+        else {
             return Ok(None);
         };
-        let Some(s) = Session::open(value, &self.key, now()) else {
+        let Some(s) = self.app.store.get_session(id).await? else {
             return Ok(None);
         };
-        Ok(self.app.store.get_user(&s.username).await?.and_then(|u| {
-            let valid =
-                !u.disabled && u.user_id == s.user_id && u.password_changed_at <= s.auth_time;
-            valid.then_some((s, u))
-        }))
+        if !s.secret_hash.matches(secret) || !s.is_open(now()) {
+            return Ok(None);
+        }
+        let user = self.app.store.get_user_state(&s.username).await?;
+        let owner_of_session = GrantOwner {
+            user_id: s.user_id.clone(),
+            username: s.username.clone(),
+            epoch: s.user_epoch,
+        };
+        if !owner::is_valid(user.as_ref(), &owner_of_session) {
+            return Ok(None);
+        }
+        Ok(user.map(|u| (s, u)))
+    }
+
+    /// Starts a login session for `user` and sets its cookie.
+    async fn start_session(&mut self, user: &User) -> Result<LoginSession, StoreError> {
+        let t = now();
+        let secret = random_token();
+        let session = LoginSession {
+            session_id: random_id(),
+            secret_hash: secret.hash(),
+            user_id: user.user_id.clone(),
+            username: user.username.clone(),
+            user_epoch: user.epoch,
+            auth_time: t,
+            amr: "pwd".into(),
+            created_at: t,
+            last_seen_at: t,
+            expires_at: t + self.app.config.session_ttl,
+            ended_at: None,
+        };
+        self.app.store.create_session(&session).await?;
+        let value = cookie_value(&session.session_id, secret.expose());
+        let c = self.names.set(
+            self.names.session,
+            &value,
+            Some(self.app.config.session_ttl),
+        );
+        self.set_cookies.push(c);
+        Ok(session)
     }
 
     /// The CSRF token for the forms of this response, setting the nonce cookie
@@ -149,7 +191,7 @@ impl<'a> Step<'a> {
         ))
     }
 
-    fn consent_page(&mut self, ar: &AuthorizationRequest, user: &User) -> Response<Body> {
+    fn consent_page(&mut self, ar: &AuthorizationRequest, user: &UserState) -> Response<Body> {
         let csrf = self.csrf();
         let scopes = ar
             .scope
@@ -187,7 +229,8 @@ impl<'a> Step<'a> {
     async fn signed_in(
         &mut self,
         ar: &AuthorizationRequest,
-        user: &User,
+        session: &LoginSession,
+        user: &UserState,
         redirect: StatusCode,
     ) -> Result<Response<Body>, StoreError> {
         if needs_consent(self.app, ar, user).await? {
@@ -204,8 +247,41 @@ impl<'a> Step<'a> {
             }
             return Ok(self.consent_page(ar, user));
         }
-        let r = issue_code(self.app, ar, user, redirect).await?;
+        let r = self.issue_code(ar, session, redirect).await?;
         Ok(self.finish(r))
+    }
+
+    /// Issues a code (the grant is made in [`authorization_code::issue`]) and
+    /// redirects with it; the login page if the session ended meanwhile.
+    async fn issue_code(
+        &mut self,
+        ar: &AuthorizationRequest,
+        session: &LoginSession,
+        status: StatusCode,
+    ) -> Result<Response<Body>, StoreError> {
+        let issued = authorization_code::issue(
+            self.app,
+            CodeIssue {
+                client: &ar.client,
+                session,
+                scope: ar.scope.clone(),
+                binding: CodeBinding {
+                    redirect_uri: ar.redirect_uri.clone(),
+                    redirect_uri_in_request: ar.redirect_uri_in_request,
+                    challenge: ar.challenge.clone(),
+                },
+            },
+        )
+        .await?;
+        let Some(code) = issued else {
+            return Ok(self.login_page(ar, StatusCode::OK, "", None));
+        };
+        let mut params = vec![("code", code.expose())];
+        if let Some(s) = &ar.state {
+            params.push(("state", s));
+        }
+        params.push(("iss", &self.app.config.issuer));
+        Ok(redirect(status, &ar.redirect_uri, &params))
     }
 }
 
@@ -233,7 +309,7 @@ async fn get(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
         step.session().await?
     };
     match session {
-        Some((_, user)) => step.signed_in(&ar, &user, StatusCode::FOUND).await,
+        Some((s, user)) => step.signed_in(&ar, &s, &user, StatusCode::FOUND).await,
         None if ar.prompt.none => Ok(error_redirect(
             app,
             StatusCode::FOUND,
@@ -292,19 +368,9 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
                     Ok(step.login_page(&ar, StatusCode::OK, username, Some(GENERIC_LOGIN_ERROR)))
                 }
                 Login::Success(user) => {
-                    let t = now();
-                    let session = Session {
-                        username: user.username.clone(),
-                        user_id: user.user_id.clone(),
-                        auth_time: t,
-                        expires_at: t + app.config.session_ttl,
-                    };
-                    let value = session.seal(&step.key);
-                    let cookie =
-                        step.names
-                            .set(step.names.session, &value, Some(app.config.session_ttl));
-                    step.set_cookies.push(cookie);
-                    step.signed_in(&ar, &user, StatusCode::SEE_OTHER).await
+                    let session = step.start_session(&user).await?;
+                    step.signed_in(&ar, &session, &user.state(), StatusCode::SEE_OTHER)
+                        .await
                 }
             }
         }
@@ -317,7 +383,7 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
             {
                 Ok(step.login_page(&ar, StatusCode::OK, "", None))
             }
-            Some((_, user)) => {
+            Some((session, user)) => {
                 let previous = app
                     .store
                     .get_consent(&user.user_id, &ar.client.client_id)
@@ -328,7 +394,10 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
                     .put_consent(&user.user_id, &ar.client.client_id, &granted, now())
                     .await?;
                 tracing::info!(client_id = %ar.client.client_id, scope = %ar.scope, "consent given");
-                issue_code(app, &ar, &user, StatusCode::SEE_OTHER).await
+                let r = step
+                    .issue_code(&ar, &session, StatusCode::SEE_OTHER)
+                    .await?;
+                Ok(step.finish(r))
             }
         },
         Some("deny") => {
@@ -357,7 +426,7 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
 async fn needs_consent(
     app: &App,
     ar: &AuthorizationRequest,
-    user: &User,
+    user: &UserState,
 ) -> Result<bool, StoreError> {
     if ar.prompt.consent {
         return Ok(true);
@@ -370,47 +439,6 @@ async fn needs_consent(
         .get_consent(&user.user_id, &ar.client.client_id)
         .await?;
     Ok(!approved.is_some_and(|a| ar.scope.is_subset_of(&a)))
-}
-
-/// Issues an authorization code (RFC 6749 §4.1.2): 256 bits, stored by its hash,
-/// bound to the client, redirect URI, PKCE challenge, scope and user, short-lived.
-async fn issue_code(
-    app: &App,
-    ar: &AuthorizationRequest,
-    user: &User,
-    status: StatusCode,
-) -> Result<Response<Body>, StoreError> {
-    let code = random_token();
-    let t = now();
-    app.store
-        .put_token(&TokenRecord {
-            token_hash: code.hash(),
-            kind: TokenKind::AuthorizationCode,
-            client_id: ar.client.client_id.clone(),
-            subject: user.user_id.clone(),
-            scope: ar.scope.clone(),
-            audience: app.config.audience.clone(),
-            grant_id: random_id(),
-            jti: None,
-            issued_at: t,
-            expires_at: t + app.config.code_ttl,
-            revoked: false,
-            username: Some(user.username.clone()),
-            code: Some(CodeBinding {
-                redirect_uri: ar.redirect_uri.clone(),
-                redirect_uri_in_request: ar.redirect_uri_in_request,
-                challenge: ar.challenge.clone(),
-            }),
-            used_at: None,
-        })
-        .await?;
-    tracing::info!(client_id = %ar.client.client_id, scope = %ar.scope, "authorization code issued");
-    let mut params = vec![("code", code.expose())];
-    if let Some(s) = &ar.state {
-        params.push(("state", s));
-    }
-    params.push(("iss", &app.config.issuer));
-    Ok(redirect(status, &ar.redirect_uri, &params))
 }
 
 fn refuse(app: &App, status: StatusCode, refusal: &Refusal) -> Response<Body> {

@@ -5,11 +5,11 @@
 //! by redirect.
 
 use crate::app::App;
-use crate::domain::client::{Client, GrantType};
-use crate::domain::pkce::{ChallengeMethod, CodeChallenge, is_valid_verifier_syntax};
-use crate::domain::scope::Scope;
+use crate::domain::client::{Client, ClientType, GrantType};
+use crate::domain::pkce::{self, CodeChallenge};
+use crate::domain::scope::{Scope, requested_scope};
+use crate::endpoints::http::form::decode_component;
 use crate::error::AuthorizeErrorCode;
-use crate::http::form::decode_component;
 use crate::store::ClientStore;
 use lambda_http::http::StatusCode;
 use std::collections::BTreeMap;
@@ -201,26 +201,12 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
             "this client is not registered for the authorization_code grant",
         ));
     }
-    let scope = match get("scope") {
-        None => client.default_scope.clone(),
-        Some(s) => Scope::parse(s)
-            .ok_or_else(|| refuse(E::InvalidScope, "the scope parameter is malformed"))?,
-    };
-    if scope.is_empty() {
-        return Err(refuse(
-            E::InvalidScope,
-            "no scope was requested and the client has no default scope",
-        ));
-    }
-    if !scope.is_subset_of(&client.allowed_scope) {
-        return Err(refuse(
-            E::InvalidScope,
-            "a requested scope is not allowed for this client",
-        ));
-    }
-    let challenge = pkce(
-        app,
-        &client,
+    let scope = requested_scope(get("scope"), &client.default_scope, &client.allowed_scope)
+        .map_err(|d| refuse(E::InvalidScope, &d))?;
+    let challenge = pkce::challenge_for_request(
+        client.client_type == ClientType::Public,
+        app.config.require_pkce,
+        app.config.allow_plain_pkce,
         get("code_challenge"),
         get("code_challenge_method"),
     )
@@ -244,46 +230,6 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
         challenge,
         prompt,
     })
-}
-
-/// The PKCE challenge (RFC 7636 §4.3, RFC 9700 §2.1.1): required from public
-/// clients (and from all when the deployment says so), `S256` unless `plain` is
-/// allowed, and well formed.
-fn pkce(
-    app: &App,
-    client: &Client,
-    challenge: Option<&str>,
-    method: Option<&str>,
-) -> Result<Option<CodeChallenge>, &'static str> {
-    let Some(challenge) = challenge else {
-        if method.is_some() {
-            return Err("code_challenge_method without code_challenge");
-        }
-        if client.client_type == crate::domain::client::ClientType::Public {
-            return Err("PKCE is required: send code_challenge with code_challenge_method=S256");
-        }
-        if app.config.require_pkce {
-            return Err(
-                "PKCE is required by this server: send code_challenge with code_challenge_method=S256",
-            );
-        }
-        return Ok(None);
-    };
-    // RFC 7636 §4.3: an absent method means plain.
-    let method = match method.unwrap_or("plain").parse::<ChallengeMethod>() {
-        Ok(m) => m,
-        Err(_) => return Err("code_challenge_method must be S256"),
-    };
-    if method == ChallengeMethod::Plain && !app.config.allow_plain_pkce {
-        return Err("code_challenge_method must be S256 (plain is not allowed)");
-    }
-    if !is_valid_verifier_syntax(challenge) {
-        return Err("code_challenge must be 43 to 128 unreserved characters");
-    }
-    Ok(Some(CodeChallenge {
-        challenge: challenge.to_owned(),
-        method,
-    }))
 }
 
 fn parse_prompt(value: &str) -> Option<Prompt> {

@@ -1,19 +1,14 @@
-//! The endpoints and their paths: the same table routes the local server and is
-//! checked against `template.yaml`.
+//! The router: which endpoint serves which path. The same table routes the local
+//! server and the Lambda functions ([`lambda`]), and is checked against
+//! `template.yaml`. With [`crate::endpoints`], the only HTTP-aware code.
+
+pub mod lambda;
 
 use crate::app::App;
 use crate::endpoints;
-use crate::http::{Body, Request, Response};
+use crate::endpoints::http::{Body, Request, Response};
 
-pub const AUTHORIZE_PATH: &str = "/authorize";
-pub const TOKEN_PATH: &str = "/token";
-pub const INTROSPECT_PATH: &str = "/introspect";
-pub const REVOKE_PATH: &str = "/revoke";
-pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
-/// The same metadata at the OpenID Connect discovery location (RFC 8414 §5):
-/// API Gateway's JWT authorizer finds the JWKS only there.
-pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
+pub use crate::paths::*;
 
 /// One endpoint; each Lambda function serves one (discovery serves the metadata,
 /// at two paths, and the JWKS).

@@ -1,10 +1,8 @@
-//! The resource owner's login session and the CSRF tokens of the login and consent
-//! forms, both signed with the deployment's session key (HMAC-SHA-256).
-//!
-//! The session is a signed cookie, so no read is needed to recognise it; each use
-//! still reads the user, so a disabled or deleted user, or a changed password, ends
-//! every session at once. CSRF tokens follow the signed double-submit pattern: a
-//! random nonce in an `HttpOnly` cookie, its HMAC in the form.
+//! The cookies of the authorization endpoint: the login session's (its id and
+//! secret, [`crate::domain::session`]) and the CSRF tokens of the login and
+//! consent forms, signed with the deployment's session key (HMAC-SHA-256). CSRF
+//! tokens follow the signed double-submit pattern: a random nonce in an
+//! `HttpOnly` cookie, its HMAC in the form.
 
 use crate::secret::{Secret, constant_time_eq, random_id};
 use base64::Engine;
@@ -13,16 +11,6 @@ use lambda_http::http::HeaderMap;
 use lambda_http::http::header::COOKIE;
 use ring::hmac;
 
-/// A signed-in user, as the session cookie carries it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Session {
-    pub username: String,
-    pub user_id: String,
-    /// When the user signed in.
-    pub auth_time: u64,
-    pub expires_at: u64,
-}
-
 fn mac(key: &Secret, purpose: &str, value: &str) -> hmac::Tag {
     let k = hmac::Key::new(hmac::HMAC_SHA256, key.expose().as_bytes());
     let mut ctx = hmac::Context::with_key(&k);
@@ -30,40 +18,6 @@ fn mac(key: &Secret, purpose: &str, value: &str) -> hmac::Tag {
     ctx.update(b"\0");
     ctx.update(value.as_bytes());
     ctx.sign()
-}
-
-impl Session {
-    /// The cookie value: the fields, then their MAC.
-    pub fn seal(&self, key: &Secret) -> String {
-        let payload = format!(
-            "{}|{}|{}|{}",
-            self.username, self.user_id, self.auth_time, self.expires_at
-        );
-        let tag = mac(key, "session", &payload);
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(payload),
-            URL_SAFE_NO_PAD.encode(tag.as_ref())
-        )
-    }
-
-    /// Reads a cookie value: `None` unless the MAC verifies and it has not expired.
-    pub fn open(value: &str, key: &Secret, now: u64) -> Option<Self> {
-        let (payload, tag) = value.split_once('.')?;
-        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        if !constant_time_eq(mac(key, "session", &payload).as_ref(), &tag) {
-            return None;
-        }
-        let mut f = payload.split('|');
-        let s = Session {
-            username: f.next()?.to_owned(),
-            user_id: f.next()?.to_owned(),
-            auth_time: f.next()?.parse().ok()?,
-            expires_at: f.next()?.parse().ok()?,
-        };
-        (f.next().is_none() && now < s.expires_at).then_some(s)
-    }
 }
 
 /// A fresh CSRF nonce, for the CSRF cookie.
@@ -146,34 +100,6 @@ mod tests {
 
     fn key() -> Secret {
         Secret::new("k".repeat(43))
-    }
-
-    fn session() -> Session {
-        Session {
-            username: "alice".into(),
-            user_id: "u1".into(),
-            auth_time: 100,
-            expires_at: 200,
-        }
-    }
-
-    #[test]
-    fn a_sealed_session_opens_until_it_expires() {
-        let v = session().seal(&key());
-        assert_eq!(Session::open(&v, &key(), 150), Some(session()));
-        assert_eq!(Session::open(&v, &key(), 200), None);
-        assert_eq!(Session::open(&v, &Secret::new("other"), 150), None);
-    }
-
-    #[test]
-    fn a_tampered_session_does_not_open() {
-        let v = session().seal(&key());
-        let (payload, tag) = v.split_once('.').unwrap();
-        let forged = URL_SAFE_NO_PAD.encode("mallory|u2|100|999");
-        assert_eq!(Session::open(&format!("{forged}.{tag}"), &key(), 150), None);
-        assert_eq!(Session::open(payload, &key(), 150), None);
-        assert_eq!(Session::open("", &key(), 150), None);
-        assert_eq!(Session::open("a.b.c", &key(), 150), None);
     }
 
     #[test]

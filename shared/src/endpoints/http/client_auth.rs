@@ -7,8 +7,8 @@
 //! A request may use exactly one method (§2.3).
 
 use crate::domain::client::{Client, ClientType};
+use crate::endpoints::http::form::Form;
 use crate::error::TokenError;
-use crate::http::form::Form;
 use crate::secret::SecretHash;
 use crate::store::ClientStore;
 use base64::Engine as _;
@@ -138,7 +138,7 @@ fn parse_basic(value: &[u8]) -> Option<(String, String)> {
 }
 
 fn decode_www_form(s: &str) -> Option<String> {
-    crate::http::form::decode_component(s.as_bytes()).ok()
+    crate::endpoints::http::form::decode_component(s.as_bytes()).ok()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use crate::app::App;
 use crate::config::{Config, PLACEHOLDER_ISSUER};
-use crate::http::response::{json_no_store, not_found};
+use crate::endpoints::http::response::{json_no_store, not_found};
 use crate::routes::Endpoint;
 use crate::store::DynamoStore;
 use lambda_http::http::StatusCode;
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_issuer_is_the_api_domain_of_the_event() {
-        let event = include_str!("../../tests/fixtures/apigw/metadata.json");
+        let event = include_str!("../../../tests/fixtures/apigw/metadata.json");
         let req = lambda_http::request::from_str(event).unwrap();
         let issuer = issuer_from_request(&req).unwrap();
         assert!(issuer.starts_with("https://"), "{issuer}");
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn an_event_without_a_domain_implies_no_issuer() {
-        let event = include_str!("../../tests/fixtures/apigw/metadata.json");
+        let event = include_str!("../../../tests/fixtures/apigw/metadata.json");
         let mut event: serde_json::Value = serde_json::from_str(event).unwrap();
         event["requestContext"]
             .as_object_mut()

@@ -1,0 +1,12 @@
+//! The endpoints' paths: what the router routes, and what the metadata and pages
+//! link to.
+
+pub const AUTHORIZE_PATH: &str = "/authorize";
+pub const TOKEN_PATH: &str = "/token";
+pub const INTROSPECT_PATH: &str = "/introspect";
+pub const REVOKE_PATH: &str = "/revoke";
+pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// The same metadata at the OpenID Connect discovery location (RFC 8414 §5):
+/// API Gateway's JWT authorizer finds the JWKS only there.
+pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
