@@ -303,7 +303,7 @@ async fn a_missing_code_verifier_is_invalid_grant_and_leaves_the_code_to_its_own
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_and_malformed_code_verifiers_are_invalid_grant() {
+async fn wrong_and_malformed_code_verifiers_are_invalid_grant_and_the_owner_then_succeeds() {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let mut browser = Alice::new();
     // Each case makes a bad verifier from the right one and the challenge.
@@ -339,6 +339,10 @@ async fn wrong_and_malformed_code_verifiers_are_invalid_grant() {
             .await;
         assert_eq!(answer.2["error"], "invalid_grant", "{what}: {}", answer.2);
         assert_error(&answer, 400, "invalid_grant");
+        let answer = server
+            .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+            .await;
+        assert_eq!(answer.0, 200, "{what}: the owner after: {}", answer.2);
     }
 }
 
@@ -376,7 +380,8 @@ async fn a_verifier_for_a_code_issued_without_a_challenge_is_invalid_grant() {
 // The authorization code grant: the redirect URI (RFC 6749 §4.1.3).
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_redirect_uri_is_invalid_grant_when_the_authorization_request_had_one() {
+async fn a_missing_redirect_uri_is_invalid_grant_when_the_authorization_request_had_one_and_uses_nothing()
+ {
     let (server, client, _) = setup(ClientType::Confidential).await;
     let mut browser = Alice::new();
     let (code, verifier) = browser
@@ -393,10 +398,15 @@ async fn a_missing_redirect_uri_is_invalid_grant_when_the_authorization_request_
         )
         .await;
     assert_error(&answer, 400, "invalid_grant");
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
+    assert_eq!(answer.0, 200, "the owner after: {}", answer.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redirect_uri_differing_from_the_authorization_request_is_invalid_grant() {
+async fn a_redirect_uri_differing_from_the_authorization_request_is_invalid_grant_and_uses_nothing()
+{
     let (server, client, _) = setup(ClientType::Confidential).await;
     let mut browser = Alice::new();
     for other in [
@@ -413,6 +423,10 @@ async fn a_redirect_uri_differing_from_the_authorization_request_is_invalid_gran
         let answer = server.exchange_code(&client, &code, other, &verifier).await;
         assert_eq!(answer.2["error"], "invalid_grant", "{other}: {}", answer.2);
         assert_error(&answer, 400, "invalid_grant");
+        let answer = server
+            .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+            .await;
+        assert_eq!(answer.0, 200, "{other}: the owner after: {}", answer.2);
     }
 }
 

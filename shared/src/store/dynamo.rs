@@ -73,6 +73,25 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// One item by its key, strongly consistent.
+    pub(super) async fn get_consistent(
+        &self,
+        table: &str,
+        key_attr: &str,
+        value: &str,
+    ) -> StoreResult<Option<Item>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key(key_attr, value)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(out.item)
+    }
+
     pub(super) async fn scan_all(&self, table: &str) -> StoreResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
@@ -109,16 +128,11 @@ impl ClientStore for DynamoStore {
     }
 
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.tables.clients)
-            .set_key(Some(key("client_id", client_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        out.item.as_ref().map(item::client_from_item).transpose()
+        self.get_consistent(&self.tables.clients, "client_id", client_id)
+            .await?
+            .as_ref()
+            .map(item::client_from_item)
+            .transpose()
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {

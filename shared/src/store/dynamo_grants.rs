@@ -133,16 +133,11 @@ impl GrantStore for DynamoStore {
     }
 
     async fn get_grant(&self, grant_id: &str) -> StoreResult<Option<Grant>> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(&self.tables().grants)
-            .set_key(Some(key("grant_id", grant_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        out.item.as_ref().map(item::grant_from_item).transpose()
+        self.get_consistent(&self.tables().grants, "grant_id", grant_id)
+            .await?
+            .as_ref()
+            .map(item::grant_from_item)
+            .transpose()
     }
 
     async fn redeem_code(&self, grant: &Grant, u: &GrantUpdate) -> StoreResult<()> {
@@ -237,13 +232,13 @@ impl GrantStore for DynamoStore {
                 _ => break,
             }
         }
-        let table = self.tables().grants.clone();
+        let table = self.tables().grants.as_str();
         let mut grants = Vec::new();
         for chunk in ids.chunks(100) {
             let keys = chunk.iter().map(|id| key("grant_id", id)).collect();
-            let mut items = self.batch_get(&table, keys).await?;
-            for it in items.drain(..) {
-                grants.push(item::grant_from_item(&it)?);
+            let items = self.batch_get(vec![(table, keys)]).await?;
+            for it in items.get(table).into_iter().flatten() {
+                grants.push(item::grant_from_item(it)?);
             }
         }
         grants.sort_by(|a, b| (b.created_at, &b.grant_id).cmp(&(a.created_at, &a.grant_id)));
@@ -252,18 +247,28 @@ impl GrantStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// Reads `keys` of one table with consistent reads, retrying unprocessed keys.
-    async fn batch_get(&self, table: &str, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
-        let mut got = Vec::new();
-        let mut pending: HashMap<String, KeysAndAttributes> = HashMap::from([(
-            table.to_owned(),
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(build_err)?,
-        )]);
+    /// Reads the keys of several tables in one `BatchGetItem` (consistent reads),
+    /// retrying keys left unprocessed; the items found, by table.
+    async fn batch_get(
+        &self,
+        keys: Vec<(&str, Vec<Item>)>,
+    ) -> StoreResult<HashMap<String, Vec<Item>>> {
+        let mut pending = HashMap::new();
+        for (table, keys) in keys {
+            pending.insert(
+                table.to_owned(),
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(build_err)?,
+            );
+        }
+        let mut found: HashMap<String, Vec<Item>> = HashMap::new();
         for _ in 0..5 {
+            if pending.is_empty() {
+                return Ok(found);
+            }
             let out = self
                 .client()
                 .batch_get_item()
@@ -271,13 +276,13 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(map_err)?;
-            if let Some(mut r) = out.responses {
-                got.extend(r.remove(table).unwrap_or_default());
+            for (table, items) in out.responses.unwrap_or_default() {
+                found.entry(table).or_default().extend(items);
             }
-            match out.unprocessed_keys {
-                Some(u) if !u.is_empty() => pending = u,
-                _ => return Ok(got),
-            }
+            pending = out.unprocessed_keys.unwrap_or_default();
+        }
+        if pending.is_empty() {
+            return Ok(found);
         }
         Err(StoreError::Backend(
             "BatchGetItem left keys unprocessed".into(),
@@ -299,16 +304,11 @@ impl SessionStore for DynamoStore {
     }
 
     async fn get_session(&self, session_id: &str) -> StoreResult<Option<LoginSession>> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(&self.tables().sessions)
-            .set_key(Some(key("session_id", session_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        out.item.as_ref().map(item::session_from_item).transpose()
+        self.get_consistent(&self.tables().sessions, "session_id", session_id)
+            .await?
+            .as_ref()
+            .map(item::session_from_item)
+            .transpose()
     }
 
     async fn end_session(&self, session_id: &str, now: u64) -> StoreResult<bool> {
@@ -354,60 +354,25 @@ impl TokenStateStore for DynamoStore {
 
     async fn token_state(&self, q: &TokenStateQuery<'_>) -> StoreResult<TokenState> {
         let t = self.tables();
-        let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
-        let mut add = |table: &str, k: Item| -> StoreResult<()> {
-            request.insert(
-                table.to_owned(),
-                KeysAndAttributes::builder()
-                    .keys(k)
-                    .consistent_read(true)
-                    .build()
-                    .map_err(build_err)?,
-            );
-            Ok(())
-        };
+        let mut keys = Vec::new();
         if let Some(g) = q.grant_id {
-            add(&t.grants, key("grant_id", g))?;
+            keys.push((t.grants.as_str(), vec![key("grant_id", g)]));
         }
         if let Some(c) = q.client_id {
-            add(&t.clients, key("client_id", c))?;
+            keys.push((t.clients.as_str(), vec![key("client_id", c)]));
         }
         if let Some(j) = q.jti {
-            add(&t.tokens, key("jti", j))?;
+            keys.push((t.tokens.as_str(), vec![key("jti", j)]));
         }
-        let mut state = TokenState::default();
-        if request.is_empty() {
-            return Ok(state);
+        if keys.is_empty() {
+            return Ok(TokenState::default());
         }
-        let mut responses: HashMap<String, Vec<Item>> = HashMap::new();
-        for _ in 0..5 {
-            let out = self
-                .client()
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await
-                .map_err(map_err)?;
-            for (table, items) in out.responses.unwrap_or_default() {
-                responses.entry(table).or_default().extend(items);
-            }
-            match out.unprocessed_keys {
-                Some(u) if !u.is_empty() => request = u,
-                _ => {
-                    request = HashMap::new();
-                    break;
-                }
-            }
-        }
-        if !request.is_empty() {
-            return Err(StoreError::Backend(
-                "BatchGetItem left keys unprocessed".into(),
-            ));
-        }
-        let first = |table: &str| responses.get(table).and_then(|v| v.first());
-        state.grant = first(&t.grants).map(item::grant_from_item).transpose()?;
-        state.client = first(&t.clients).map(item::client_from_item).transpose()?;
-        state.jti_revoked = q.jti.is_some() && first(&t.tokens).is_some();
-        Ok(state)
+        let found = self.batch_get(keys).await?;
+        let first = |table: &str| found.get(table).and_then(|v| v.first());
+        Ok(TokenState {
+            grant: first(&t.grants).map(item::grant_from_item).transpose()?,
+            client: first(&t.clients).map(item::client_from_item).transpose()?,
+            jti_revoked: q.jti.is_some() && first(&t.tokens).is_some(),
+        })
     }
 }

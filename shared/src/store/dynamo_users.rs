@@ -35,16 +35,11 @@ impl UserStore for DynamoStore {
     }
 
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(&self.tables().users)
-            .set_key(Some(key("username", username)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        out.item.as_ref().map(item::user_from_item).transpose()
+        self.get_consistent(&self.tables().users, "username", username)
+            .await?
+            .as_ref()
+            .map(item::user_from_item)
+            .transpose()
     }
 
     async fn get_user_state(&self, username: &str) -> StoreResult<Option<UserState>> {
@@ -261,17 +256,9 @@ impl LoginAttemptStore for DynamoStore {
 
 impl SecretKeyStore for DynamoStore {
     async fn existing_secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Option<Secret>> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(&self.tables().keys)
-            .set_key(Some(key("kid", purpose.kid())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(out
-            .item
+        Ok(self
+            .get_consistent(&self.tables().keys, "kid", purpose.kid())
+            .await?
             .and_then(|it| it.get("secret").and_then(|v| v.as_s().ok()).cloned())
             .map(Secret::new))
     }
