@@ -119,6 +119,8 @@ enum ClientCommand {
     },
     /// Show one client.
     Show {
+        /// Client ids may begin with `-`: taken as the id, not an option.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[arg(long)]
         json: bool,
@@ -126,14 +128,18 @@ enum ClientCommand {
     /// Give a confidential client a new secret (shown once). The old one stops
     /// working at once, or after --grace-seconds for a rotation without downtime.
     RotateSecret {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[arg(long, default_value_t = 0)]
         grace_seconds: u64,
         #[arg(long)]
         json: bool,
     },
-    /// Delete a client; its tokens stop working at once.
-    Delete { client_id: String },
+    /// Delete a client; its grants and tokens stop working at once.
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -28,20 +28,33 @@ pub enum UserCommand {
     /// Set a user's password (read from standard input); their sessions and
     /// grants end.
     SetPassword {
+        #[arg(allow_hyphen_values = true)]
         username: String,
         #[arg(long, required = true)]
         password_stdin: bool,
     },
     /// Disable a user: sign-in is refused, and their sessions and grants end
     /// (enabling them again revives neither).
-    Disable { username: String },
+    Disable {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
     /// Enable a disabled user.
-    Enable { username: String },
+    Enable {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
     /// End every session and grant of a user at once: they must sign in again,
     /// and every client they approved must ask again.
-    EndSessions { username: String },
+    EndSessions {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
     /// Delete a user; their sessions, grants and tokens stop working at once.
-    Delete { username: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
 }
 
 /// One line of standard input, without its line ending.

@@ -413,3 +413,698 @@ fn users_are_created_listed_disabled_and_deleted_with_passwords_from_stdin() {
     assert_eq!(list, serde_json::json!([]));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------
+// `gatehouse grant ...` and `gatehouse user end-sessions`: grants made by real
+// users through the real browser flow on `gatehouse serve`, ended from the
+// command line while the server runs.
+
+const PASSWORD: &str = "correct horse battery";
+const REDIRECT: &str = "https://app.example/callback";
+
+/// A failure of the command whose standard error says `message`.
+fn assert_fails(out: &Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "should fail; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains(message),
+        "expected {message:?} in: {stderr}"
+    );
+}
+
+/// A clap usage error: exit code 2 and the usage line.
+fn assert_usage_error(out: &Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(message),
+        "expected {message:?} in: {stderr}"
+    );
+    assert!(stderr.contains("Usage:"), "{stderr}");
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Creates `username` with [`PASSWORD`]; its `sub`.
+fn create_user(dir: &Path, username: &str) -> String {
+    let created = ok_json(user_cmd(
+        dir,
+        &[
+            "create",
+            "--username",
+            username,
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{PASSWORD}\n"),
+    ));
+    created["user_id"].as_str().unwrap().to_owned()
+}
+
+/// A confidential client of the code flow with refresh tokens: id and secret.
+fn code_client(dir: &Path, name: &str) -> (String, String) {
+    let c = ok_json(gatehouse(
+        dir,
+        &[
+            "client",
+            "create",
+            "--name",
+            name,
+            "--type",
+            "confidential",
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "read write",
+            "--json",
+        ],
+    ));
+    (
+        c["client_id"].as_str().unwrap().to_owned(),
+        c["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A resource server: may introspect every client's tokens.
+fn resource_server(dir: &Path) -> (String, String) {
+    let c = ok_json(gatehouse(
+        dir,
+        &[
+            "client",
+            "create",
+            "--name",
+            "API",
+            "--type",
+            "confidential",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--introspect-any",
+            "--json",
+        ],
+    ));
+    (
+        c["client_id"].as_str().unwrap().to_owned(),
+        c["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn grants_of(dir: &Path, by: &str, who: &str) -> Vec<serde_json::Value> {
+    let flag = format!("--{by}");
+    ok_json(gatehouse(dir, &["grant", "list", &flag, who, "--json"]))
+        .as_array()
+        .expect("a JSON array")
+        .clone()
+}
+
+/// Undoes the HTML escaping of an attribute value (named and numeric entities).
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(';').expect("an entity ends with ;");
+        let ch = match &rest[1..end] {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            e if e.starts_with("#x") || e.starts_with("#X") => {
+                char::from_u32(u32::from_str_radix(&e[2..], 16).unwrap()).unwrap()
+            }
+            e => char::from_u32(e[1..].parse().unwrap()).unwrap(),
+        };
+        out.push(ch);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A page as a browser sees it.
+struct Page {
+    status: u16,
+    location: Option<reqwest::Url>,
+    body: String,
+}
+
+impl Page {
+    /// The value of the input named `name`.
+    fn field(&self, name: &str) -> String {
+        let at = self
+            .body
+            .find(&format!("name=\"{name}\""))
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body));
+        let start = self.body[..at].rfind('<').unwrap();
+        let end = at + self.body[at..].find('>').unwrap();
+        let tag = &self.body[start..end];
+        let v = tag.find("value=\"").unwrap() + 7;
+        unescape(&tag[v..v + tag[v..].find('"').unwrap()])
+    }
+
+    fn is_login(&self) -> bool {
+        self.body.contains("name=\"password\"")
+    }
+
+    fn is_consent(&self) -> bool {
+        self.body.contains("value=\"approve\"")
+    }
+}
+
+/// A browser without a browser: keeps cookies, follows no redirect.
+struct Browser {
+    http: reqwest::Client,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Default::default(),
+        }
+    }
+
+    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> Page {
+        if !self.cookies.is_empty() {
+            let header = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.header(reqwest::header::COOKIE, header);
+        }
+        let resp = req.send().await.expect("the server answers");
+        for c in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+            let pair = c.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.insert(k.to_owned(), v.to_owned());
+        }
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|l| reqwest::Url::parse(l.to_str().unwrap()).expect("an absolute Location"));
+        Page {
+            status: resp.status().as_u16(),
+            location,
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    /// Submits the form of `page` (login or consent) with `fields` besides its
+    /// hidden request and CSRF token.
+    async fn submit(&mut self, url: &str, page: &Page, fields: &[(&str, &str)]) -> Page {
+        let request = page.field("request");
+        let csrf = page.field("csrf_token");
+        let mut form = vec![("request", request.as_str()), ("csrf_token", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let req = self.http.post(format!("{url}/authorize")).form(&form);
+        self.send(req).await
+    }
+
+    /// `GET /authorize` for `client_id` (scope `read`, PKCE S256): the first
+    /// page, and the PKCE verifier.
+    async fn open_authorize(&mut self, url: &str, client_id: &str) -> (Page, String) {
+        let verifier = gatehouse_core::secret::random_token().expose().to_owned();
+        let challenge = gatehouse_core::secret::SecretHash::of(&verifier)
+            .as_str()
+            .to_owned();
+        let mut u = reqwest::Url::parse(&format!("{url}/authorize")).unwrap();
+        u.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", "read")
+            .append_pair("state", "st-1")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        let req = self.http.get(u);
+        (self.send(req).await, verifier)
+    }
+
+    /// [`Browser::open_authorize`], then signs in as `user` and approves when
+    /// asked. The code of the final redirect, with its verifier.
+    async fn authorize(&mut self, url: &str, client_id: &str, user: &str) -> (String, String) {
+        let (mut page, verifier) = self.open_authorize(url, client_id).await;
+        if page.is_login() {
+            page = self
+                .submit(
+                    url,
+                    &page,
+                    &[
+                        ("action", "login"),
+                        ("username", user),
+                        ("password", PASSWORD),
+                    ],
+                )
+                .await;
+        }
+        if page.is_consent() {
+            page = self.submit(url, &page, &[("action", "approve")]).await;
+        }
+        assert!(
+            matches!(page.status, 302 | 303),
+            "expected the redirect with the code, got {} {}",
+            page.status,
+            page.body
+        );
+        let loc = page.location.expect("the redirect has a Location");
+        assert!(loc.as_str().starts_with(REDIRECT), "{loc}");
+        let code = loc
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("no code in {loc}"));
+        (code, verifier)
+    }
+}
+
+/// POST /token as a confidential client: status and JSON body.
+async fn token_request(
+    url: &str,
+    client: &(String, String),
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/token"))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// The access and refresh token of a new grant of `user` to `client`: the user
+/// signs in (in `browser`) and approves, the client redeems the code.
+async fn user_tokens(
+    url: &str,
+    browser: &mut Browser,
+    client: &(String, String),
+    user: &str,
+) -> (String, String) {
+    let (code, verifier) = browser.authorize(url, &client.0, user).await;
+    let (status, body) = token_request(
+        url,
+        client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn refresh(url: &str, client: &(String, String), token: &str) -> (u16, serde_json::Value) {
+    token_request(
+        url,
+        client,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+async fn introspect(url: &str, rs: &(String, String), token: &str) -> serde_json::Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/introspect"))
+        .basic_auth(&rs.0, Some(&rs.1))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.json().await.unwrap()
+}
+
+#[test]
+fn grant_commands_refuse_unknown_grants_users_and_bad_arguments() {
+    let dir = data_dir("grant-errors");
+
+    let out = gatehouse(&dir, &["grant", "revoke", "no-such-grant"]);
+    assert_fails(&out, "no grant `no-such-grant`");
+    assert!(out.stdout.is_empty(), "nothing on standard output");
+    let out = gatehouse(&dir, &["grant", "revoke", "no-such-grant", "--json"]);
+    assert_fails(&out, "no grant `no-such-grant`");
+    assert!(out.stdout.is_empty(), "no JSON for a failure");
+
+    let out = user_cmd(&dir, &["end-sessions", "nobody"], "");
+    assert_fails(&out, "no user `nobody`");
+
+    // Generated ids may begin with `-`: they are ids, not options.
+    let out = gatehouse(&dir, &["grant", "revoke", "-Pno-such-grant"]);
+    assert_fails(&out, "no grant `-Pno-such-grant`");
+    let out = gatehouse(&dir, &["client", "show", "-Pno-such-client"]);
+    assert_fails(&out, "no client `-Pno-such-client`");
+    assert_eq!(
+        ok_json(gatehouse(
+            &dir,
+            &["grant", "list", "--client", "-Pno-such-client", "--json"]
+        )),
+        serde_json::json!([])
+    );
+
+    assert_usage_error(
+        &gatehouse(&dir, &["grant", "list"]),
+        "the following required arguments were not provided",
+    );
+    assert_usage_error(
+        &gatehouse(&dir, &["grant", "list", "--json"]),
+        "--user <USER>",
+    );
+    assert_usage_error(
+        &gatehouse(&dir, &["grant", "list", "--user", "a", "--client", "c"]),
+        "cannot be used with",
+    );
+    assert_usage_error(&gatehouse(&dir, &["grant", "revoke"]), "<GRANT_ID>");
+    assert_usage_error(&gatehouse(&dir, &["user", "end-sessions"]), "<USERNAME>");
+
+    create_user(&dir, "alice");
+    assert_eq!(
+        stdout(&gatehouse(&dir, &["grant", "list", "--user", "alice"])).trim(),
+        "no grants"
+    );
+    assert!(grants_of(&dir, "user", "alice").is_empty());
+    let out = gatehouse(
+        &dir,
+        &["grant", "list", "--user", "alice", "--live", "--json"],
+    );
+    assert_eq!(ok_json(out), serde_json::json!([]));
+    assert!(
+        grants_of(&dir, "client", "no-such-client").is_empty(),
+        "an unknown client has no grants"
+    );
+    let out = user_cmd(&dir, &["end-sessions", "alice"], "");
+    assert!(
+        stdout(&out).contains("ended every session and grant of alice"),
+        "a user without sessions can have them ended"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn grant_list_shows_a_users_grant_and_grant_revoke_ends_its_tokens() {
+    let dir = data_dir("grant-revoke");
+    let serve = Serve::start(&dir);
+    let sub = create_user(&dir, "alice");
+    let client = code_client(&dir, "Photo App");
+    let rs = resource_server(&dir);
+
+    let mut browser = Browser::new();
+    let (access, refresh_token) = user_tokens(&serve.url, &mut browser, &client, "alice").await;
+    assert_eq!(introspect(&serve.url, &rs, &access).await["active"], true);
+
+    let grants = grants_of(&dir, "user", "alice");
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    let g = &grants[0];
+    let grant_id = g["grant_id"].as_str().unwrap().to_owned();
+    assert_eq!(g["state"], "live", "{g}");
+    assert_eq!(g["client_id"], client.0.as_str());
+    assert_eq!(g["username"], "alice");
+    assert_eq!(g["sub"], sub.as_str());
+    assert_eq!(g["scope"], "read", "the scope asked for, not all allowed");
+    assert!(g["session_id"].as_str().is_some_and(|s| !s.is_empty()));
+    let created = g["created_at"].as_u64().unwrap();
+    assert!(g["auth_time"].as_u64().unwrap() <= created);
+    assert!(g["last_used_at"].as_u64().unwrap() >= created);
+    assert!(g["expires_at"].as_u64().unwrap() > created);
+    assert!(g.get("revoked_at").is_none() && g.get("revoked_reason").is_none());
+
+    let by_client = grants_of(&dir, "client", &client.0);
+    assert_eq!(by_client.len(), 1);
+    assert_eq!(by_client[0]["grant_id"], grant_id.as_str());
+    assert_eq!(by_client[0]["state"], "live");
+    assert!(
+        grants_of(&dir, "client", &rs.0).is_empty(),
+        "another client's grants are not listed"
+    );
+    let live = ok_json(gatehouse(
+        &dir,
+        &["grant", "list", "--user", "alice", "--live", "--json"],
+    ));
+    assert_eq!(live.as_array().unwrap().len(), 1);
+
+    let table = stdout(&gatehouse(&dir, &["grant", "list", "--user", "alice"]));
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    for column in [
+        "grant",
+        "client",
+        "user",
+        "state",
+        "created",
+        "last used",
+        "scope",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    let row = lines.next().unwrap();
+    for cell in [
+        grant_id.as_str(),
+        client.0.as_str(),
+        "alice",
+        "live",
+        "read",
+    ] {
+        assert!(row.contains(cell), "{cell} in {row}");
+    }
+    assert_eq!(lines.next(), None);
+
+    // The refresh token works before the revocation (and rotates).
+    let (status, body) = refresh(&serve.url, &client, &refresh_token).await;
+    assert_eq!(status, 200, "{body}");
+    let access2 = body["access_token"].as_str().unwrap().to_owned();
+    let refresh2 = body["refresh_token"].as_str().unwrap().to_owned();
+
+    let revoked = ok_json(gatehouse(&dir, &["grant", "revoke", &grant_id, "--json"]));
+    assert_eq!(
+        revoked,
+        serde_json::json!({ "grant_id": grant_id, "revoked": true })
+    );
+
+    let (status, body) = refresh(&serve.url, &client, &refresh2).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    for token in [&access, &access2] {
+        assert_eq!(
+            introspect(&serve.url, &rs, token).await,
+            serde_json::json!({ "active": false }),
+            "every access token of the grant ends at once"
+        );
+    }
+
+    let g = &grants_of(&dir, "user", "alice")[0];
+    assert_eq!(g["grant_id"], grant_id.as_str());
+    assert_eq!(g["state"], "revoked", "{g}");
+    assert_eq!(g["revoked_reason"], "operator");
+    let revoked_at = g["revoked_at"].as_u64().unwrap();
+    assert!(revoked_at >= created);
+    assert_eq!(grants_of(&dir, "client", &client.0)[0]["state"], "revoked");
+    let live = ok_json(gatehouse(
+        &dir,
+        &["grant", "list", "--client", &client.0, "--live", "--json"],
+    ));
+    assert_eq!(
+        live,
+        serde_json::json!([]),
+        "--live leaves the revoked grant out"
+    );
+    let table = stdout(&gatehouse(&dir, &["grant", "list", "--user", "alice"]));
+    assert!(table.lines().nth(1).unwrap().contains("revoked"), "{table}");
+
+    let again = gatehouse(&dir, &["grant", "revoke", &grant_id]);
+    assert_fails(&again, &format!("grant `{grant_id}` was already revoked"));
+    let g = &grants_of(&dir, "user", "alice")[0];
+    assert_eq!(
+        g["revoked_at"].as_u64(),
+        Some(revoked_at),
+        "a second revocation changes nothing"
+    );
+
+    // The user can still approve the client again: a new, live grant, listed
+    // first. (Creation times are in seconds, and grants of the same second are
+    // ordered by their random ids, so the new one is made a second later.)
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (access3, _) = user_tokens(&serve.url, &mut browser, &client, "alice").await;
+    assert_eq!(introspect(&serve.url, &rs, &access3).await["active"], true);
+    let grants = grants_of(&dir, "user", "alice");
+    assert_eq!(grants.len(), 2);
+    assert_ne!(grants[0]["grant_id"], grant_id.as_str(), "newest first");
+    assert_eq!(grants[0]["state"], "live");
+    assert_eq!(grants[1]["state"], "revoked");
+
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_code_not_yet_redeemed_is_listed_as_code_issued_and_can_be_revoked() {
+    let dir = data_dir("grant-code");
+    let serve = Serve::start(&dir);
+    create_user(&dir, "alice");
+    let client = code_client(&dir, "Photo App");
+
+    let (code, verifier) = Browser::new()
+        .authorize(&serve.url, &client.0, "alice")
+        .await;
+    let grants = grants_of(&dir, "user", "alice");
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0]["state"], "code issued", "{}", grants[0]);
+    let grant_id = grants[0]["grant_id"].as_str().unwrap().to_owned();
+    let live = ok_json(gatehouse(
+        &dir,
+        &["grant", "list", "--user", "alice", "--live", "--json"],
+    ));
+    assert_eq!(
+        live,
+        serde_json::json!([]),
+        "a code is not a live grant yet"
+    );
+
+    assert!(
+        gatehouse(&dir, &["grant", "revoke", &grant_id])
+            .status
+            .success()
+    );
+    let (status, body) = token_request(
+        &serve.url,
+        &client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "the code of a revoked grant"
+    );
+    assert_eq!(grants_of(&dir, "user", "alice")[0]["state"], "revoked");
+
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn end_sessions_ends_every_grant_and_session_of_the_user_and_no_one_elses() {
+    let dir = data_dir("end-sessions");
+    let serve = Serve::start(&dir);
+    create_user(&dir, "alice");
+    create_user(&dir, "bob");
+    let photos = code_client(&dir, "Photo App");
+    let notes = code_client(&dir, "Notes");
+    let rs = resource_server(&dir);
+
+    let mut alice = Browser::new();
+    let (a1, r1) = user_tokens(&serve.url, &mut alice, &photos, "alice").await;
+    let (a2, r2) = user_tokens(&serve.url, &mut alice, &notes, "alice").await;
+    let mut bob = Browser::new();
+    let (b1, rb) = user_tokens(&serve.url, &mut bob, &photos, "bob").await;
+    for t in [&a1, &a2, &b1] {
+        assert_eq!(introspect(&serve.url, &rs, t).await["active"], true);
+    }
+    assert_eq!(grants_of(&dir, "user", "alice").len(), 2);
+
+    let out = user_cmd(&dir, &["end-sessions", "alice"], "");
+    assert!(stdout(&out).contains("ended every session and grant of alice"));
+
+    for (client, token) in [(&photos, &r1), (&notes, &r2)] {
+        let (status, body) = refresh(&serve.url, client, token).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_grant");
+    }
+    for t in [&a1, &a2] {
+        assert_eq!(
+            introspect(&serve.url, &rs, t).await,
+            serde_json::json!({ "active": false })
+        );
+    }
+
+    assert_eq!(
+        introspect(&serve.url, &rs, &b1).await["active"],
+        true,
+        "bob's grant is untouched"
+    );
+    let (status, body) = refresh(&serve.url, &photos, &rb).await;
+    assert_eq!(status, 200, "{body}");
+    let grants = grants_of(&dir, "user", "bob");
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0]["state"], "live");
+
+    // Alice's login session ended too: her browser must sign in again.
+    let (page, _) = alice.open_authorize(&serve.url, &photos.0).await;
+    assert!(
+        page.is_login(),
+        "alice is asked to sign in again: {} {}",
+        page.status,
+        page.body
+    );
+    // Signing in again works, and makes a new live grant.
+    let (a3, _) = user_tokens(&serve.url, &mut alice, &photos, "alice").await;
+    assert_eq!(introspect(&serve.url, &rs, &a3).await["active"], true);
+
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `end-sessions` ends the grants by moving the user's epoch on, without writing
+/// to the grant records: `grant list` reads the user too, and says "ended".
+#[tokio::test]
+async fn grant_list_calls_grants_ended_by_end_sessions_ended_not_live() {
+    let dir = data_dir("end-sessions-list");
+    let serve = Serve::start(&dir);
+    create_user(&dir, "alice");
+    let client = code_client(&dir, "Photo App");
+    let (_, refresh_token) = user_tokens(&serve.url, &mut Browser::new(), &client, "alice").await;
+    assert!(
+        user_cmd(&dir, &["end-sessions", "alice"], "")
+            .status
+            .success()
+    );
+    let (status, _) = refresh(&serve.url, &client, &refresh_token).await;
+    assert_eq!(status, 400, "the grant has ended");
+
+    let grants = grants_of(&dir, "user", "alice");
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0]["state"], "ended", "{}", grants[0]);
+    assert!(grants[0]["ended_because"].is_string(), "{}", grants[0]);
+    let live = ok_json(gatehouse(
+        &dir,
+        &["grant", "list", "--user", "alice", "--live", "--json"],
+    ));
+    assert_eq!(live, serde_json::json!([]));
+
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}

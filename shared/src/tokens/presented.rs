@@ -31,8 +31,8 @@ fn is_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// A presented authorization code.
-#[derive(Debug, PartialEq, Eq)]
+/// A presented authorization code. `Debug` shows only the grant id.
+#[derive(PartialEq, Eq)]
 pub struct PresentedCode<'a> {
     pub grant_id: &'a str,
     /// The whole value, to compare with the grant's hash.
@@ -59,8 +59,8 @@ pub fn code_value(grant_id: &str, secret: &str) -> String {
     format!("{grant_id}.{secret}")
 }
 
-/// A presented refresh token.
-#[derive(Debug, PartialEq, Eq)]
+/// A presented refresh token. `Debug` shows no MAC.
+#[derive(PartialEq, Eq)]
 pub struct PresentedRefresh<'a> {
     pub grant_id: &'a str,
     pub generation: u64,
@@ -92,14 +92,45 @@ pub fn refresh(value: &str) -> Option<PresentedRefresh<'_>> {
     })
 }
 
+impl std::fmt::Debug for PresentedCode<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedCode")
+            .field("grant_id", &self.grant_id)
+            .field("value", &"[redacted]")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PresentedRefresh<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedRefresh")
+            .field("grant_id", &self.grant_id)
+            .field("generation", &self.generation)
+            .field("mac", &"[redacted]")
+            .finish()
+    }
+}
+
 /// What kind of value was presented, by its shape (RFC 7009 §2.1 and RFC 7662
-/// §2.1 let the server find out; `token_type_hint` is only a hint).
-#[derive(Debug, PartialEq, Eq)]
+/// §2.1 let the server find out; `token_type_hint` is only a hint). `Debug`
+/// never shows a secret part.
+#[derive(PartialEq, Eq)]
 pub enum Presented<'a> {
     AccessToken(&'a str),
     RefreshToken(PresentedRefresh<'a>),
     Code(PresentedCode<'a>),
     Unknown,
+}
+
+impl std::fmt::Debug for Presented<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AccessToken(_) => f.write_str("AccessToken([redacted])"),
+            Self::RefreshToken(r) => r.fmt(f),
+            Self::Code(c) => c.fmt(f),
+            Self::Unknown => f.write_str("Unknown"),
+        }
+    }
 }
 
 pub fn classify(value: &str) -> Presented<'_> {
@@ -158,6 +189,14 @@ mod tests {
             too_long.as_str(),
         ] {
             assert_eq!(classify(unknown), Presented::Unknown, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret_part() {
+        for v in ["g1.secretpart", "g1.7.secretpart", "eyJa.eyJb.secretpart"] {
+            let shown = format!("{:?}", classify(v));
+            assert!(!shown.contains("secretpart"), "{shown}");
         }
     }
 
