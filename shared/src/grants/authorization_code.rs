@@ -10,7 +10,9 @@
 //! every token issued from it is inactive at once (§4.1.2, §10.5), even while
 //! the first redemption is still running.
 
-use super::{ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for};
+use super::{
+    ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for, owner_and_client_valid,
+};
 use crate::app::{App, now};
 use crate::domain::client::Client;
 use crate::domain::grant::{
@@ -21,8 +23,8 @@ use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
 use crate::error::TokenError;
 use crate::secret::{Secret, random_id, random_token};
-use crate::store::{ClientStore, GrantStore, StoreError, StoreResult, UserStore};
-use crate::tokens::{owner, presented};
+use crate::store::{GrantStore, StoreError, StoreResult};
+use crate::tokens::presented;
 
 /// What a code is issued for: the client, the signed-in user's session, the
 /// approved scope, and the request's redirect URI and PKCE challenge.
@@ -136,11 +138,4 @@ pub async fn redeem(
     Err(TokenError::server_error(
         "the code redemption kept conflicting with other writes",
     ))
-}
-
-/// Whether the grant's user and client would let a transaction pass.
-pub(crate) async fn owner_and_client_valid(app: &App, grant: &Grant) -> StoreResult<bool> {
-    let user = app.store.get_user_state(&grant.user.username).await?;
-    Ok(owner::is_valid(user.as_ref(), &grant.user)
-        && app.store.get_client(&grant.client_id).await?.is_some())
 }

@@ -14,9 +14,10 @@ use crate::domain::grant::{Grant, RefreshState};
 use crate::domain::scope::Scope;
 use crate::error::{TokenError, TokenErrorCode};
 use crate::secret::Secret;
+use crate::store::ClientStore;
 use crate::store::GrantUpdate;
 use crate::tokens::access::{self, AccessTokenRequest, IssuedAccessToken};
-use crate::tokens::refresh;
+use crate::tokens::{owner, refresh};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// A token request's grant and its parameters (RFC 6749 §4.1.3, §4.4.2, §6.1).
@@ -118,6 +119,16 @@ pub(crate) fn invalid_grant(description: &str) -> TokenError {
 }
 
 pub(crate) const OWNER_UNAVAILABLE: &str = "the resource owner's account is not available";
+
+/// Whether the grant's user and client would let a redemption or refresh
+/// transaction pass: asked after one was refused, to tell why.
+pub(crate) async fn owner_and_client_valid(
+    app: &App,
+    grant: &Grant,
+) -> Result<bool, crate::store::StoreError> {
+    Ok(owner::still_valid(app, &grant.user).await?
+        && app.store.get_client(&grant.client_id).await?.is_some())
+}
 
 /// How many times a redemption or refresh re-reads its grant after a conflicting
 /// write before it gives up (real DynamoDB may cancel a transaction that races

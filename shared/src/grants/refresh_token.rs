@@ -8,8 +8,9 @@
 //! victim's tokens die together, however fast either side keeps refreshing. The
 //! decision itself is [`decide_refresh`].
 
-use super::authorization_code::owner_and_client_valid;
-use super::{ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for};
+use super::{
+    ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for, owner_and_client_valid,
+};
 use crate::app::{App, now};
 use crate::domain::client::Client;
 use crate::domain::grant::{RefreshDecision, RevokeReason, decide_refresh};

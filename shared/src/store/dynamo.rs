@@ -33,6 +33,15 @@ where
     }
 }
 
+/// Maps a failed condition to `Ok(false)`, as "no such item (in that state)".
+pub(super) fn found(r: StoreResult<()>) -> StoreResult<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A transaction step that creates `item`, on the condition that no item with its
 /// key attribute `key_attr` exists.
 pub(super) fn put_new(table: &str, item: Item, key_attr: &str) -> StoreResult<TransactWriteItem> {
@@ -170,12 +179,7 @@ impl ClientStore for DynamoStore {
                 "SET secret_hash = :h REMOVE previous_secret_hash, previous_secret_valid_until",
             ),
         };
-        let r = req.send().await;
-        match r.map_err(map_err) {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
+        found(req.send().await.map(|_| ()).map_err(map_err))
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {

@@ -6,7 +6,7 @@
 //! the client is still registered. Ending a grant is one conditional `UpdateItem`;
 //! ending a user's grants is one write to the user (its epoch).
 
-use super::dynamo::{DynamoStore, key, map_err, put_new};
+use super::dynamo::{DynamoStore, found, key, map_err, put_new};
 use super::item::{self, Item, TTL_GRACE_SECONDS, n, s};
 use super::tables::{GRANT_CLIENT_INDEX, GRANT_USER_INDEX};
 use super::{
@@ -22,14 +22,6 @@ use std::collections::HashMap;
 
 fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Backend(e.to_string())
-}
-
-fn found(r: StoreResult<()>) -> StoreResult<bool> {
-    match r {
-        Ok(()) => Ok(true),
-        Err(StoreError::Conflict) => Ok(false),
-        Err(e) => Err(e),
-    }
 }
 
 impl DynamoStore {

@@ -1,7 +1,7 @@
 //! The DynamoDB implementation of the stores behind the login and consent pages:
 //! users, remembered consents, failed-login counters and the session key.
 
-use super::dynamo::{DynamoStore, key, map_err};
+use super::dynamo::{DynamoStore, found, key, map_err};
 use super::item::{self, Item, n, s};
 use super::{
     ConsentStore, LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, StoreError, StoreResult,
@@ -11,15 +11,6 @@ use crate::domain::scope::Scope;
 use crate::domain::user::{User, UserState};
 use crate::secret::{Secret, random_token};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
-
-/// Maps a failed condition to `Ok(false)`, as "no such item".
-fn found(r: StoreResult<()>) -> StoreResult<bool> {
-    match r {
-        Ok(()) => Ok(true),
-        Err(StoreError::Conflict) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
 
 impl UserStore for DynamoStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {

@@ -14,11 +14,9 @@ use super::presented::{Presented, classify};
 use super::{access, owner, refresh};
 use crate::app::{App, now};
 use crate::domain::client::Client;
-use crate::domain::grant::{Grant, is_current_refresh};
+use crate::domain::grant::is_current_refresh;
 use crate::domain::scope::Scope;
-use crate::store::{
-    ClientStore, GrantStore, StoreError, TokenStateQuery, TokenStateStore, UserStore,
-};
+use crate::store::{ClientStore, GrantStore, StoreError, TokenStateQuery, TokenStateStore};
 
 /// Which kind of token is active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +70,7 @@ pub async fn active(
             if !known_client && app.store.get_client(&grant.client_id).await?.is_none() {
                 return Ok(None);
             }
-            if !owner_valid(app, &grant).await? {
+            if !owner::still_valid(app, &grant.user).await? {
                 return Ok(None);
             }
             let r = grant.refresh.expect("checked by is_current_refresh");
@@ -130,7 +128,7 @@ pub async fn active_access_token(
         if !grant.is_live()
             || grant.client_id != claims.client_id
             || grant.user.user_id != claims.sub
-            || !owner_valid(app, &grant).await?
+            || !owner::still_valid(app, &grant.user).await?
         {
             return Ok(None);
         }
@@ -147,11 +145,4 @@ pub async fn active_access_token(
         jti: Some(claims.jti),
         username,
     }))
-}
-
-/// Whether the grant's user is still valid (one `GetItem`, without the password
-/// hash).
-pub async fn owner_valid(app: &App, grant: &Grant) -> Result<bool, StoreError> {
-    let user = app.store.get_user_state(&grant.user.username).await?;
-    Ok(owner::is_valid(user.as_ref(), &grant.user))
 }

@@ -3,8 +3,17 @@
 //! same epoch (no password change, disabling or `end-sessions` since). One rule
 //! for the authorization endpoint, the grants, introspection and the authorizer.
 
+use crate::app::App;
 use crate::domain::grant::GrantOwner;
 use crate::domain::user::UserState;
+use crate::store::{StoreError, UserStore};
+
+/// Whether the owner is still valid, reading the user's state (one `GetItem`,
+/// without the password hash).
+pub async fn still_valid(app: &App, owner: &GrantOwner) -> Result<bool, StoreError> {
+    let user = app.store.get_user_state(&owner.username).await?;
+    Ok(is_valid(user.as_ref(), owner))
+}
 
 pub fn is_valid(user: Option<&UserState>, owner: &GrantOwner) -> bool {
     user.is_some_and(|u| !u.disabled && u.user_id == owner.user_id && u.epoch == owner.epoch)
