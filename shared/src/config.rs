@@ -91,7 +91,7 @@ impl Config {
     /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER`, `GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE`,
     /// `GATEHOUSE_LOGIN_FAILURE_WINDOW`, `GATEHOUSE_SIGNING_ALG` and the table names `GATEHOUSE_CLIENTS_TABLE`,
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
-    /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_USERS_TABLE`,
+    /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`.
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -127,6 +127,7 @@ impl Config {
             grants: required("GATEHOUSE_GRANTS_TABLE")?,
             sessions: required("GATEHOUSE_SESSIONS_TABLE")?,
             keys: required("GATEHOUSE_KEYS_TABLE")?,
+            secrets: required("GATEHOUSE_SECRETS_TABLE")?,
             users: required("GATEHOUSE_USERS_TABLE")?,
             consents: required("GATEHOUSE_CONSENTS_TABLE")?,
             login_attempts: required("GATEHOUSE_LOGIN_ATTEMPTS_TABLE")?,
@@ -203,6 +204,12 @@ impl Config {
         if !(60..=30 * 86_400).contains(&self.session_ttl) {
             return Err("the session lifetime must be between 60 seconds and 30 days".into());
         }
+        if self.key_cache_ttl.as_secs() > crate::keys::MAX_KEY_CACHE_SECONDS {
+            return Err(format!(
+                "the key cache lifetime must be at most {} seconds: the key rotation guard counts on it",
+                crate::keys::MAX_KEY_CACHE_SECONDS
+            ));
+        }
         if self.login_max_failures_per_user == 0
             || self.login_max_failures_per_source == 0
             || self.login_failure_window < 60
@@ -226,9 +233,11 @@ impl Config {
         !self.issuer.starts_with("http://")
     }
 
-    /// How long a retired signing key stays published.
+    /// How long a retired signing key stays published: a warm token function may
+    /// sign with it until its key cache expires, and the last token it signs is
+    /// valid for the longest lifetime, give or take the clock skew.
     pub fn retired_key_publication(&self) -> u64 {
-        self.max_access_token_ttl + CLOCK_SKEW_SECONDS
+        crate::keys::MAX_KEY_CACHE_SECONDS + self.max_access_token_ttl + CLOCK_SKEW_SECONDS
     }
 
     pub fn endpoint(&self, path: &str) -> String {
@@ -249,13 +258,14 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    const BASE: [(&str, &str); 9] = [
+    const BASE: [(&str, &str); 10] = [
         ("GATEHOUSE_ISSUER", "https://auth.example.com/"),
         ("GATEHOUSE_CLIENTS_TABLE", "c"),
         ("GATEHOUSE_TOKENS_TABLE", "t"),
         ("GATEHOUSE_GRANTS_TABLE", "g"),
         ("GATEHOUSE_SESSIONS_TABLE", "s"),
         ("GATEHOUSE_KEYS_TABLE", "k"),
+        ("GATEHOUSE_SECRETS_TABLE", "sk"),
         ("GATEHOUSE_USERS_TABLE", "u"),
         ("GATEHOUSE_CONSENTS_TABLE", "cs"),
         ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),

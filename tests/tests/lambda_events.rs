@@ -122,9 +122,8 @@ async fn login_server() -> TestServer {
         .store
         .client()
         .put_item()
-        .table_name(&server.app.store.tables().keys)
-        .item("kid", AttributeValue::S("session-key".into()))
-        .item("use", AttributeValue::S("session".into()))
+        .table_name(&server.app.store.tables().secrets)
+        .item("name", AttributeValue::S("session-key".into()))
         .item(
             "secret",
             AttributeValue::S("fixture-session-key-0123456789abcdefghijklm".into()),

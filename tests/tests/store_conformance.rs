@@ -55,6 +55,7 @@ async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_where_items_expire
         &s.tables().grants,
         &s.tables().sessions,
         &s.tables().keys,
+        &s.tables().secrets,
         &s.tables().login_attempts,
     ] {
         let ttl = s
@@ -165,7 +166,26 @@ async fn key_rotations_apply_atomically_and_a_stale_plan_conflicts() {
         status(first.promote.as_ref().unwrap()).status,
         KeyStatus::Active
     );
-    assert_eq!(status(&first.create[0].kid).status, KeyStatus::Next);
+    assert_eq!(status(&first.create[0].public.kid).status, KeyStatus::Next);
+    // Private halves are in the secrets table, and a retired key's is gone.
+    let promoted = first.promote.as_ref().unwrap();
+    assert!(s.private_key(promoted).await.unwrap().is_some());
+    assert_eq!(
+        s.private_key(&first.create[0].public.kid).await.unwrap(),
+        Some(first.create[0].private.clone())
+    );
+    assert!(s.private_key(&retired.kid).await.unwrap().is_none());
+    // Nothing private is in the keys table.
+    let raw = s
+        .client()
+        .scan()
+        .table_name(&s.tables().keys)
+        .send()
+        .await
+        .unwrap();
+    for item in raw.items() {
+        assert!(!item.contains_key("private_der") && !item.contains_key("secret"));
+    }
 }
 
 #[tokio::test]
@@ -668,4 +688,76 @@ async fn the_epoch_moves_on_with_a_password_change_disabling_and_end_sessions() 
     assert!(s.get_user("nobody").await.unwrap().is_none());
     let state = s.get_user_state("alice").await.unwrap().unwrap();
     assert!(!format!("{state:?}").contains("argon2"), "no password hash");
+}
+
+/// Keys of the layout before the secrets table: private halves and HMAC keys in
+/// the keys table. The migration moves them, once, and leaves only public records.
+#[tokio::test]
+async fn legacy_private_keys_and_hmac_keys_move_to_the_secrets_table() {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let s = store().await;
+    let pair =
+        gatehouse_core::keys::KeyPair::generate(SigningAlgorithm::Es256, KeyStatus::Active, 5)
+            .unwrap();
+    let k = &pair.public;
+    let put = |item: Vec<(&str, V)>| {
+        let mut req = s.client().put_item().table_name(&s.tables().keys);
+        for (a, v) in item {
+            req = req.item(a, v);
+        }
+        req.send()
+    };
+    put(vec![
+        ("kid", V::S(k.kid.clone())),
+        ("alg", V::S("ES256".into())),
+        ("status", V::S("active".into())),
+        ("public_jwk", V::S(k.public_jwk.clone())),
+        ("created_at", V::N("5".into())),
+        ("activated_at", V::N("5".into())),
+        ("private_der", V::B(Blob::new(pair.private.0.clone()))),
+    ])
+    .await
+    .unwrap();
+    put(vec![
+        ("kid", V::S("session-key".into())),
+        (
+            "secret",
+            V::S("legacy-session-key-0123456789abcdefghijklmnop".into()),
+        ),
+    ])
+    .await
+    .unwrap();
+    // Before: the key is listed, but it has no private half where the signer looks.
+    assert_eq!(
+        s.list_keys().await.unwrap().len(),
+        1,
+        "the HMAC item is not a key"
+    );
+    assert!(s.private_key(&k.kid).await.unwrap().is_none());
+
+    assert_eq!(s.migrate_legacy_keys().await.unwrap(), 2);
+    assert_eq!(
+        s.private_key(&k.kid).await.unwrap(),
+        Some(pair.private.clone())
+    );
+    assert_eq!(
+        s.existing_secret_key(SecretKeyPurpose::Session)
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "legacy-session-key-0123456789abcdefghijklmnop"
+    );
+    let raw = s
+        .client()
+        .scan()
+        .table_name(&s.tables().keys)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.items().len(), 1);
+    assert!(!raw.items()[0].contains_key("private_der"));
+    assert_eq!(s.list_keys().await.unwrap()[0], *k);
+    assert_eq!(s.migrate_legacy_keys().await.unwrap(), 0, "idempotent");
 }

@@ -1,15 +1,11 @@
 //! The DynamoDB implementation of the stores behind the login and consent pages:
-//! users, remembered consents, failed-login counters and the session key.
+//! users, remembered consents and failed-login counters.
 
 use super::dynamo::{DynamoStore, found, key, map_err};
 use super::item::{self, Item, n, s};
-use super::{
-    ConsentStore, LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, StoreError, StoreResult,
-    UserStore,
-};
+use super::{ConsentStore, LoginAttemptStore, StoreError, StoreResult, UserStore};
 use crate::domain::scope::Scope;
 use crate::domain::user::{User, UserState};
-use crate::secret::{Secret, random_token};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
 impl UserStore for DynamoStore {
@@ -242,44 +238,5 @@ impl LoginAttemptStore for DynamoStore {
             .await
             .map_err(map_err)?;
         Ok(())
-    }
-}
-
-impl SecretKeyStore for DynamoStore {
-    async fn existing_secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Option<Secret>> {
-        Ok(self
-            .get_consistent(&self.tables().keys, "kid", purpose.kid())
-            .await?
-            .and_then(|it| it.get("secret").and_then(|v| v.as_s().ok()).cloned())
-            .map(Secret::new))
-    }
-
-    async fn secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Secret> {
-        let kid = purpose.kid();
-        let read = || self.existing_secret_key(purpose);
-        if let Some(k) = read().await? {
-            return Ok(k);
-        }
-        let fresh = random_token();
-        let created = self
-            .client()
-            .put_item()
-            .table_name(&self.tables().keys)
-            .set_item(Some(Item::from([
-                ("kid".into(), s(kid)),
-                ("secret".into(), s(fresh.expose())),
-            ])))
-            .condition_expression("attribute_not_exists(kid)")
-            .send()
-            .await
-            .map_err(map_err);
-        match created {
-            Ok(_) => Ok(fresh),
-            // Another instance created it first: use theirs.
-            Err(StoreError::Conflict) => read()
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("secret key vanished".into())),
-            Err(e) => Err(e),
-        }
     }
 }

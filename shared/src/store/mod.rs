@@ -3,6 +3,7 @@
 
 pub mod dynamo;
 mod dynamo_grants;
+mod dynamo_keys;
 mod dynamo_users;
 mod item;
 pub mod tables;
@@ -12,7 +13,7 @@ use crate::domain::grant::{Grant, RefreshState, RevokeReason};
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
 use crate::domain::user::{User, UserState};
-use crate::keys::StoredKey;
+use crate::keys::{PrivateKeyDer, StoredKey};
 use crate::secret::{Secret, SecretHash};
 use std::fmt;
 
@@ -225,8 +226,8 @@ pub enum SecretKeyPurpose {
 }
 
 impl SecretKeyPurpose {
-    /// The keys-table item that holds the key.
-    pub fn kid(self) -> &'static str {
+    /// The secrets-table item that holds the key.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Session => "session-key",
             Self::Refresh => "refresh-key",
@@ -234,11 +235,15 @@ impl SecretKeyPurpose {
     }
 }
 
-/// Signing keys.
+/// Signing keys: public records apart from private halves.
 #[allow(async_fn_in_trait)]
 pub trait KeyStore {
-    /// Every stored key (there are a handful).
+    /// The public record of every stored key (there are a handful); never private
+    /// material.
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// The private half of key `kid`, for the function that signs; `None` once
+    /// the key is retired (or was never stored here).
+    async fn private_key(&self, kid: &str) -> StoreResult<Option<PrivateKeyDer>>;
     /// Applies a rotation atomically: each change is conditional on the key's
     /// current status, so two concurrent rotations cannot both succeed.
     async fn apply_rotation(&self, rotation: &crate::keys::Rotation) -> StoreResult<()>;
