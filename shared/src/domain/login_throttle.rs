@@ -6,7 +6,8 @@
 //! Every attempt takes one slot in each of its counters before the password is
 //! checked, all or none (the store does it in one conditional transaction); a
 //! counter at its limit refuses, and then no password is checked. A failed attempt
-//! keeps its slots; a successful one gives them back ([`release`]).
+//! keeps its slots; a successful one gives them back ([`release`]), except the
+//! slowed mode's one.
 //!
 //! The counters, per fixed window of `window` seconds:
 //! - the (username, source) pair, `per_pair` attempts: guessing one account from
@@ -150,16 +151,19 @@ pub fn after_refusal(mode: Mode, kinds: &[CounterKind]) -> Option<Mode> {
     }
 }
 
-/// What a successful sign-in gives back of the slots it took: its pair's
-/// counters are forgotten (the owner is not throttled by their own successes),
-/// and the shared counters lose this attempt's slot only, so that an attack in
-/// progress keeps its count.
+/// What a successful sign-in gives back of the slots it took: its pair's counter
+/// is forgotten (the owner is not throttled by their own successes), and the
+/// shared counters lose this attempt's slot only, so that an attack in progress
+/// keeps its count. The slowed mode's one attempt per address is kept, whoever
+/// made it: during an attack on the account the owner leaves with a session, and
+/// an attacker sharing the owner's address (a NAT, a /64) gains no guess from it.
 pub fn release(taken: &[Counter]) -> Vec<Release> {
     taken
         .iter()
-        .map(|c| match c.kind {
-            CounterKind::Pair | CounterKind::SlowedPair => Release::Forget(c.key.clone()),
-            CounterKind::Source | CounterKind::User => Release::GiveBack(c.key.clone()),
+        .filter_map(|c| match c.kind {
+            CounterKind::Pair => Some(Release::Forget(c.key.clone())),
+            CounterKind::Source | CounterKind::User => Some(Release::GiveBack(c.key.clone())),
+            CounterKind::SlowedPair => None,
         })
         .collect()
 }
@@ -233,7 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn a_success_forgets_its_pair_and_gives_back_one_shared_slot() {
+    fn a_success_forgets_its_pair_gives_back_one_shared_slot_and_keeps_the_slowed_one() {
         let a = Attempt::new(Some("alice"), "203.0.113.7", 0, &LIMITS);
         assert_eq!(
             release(&a.counters(Mode::Normal, &LIMITS)),
@@ -246,7 +250,6 @@ mod tests {
         assert_eq!(
             release(&a.counters(Mode::Slowed, &LIMITS)),
             [
-                Release::Forget("slowed:alice:203.0.113.7:0".into()),
                 Release::Forget("pair:alice:203.0.113.7:0".into()),
                 Release::GiveBack("source:203.0.113.7:0".into()),
             ]
