@@ -1,5 +1,5 @@
 //! The DynamoDB implementation of the stores behind the login and consent pages:
-//! users, remembered consents, failed-login counters and the session key.
+//! users, remembered consents, sign-in throttling counters and the session key.
 
 use super::dynamo::{DynamoStore, found, key, map_err};
 use super::item::{self, Item, n, s};
@@ -248,6 +248,11 @@ impl LoginAttemptStore for DynamoStore {
                 return Ok(Slots::Refused(held));
             }
             // No reason to go by: refuse, rather than let an attempt through.
+            let codes: Vec<_> = reasons.iter().map(|r| r.code().unwrap_or("-")).collect();
+            tracing::error!(
+                ?codes,
+                "throttling counters refused for an unexpected reason"
+            );
             return Ok(Slots::Refused((0..counters.len()).collect()));
         }
     }
