@@ -35,10 +35,13 @@ pub struct Config {
     pub allow_plain_pkce: bool,
     /// Require PKCE from confidential clients too (public clients always need it).
     pub require_pkce: bool,
-    /// Failed logins per username, and per source address, within
-    /// `login_failure_window` seconds before further attempts are refused.
-    pub login_max_failures_per_user: u64,
+    /// Sign-in throttling (`domain/login_throttle.rs`), per window of
+    /// `login_failure_window` seconds: attempts per (username, source address)
+    /// pair, per source address over all usernames, and the per-username ceiling
+    /// past which each pair gets one attempt per window instead.
+    pub login_max_failures_per_user_source: u64,
     pub login_max_failures_per_source: u64,
+    pub login_slow_down_after_failures_per_user: u64,
     pub login_failure_window: u64,
     /// The algorithm operators chose for signing keys (`GATEHOUSE_SIGNING_ALG`);
     /// keys are made by `gatehouse keys rotate`, so a function only warns when the
@@ -52,6 +55,12 @@ pub const DEFAULT_CODE_TTL: u64 = 60;
 pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 30 * 86_400;
 pub const DEFAULT_REFRESH_REUSE_GRACE: u64 = 0;
 pub const DEFAULT_SESSION_TTL: u64 = 8 * 3600;
+pub const DEFAULT_LOGIN_MAX_FAILURES_PER_USER_SOURCE: u64 = 5;
+pub const DEFAULT_LOGIN_MAX_FAILURES_PER_SOURCE: u64 = 30;
+/// 20 per 15 minutes: at most 80 guesses an hour at one account from the
+/// ceiling, below OWASP ASVS v4.0.3 §2.2.1's 100 an hour, plus one per address.
+pub const DEFAULT_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER: u64 = 20;
+pub const DEFAULT_LOGIN_FAILURE_WINDOW: u64 = 900;
 /// Stands in for an issuer not known yet (or never used): never in a token.
 pub const PLACEHOLDER_ISSUER: &str = "https://issuer.invalid";
 /// Allowed clock difference between Gatehouse and verifiers.
@@ -75,9 +84,11 @@ impl Config {
             session_ttl: DEFAULT_SESSION_TTL,
             allow_plain_pkce: false,
             require_pkce: false,
-            login_max_failures_per_user: 5,
-            login_max_failures_per_source: 30,
-            login_failure_window: 900,
+            login_max_failures_per_user_source: DEFAULT_LOGIN_MAX_FAILURES_PER_USER_SOURCE,
+            login_max_failures_per_source: DEFAULT_LOGIN_MAX_FAILURES_PER_SOURCE,
+            login_slow_down_after_failures_per_user:
+                DEFAULT_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER,
+            login_failure_window: DEFAULT_LOGIN_FAILURE_WINDOW,
             signing_alg: None,
         }
     }
@@ -88,7 +99,9 @@ impl Config {
     /// `GATEHOUSE_CODE_TTL`, `GATEHOUSE_REFRESH_TOKEN_TTL`,
     /// `GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS`, `GATEHOUSE_SESSION_TTL`,
     /// `GATEHOUSE_ALLOW_PLAIN_PKCE`, `GATEHOUSE_REQUIRE_PKCE` (`true`/`false`),
-    /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER`, `GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE`,
+    /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE`,
+    /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE`,
+    /// `GATEHOUSE_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER`,
     /// `GATEHOUSE_LOGIN_FAILURE_WINDOW`, `GATEHOUSE_SIGNING_ALG` and the table names `GATEHOUSE_CLIENTS_TABLE`,
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
     /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
@@ -161,9 +174,30 @@ impl Config {
         c.session_ttl = number("GATEHOUSE_SESSION_TTL", DEFAULT_SESSION_TTL)?;
         c.allow_plain_pkce = flag("GATEHOUSE_ALLOW_PLAIN_PKCE")?;
         c.require_pkce = flag("GATEHOUSE_REQUIRE_PKCE")?;
-        c.login_max_failures_per_user = number("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER", 5)?;
-        c.login_max_failures_per_source = number("GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE", 30)?;
-        c.login_failure_window = number("GATEHOUSE_LOGIN_FAILURE_WINDOW", 900)?;
+        if get("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER").is_some() {
+            // Its meaning changed (it locked a username out from everywhere): a
+            // deployment that sets it must choose the new limits knowingly.
+            return Err("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER is replaced by \
+                 GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE (per username and address) and \
+                 GATEHOUSE_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER (the per-username ceiling)"
+                .into());
+        }
+        c.login_max_failures_per_user_source = number(
+            "GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE",
+            DEFAULT_LOGIN_MAX_FAILURES_PER_USER_SOURCE,
+        )?;
+        c.login_max_failures_per_source = number(
+            "GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE",
+            DEFAULT_LOGIN_MAX_FAILURES_PER_SOURCE,
+        )?;
+        c.login_slow_down_after_failures_per_user = number(
+            "GATEHOUSE_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER",
+            DEFAULT_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER,
+        )?;
+        c.login_failure_window = number(
+            "GATEHOUSE_LOGIN_FAILURE_WINDOW",
+            DEFAULT_LOGIN_FAILURE_WINDOW,
+        )?;
         c.signing_alg = get("GATEHOUSE_SIGNING_ALG")
             .map(|a| a.trim().parse())
             .transpose()?;
@@ -210,8 +244,9 @@ impl Config {
                 crate::keys::MAX_KEY_CACHE_SECONDS
             ));
         }
-        if self.login_max_failures_per_user == 0
+        if self.login_max_failures_per_user_source == 0
             || self.login_max_failures_per_source == 0
+            || self.login_slow_down_after_failures_per_user == 0
             || self.login_failure_window < 60
         {
             return Err(
@@ -231,6 +266,16 @@ impl Config {
 
     pub fn secure_cookies(&self) -> bool {
         !self.issuer.starts_with("http://")
+    }
+
+    /// The sign-in throttling limits.
+    pub fn login_limits(&self) -> crate::domain::login_throttle::Limits {
+        crate::domain::login_throttle::Limits {
+            per_pair: self.login_max_failures_per_user_source,
+            per_source: self.login_max_failures_per_source,
+            per_user: self.login_slow_down_after_failures_per_user,
+            window: self.login_failure_window,
+        }
     }
 
     /// How long a retired signing key stays published: a warm token function may
@@ -282,6 +327,11 @@ mod tests {
         assert_eq!(c.code_ttl, 60);
         assert!(!c.allow_plain_pkce && !c.require_pkce);
         assert!(c.secure_cookies());
+        let l = c.login_limits();
+        assert_eq!(
+            (l.per_pair, l.per_source, l.per_user, l.window),
+            (5, 30, 20, 900)
+        );
     }
 
     #[test]
@@ -304,6 +354,18 @@ mod tests {
                 .allow_plain_pkce
         );
         assert!(with("GATEHOUSE_SESSION_TTL", "10").is_err());
+        for k in [
+            "GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE",
+            "GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE",
+            "GATEHOUSE_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER",
+        ] {
+            assert!(with(k, "0").is_err(), "{k}=0");
+            assert!(with(k, "many").is_err(), "{k}=many");
+            assert!(with(k, "1").is_ok(), "{k}=1");
+        }
+        assert!(with("GATEHOUSE_LOGIN_FAILURE_WINDOW", "59").is_err());
+        let renamed = with("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER", "5").unwrap_err();
+        assert!(renamed.contains("_PER_USER_SOURCE"), "{renamed}");
         assert!(
             Config::from_lookup(env(&BASE[1..])).is_err(),
             "issuer is required"

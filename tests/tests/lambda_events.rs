@@ -195,11 +195,12 @@ async fn a_failed_login_event_counts_against_api_gateways_source_ip() {
     let counts = server
         .app
         .store
-        .failures(&[
+        .slots_held(&[
+            format!("pair:fixture-user:203.0.113.7:{window}"),
             format!("source:203.0.113.7:{window}"),
             format!("user:fixture-user:{window}"),
         ])
         .await
         .unwrap();
-    assert_eq!(counts, vec![1, 1]);
+    assert_eq!(counts, vec![1, 1, 1]);
 }

@@ -8,6 +8,7 @@ use gatehouse_core::domain::client::{Client, ClientType, GrantType, PreviousSecr
 use gatehouse_core::domain::grant::{
     CodeBinding, CodeState, Grant, GrantOwner, GrantState, RefreshState, RevokeReason,
 };
+use gatehouse_core::domain::login_throttle::{Counter, CounterKind, Release};
 use gatehouse_core::domain::scope::Scope;
 use gatehouse_core::domain::session::LoginSession;
 use gatehouse_core::domain::user::User;
@@ -16,8 +17,8 @@ use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{
     ClientStore, ConsentStore, DynamoStore, GrantStore, GrantUpdate, GrantsOf, KeyStore,
-    LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, SessionStore, StoreError, TableNames,
-    TokenStateQuery, TokenStateStore, UserStore,
+    LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, SessionStore, Slots, StoreError,
+    TableNames, TokenStateQuery, TokenStateStore, UserStore,
 };
 
 async fn store() -> DynamoStore {
@@ -307,16 +308,51 @@ async fn consents_are_per_user_and_client_and_replaced_on_write() {
     assert_eq!(s.get_consent("u2", "c1").await.unwrap(), None);
 }
 
+fn counter(kind: CounterKind, key: &str, limit: u64) -> Counter {
+    Counter {
+        kind,
+        key: key.into(),
+        limit,
+    }
+}
+
 #[tokio::test]
-async fn failed_logins_are_counted_per_key_and_cleared() {
+async fn a_slot_is_refused_at_the_limit_and_then_nothing_is_taken() {
     let s = store().await;
-    let keys = ["user:alice:1".to_owned(), "source:203.0.113.7:1".to_owned()];
-    assert_eq!(s.failures(&keys).await.unwrap(), [0, 0]);
-    s.record_failure(&keys, 100).await.unwrap();
-    s.record_failure(&keys[1..], 100).await.unwrap();
-    assert_eq!(s.failures(&keys).await.unwrap(), [1, 2]);
-    s.clear_failures(&keys[0]).await.unwrap();
-    assert_eq!(s.failures(&keys).await.unwrap(), [0, 2]);
+    let pair = counter(CounterKind::Pair, "pair:alice:203.0.113.7:1", 2);
+    let source = counter(CounterKind::Source, "source:203.0.113.7:1", 3);
+    let keys = [pair.key.clone(), source.key.clone()];
+    let both = [pair.clone(), source.clone()];
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [0, 0]);
+    for _ in 0..2 {
+        assert_eq!(s.take_slots(&both, 100).await.unwrap(), Slots::Taken);
+    }
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [2, 2]);
+    // The pair is at its limit: refused, and the source is not counted either.
+    assert_eq!(
+        s.take_slots(&both, 100).await.unwrap(),
+        Slots::Refused(vec![0])
+    );
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [2, 2], "all or none");
+    // The source alone has one slot left, then refuses; both refuse together.
+    let other = counter(CounterKind::Pair, "pair:bob:203.0.113.7:1", 2);
+    assert_eq!(
+        s.take_slots(&[other.clone(), source.clone()], 100)
+            .await
+            .unwrap(),
+        Slots::Taken
+    );
+    assert_eq!(
+        s.take_slots(&[other.clone(), source.clone()], 100)
+            .await
+            .unwrap(),
+        Slots::Refused(vec![1])
+    );
+    assert_eq!(
+        s.take_slots(&both, 100).await.unwrap(),
+        Slots::Refused(vec![0, 1])
+    );
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [2, 3]);
     let item = s
         .client()
         .get_item()
@@ -332,6 +368,42 @@ async fn failed_logins_are_counted_per_key_and_cleared() {
         AttributeValue::N("100".into()),
         "counters expire"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_takes_never_pass_the_limit() {
+    let s = store().await;
+    let c = [counter(CounterKind::Pair, "pair:alice:198.51.100.1:1", 5)];
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (s, c) = (s.clone(), c.clone());
+        tasks.spawn(async move { s.take_slots(&c, 100).await.unwrap() });
+    }
+    let results = tasks.join_all().await;
+    let taken = results.iter().filter(|r| **r == Slots::Taken).count();
+    assert_eq!(taken, 5, "{results:?}");
+    assert_eq!(s.slots_held(&[c[0].key.clone()]).await.unwrap(), [5]);
+}
+
+#[tokio::test]
+async fn released_slots_forget_the_pair_and_give_one_back_to_shared_counters() {
+    let s = store().await;
+    let pair = counter(CounterKind::Pair, "pair:alice:203.0.113.7:1", 5);
+    let source = counter(CounterKind::Source, "source:203.0.113.7:1", 30);
+    let keys = [pair.key.clone(), source.key.clone()];
+    for _ in 0..3 {
+        s.take_slots(&[pair.clone(), source.clone()], 100)
+            .await
+            .unwrap();
+    }
+    s.release_slots(&[
+        Release::Forget(pair.key.clone()),
+        Release::GiveBack(source.key.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [0, 2]);
+    s.release_slots(&[]).await.unwrap();
 }
 
 #[tokio::test]

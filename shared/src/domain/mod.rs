@@ -2,7 +2,9 @@
 
 pub mod client;
 pub mod grant;
+pub mod login_throttle;
 pub mod pkce;
 pub mod scope;
 pub mod session;
+pub mod throttle_source;
 pub mod user;
