@@ -234,7 +234,7 @@ async fn cold_start(server: &TestServer) -> TestServer {
     TestServer {
         base,
         app,
-        engine_url: server.engine_url.clone(),
+        engine: server.engine.clone(),
         dynamodb_calls: server.dynamodb_calls.clone(),
     }
 }
