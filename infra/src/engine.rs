@@ -63,12 +63,7 @@ impl Engine {
     pub async fn in_memory() -> anyhow::Result<Self> {
         let db =
             dynoxide::Database::memory().map_err(|e| anyhow::anyhow!("in-memory engine: {e}"))?;
-        Self::serve(
-            db,
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            new_credentials(),
-        )
-        .await
+        Self::serve(db, SocketAddr::from(([127, 0, 0, 1], 0)), new_credentials()).await
     }
 
     /// A DynamoDB client of this engine, signing with its credentials.

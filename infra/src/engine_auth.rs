@@ -97,8 +97,7 @@ pub fn verify(
     if let Some(body) = dynoxide::auth_material::validate(dynoxide::auth_material::AuthMaterial {
         authorization,
         query: req.query,
-        has_date_header: req.headers.contains_key("x-amz-date")
-            || req.headers.contains_key("date"),
+        has_date_header: req.headers.contains_key("x-amz-date") || req.headers.contains_key("date"),
     }) {
         return Err(from_dynoxide(&body));
     }
@@ -120,8 +119,9 @@ pub fn verify(
         // The engine's credentials are long-term: no session token goes with them.
         return Err(Refusal::unrecognized_client());
     }
-    let amz_date = header_value(req.headers, "x-amz-date")
-        .ok_or_else(|| Refusal::invalid_signature("The request must carry an X-Amz-Date header."))?;
+    let amz_date = header_value(req.headers, "x-amz-date").ok_or_else(|| {
+        Refusal::invalid_signature("The request must carry an X-Amz-Date header.")
+    })?;
     let signed_at = parse_amz_date(&amz_date).ok_or_else(|| {
         Refusal::invalid_signature(format!(
             "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
@@ -153,7 +153,9 @@ pub fn verify(
         )));
     }
     let signed: Vec<&str> = auth.signed_headers.split(';').collect();
-    if signed.iter().any(|h| h.is_empty() || *h != h.to_ascii_lowercase())
+    if signed
+        .iter()
+        .any(|h| h.is_empty() || *h != h.to_ascii_lowercase())
         || signed.windows(2).any(|w| w[0] >= w[1])
     {
         return Err(Refusal::invalid_signature(
@@ -369,7 +371,7 @@ fn parse_amz_date(s: &str) -> Option<u64> {
 
 fn days_in_month(y: u64, m: u64) -> u64 {
     match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -525,7 +527,12 @@ mod tests {
             )
             .send()
             .await;
-        capture.0.lock().unwrap().clone().expect("the SDK signed a request")
+        capture
+            .0
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("the SDK signed a request")
     }
 
     const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
@@ -574,7 +581,9 @@ mod tests {
         );
 
         let mut date = genuine.clone();
-        let later = format_amz_date(parse_amz_date(date.headers["x-amz-date"].to_str().unwrap()).unwrap() + 1);
+        let later = format_amz_date(
+            parse_amz_date(date.headers["x-amz-date"].to_str().unwrap()).unwrap() + 1,
+        );
         date.headers
             .insert("x-amz-date", HeaderValue::from_str(&later).unwrap());
         assert_eq!(
@@ -617,7 +626,10 @@ mod tests {
         );
 
         let mut flipped = genuine.clone();
-        let auth = flipped.headers["authorization"].to_str().unwrap().to_owned();
+        let auth = flipped.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let last = auth.chars().last().unwrap();
         let changed = format!(
             "{}{}",
@@ -683,7 +695,11 @@ mod tests {
         for now in [at + 16 * minute, at - 16 * minute] {
             let refusal = verify(&genuine.received(), &creds, now).unwrap_err();
             assert_eq!(refusal.error_type, "InvalidSignatureException");
-            assert!(refusal.message.starts_with("Signature"), "{}", refusal.message);
+            assert!(
+                refusal.message.starts_with("Signature"),
+                "{}",
+                refusal.message
+            );
         }
         for now in [at + 14 * minute, at - 14 * minute] {
             assert_eq!(verify(&genuine.received(), &creds, now), Ok(()));

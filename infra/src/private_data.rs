@@ -163,13 +163,10 @@ pub fn read_credentials(dir: &Path) -> anyhow::Result<EndpointCredentials> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| anyhow::anyhow!("reading the engine credentials {}: {e}", path.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    match (
-        v["access_key_id"].as_str(),
-        v["secret_access_key"].as_str(),
-    ) {
-        (Some(id), Some(secret)) if !id.is_empty() && secret.len() >= 32 => Ok(
-            EndpointCredentials::new(id, Secret::new(secret)),
-        ),
+    match (v["access_key_id"].as_str(), v["secret_access_key"].as_str()) {
+        (Some(id), Some(secret)) if !id.is_empty() && secret.len() >= 32 => {
+            Ok(EndpointCredentials::new(id, Secret::new(secret)))
+        }
         _ => anyhow::bail!(
             "{} does not hold an access_key_id and a secret_access_key of at least 32 characters; \
              stop any gatehouse serve on {} and delete the file to have new ones made",
@@ -184,10 +181,8 @@ mod tests {
     use super::*;
 
     fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "gatehouse-private-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("gatehouse-private-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
     }

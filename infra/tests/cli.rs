@@ -1155,7 +1155,10 @@ fn modes(dir: &Path) -> Vec<(String, u32)> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), mode(&e.path()))
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                mode(&e.path()),
+            )
         })
         .collect();
     all.sort();
@@ -1187,7 +1190,9 @@ async fn sdk_client(url: &str, id: &str, secret: &str) -> aws_sdk_dynamodb::Clie
 }
 
 /// The DynamoDB error code of a failed SDK call.
-fn error_code<E, R>(result: Result<impl std::fmt::Debug, aws_sdk_dynamodb::error::SdkError<E, R>>) -> String
+fn error_code<E, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> String
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
@@ -1217,7 +1222,11 @@ async fn serve_keeps_the_data_directory_and_every_file_in_it_private_under_an_op
             "read",
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(mode(&dir), 0o700, "the data directory");
     let files = modes(&dir);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
@@ -1249,7 +1258,11 @@ fn a_data_directory_left_open_is_tightened_and_the_command_says_so() {
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     let out = gatehouse(&dir, &["client", "list"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stderr.matches("private to its owner").count(),
@@ -1330,8 +1343,16 @@ async fn the_engine_refuses_requests_not_signed_with_its_credentials() {
 
     // And with the engine's own.
     let own = sdk_client(&url, &id, &secret).await;
-    let tables = own.list_tables().send().await.expect("the engine's credentials are accepted");
-    assert!(tables.table_names().contains(&"gatehouse-clients".to_owned()));
+    let tables = own
+        .list_tables()
+        .send()
+        .await
+        .expect("the engine's credentials are accepted");
+    assert!(
+        tables
+            .table_names()
+            .contains(&"gatehouse-clients".to_owned())
+    );
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1341,7 +1362,11 @@ fn commands_sign_with_the_credentials_in_the_data_directory() {
     let dir = data_dir("signs");
     let serve = Serve::start(&dir);
     let out = gatehouse(&dir, &["client", "list"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("through the running server's engine"),
         "{}",
@@ -1364,7 +1389,11 @@ fn commands_sign_with_the_credentials_in_the_data_directory() {
 
     std::fs::write(&path, &genuine).unwrap();
     let out = gatehouse(&dir, &["client", "list"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1384,9 +1413,15 @@ fn serve_writes_a_sam_local_env_file_with_the_engine_and_its_credentials() {
         format!("http://host.docker.internal:{port}")
     );
     assert_eq!(vars["GATEHOUSE_DYNAMODB_ACCESS_KEY_ID"], id.as_str());
-    assert_eq!(vars["GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY"], secret.as_str());
+    assert_eq!(
+        vars["GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY"],
+        secret.as_str()
+    );
     assert_eq!(vars["GATEHOUSE_CLIENTS_TABLE"], "gatehouse-clients");
-    assert_eq!(vars["GATEHOUSE_LOGIN_ATTEMPTS_TABLE"], "gatehouse-login-attempts");
+    assert_eq!(
+        vars["GATEHOUSE_LOGIN_ATTEMPTS_TABLE"],
+        "gatehouse-login-attempts"
+    );
     assert_eq!(vars["GATEHOUSE_ISSUER"], "http://127.0.0.1:3000");
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
