@@ -62,7 +62,8 @@ struct ServeArgs {
     /// Audience (`aud`) of access tokens; default the issuer.
     #[arg(long, env = "GATEHOUSE_AUDIENCE")]
     audience: Option<String>,
-    /// Address of the embedded engine (port 0 picks a free one).
+    /// Address of the embedded engine (port 0 picks a free one). It answers only
+    /// requests signed with the data directory's engine-credentials.
     #[arg(long, default_value = "127.0.0.1:0")]
     engine_addr: SocketAddr,
     /// Algorithm of the first signing key, when one is created.
