@@ -88,3 +88,16 @@ pub async fn endpoint_client(
         .await;
     aws_sdk_dynamodb::Client::new(&conf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_endpoint_credentials_never_shows_the_secret() {
+        let c = EndpointCredentials::new("GATEHOUSEABC", Secret::new("s3cr3t-value"));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("GATEHOUSEABC"), "{shown}");
+    }
+}
