@@ -29,6 +29,8 @@ import urllib.request
 
 ISSUER_PORT, ENGINE_PORT = 18095, 18096
 ISSUER = f"http://127.0.0.1:{ISSUER_PORT}"
+# The engine takes only the credentials `serve` writes beside the data.
+ENGINE_CREDENTIALS = {}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -114,8 +116,12 @@ def lambda_env(port):
         "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}", "AWS_LAMBDA_FUNCTION_NAME": "f",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "AWS_LAMBDA_FUNCTION_VERSION": "1",
         "AWS_LAMBDA_LOG_STREAM_NAME": "s", "AWS_LAMBDA_LOG_GROUP_NAME": "g",
-        "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": ENGINE_CREDENTIALS["access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": ENGINE_CREDENTIALS["secret_access_key"],
         "GATEHOUSE_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{ENGINE_PORT}",
+        "GATEHOUSE_DYNAMODB_ACCESS_KEY_ID": ENGINE_CREDENTIALS["access_key_id"],
+        "GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY": ENGINE_CREDENTIALS["secret_access_key"],
         # The SDK's own endpoint override, for binaries older than the variable above.
         "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{ENGINE_PORT}",
         "GATEHOUSE_ISSUER": ISSUER, "GATEHOUSE_LOG_LEVEL": "error",
@@ -171,6 +177,8 @@ def main():
             if os.path.exists(os.path.join(data, "engine-url")):
                 break
             time.sleep(0.05)
+        with open(os.path.join(data, "engine-credentials")) as f:
+            ENGINE_CREDENTIALS.update(json.load(f))
         admin = [gatehouse, "--data-dir", data]
         m2m = json.loads(run(admin + ["client", "create", "--name", "job", "--type", "confidential",
                                       "--grant-type", "client_credentials", "--scope", "read", "--json"]))

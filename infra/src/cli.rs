@@ -1,5 +1,7 @@
 //! The `gatehouse` command line.
 
+use crate::private_data;
+use crate::sam_local::SAM_LOCAL_ENV_FILE;
 use crate::target::{ENGINE_URL_FILE, Target, TargetArgs};
 use clap::{Parser, Subcommand};
 use gatehouse_core::App;
@@ -60,7 +62,8 @@ struct ServeArgs {
     /// Audience (`aud`) of access tokens; default the issuer.
     #[arg(long, env = "GATEHOUSE_AUDIENCE")]
     audience: Option<String>,
-    /// Address of the embedded engine (port 0 picks a free one).
+    /// Address of the embedded engine (port 0 picks a free one). It answers only
+    /// requests signed with the data directory's engine-credentials.
     #[arg(long, default_value = "127.0.0.1:0")]
     engine_addr: SocketAddr,
     /// Algorithm of the first signing key, when one is created.
@@ -278,8 +281,11 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
         );
     }
     let engine_file = args.data_dir.join(ENGINE_URL_FILE);
-    if let Some(url) = &target.own_engine {
-        std::fs::write(&engine_file, url)?;
+    let sam_file = args.data_dir.join(SAM_LOCAL_ENV_FILE);
+    if let Some(engine) = &target.own_engine {
+        private_data::write_private(&engine_file, engine.url.as_bytes())?;
+        let env = crate::sam_local::env_file(engine, &target.tables);
+        private_data::write_private(&sam_file, format!("{env:#}\n").as_bytes())?;
     }
     let issuer = config.issuer.clone();
     let app = Arc::new(App::new(config, store));
@@ -293,6 +299,7 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     };
     if target.own_engine.is_some() {
         let _ = std::fs::remove_file(&engine_file);
+        let _ = std::fs::remove_file(&sam_file);
     }
     result
 }

@@ -3,7 +3,10 @@
 
 pub mod cli;
 pub mod engine;
+pub mod engine_auth;
 pub mod grant_cli;
+pub mod private_data;
+pub mod sam_local;
 pub mod server;
 pub mod target;
 pub mod user_cli;

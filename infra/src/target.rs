@@ -3,7 +3,8 @@
 //! once), any DynamoDB-compatible endpoint, or real AWS.
 
 use crate::engine::Engine;
-use gatehouse_core::dynamodb::{aws_client, endpoint_client};
+use crate::private_data;
+use gatehouse_core::dynamodb::{EndpointCredentials, aws_client, endpoint_client};
 use gatehouse_core::store::TableNames;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -24,7 +25,11 @@ pub struct TargetArgs {
         env = "GATEHOUSE_DATA_DIR"
     )]
     pub data_dir: PathBuf,
-    /// Use this DynamoDB-compatible endpoint instead of the local data.
+    /// Use this DynamoDB-compatible endpoint instead of the local data. Requests
+    /// are signed with GATEHOUSE_DYNAMODB_ACCESS_KEY_ID and
+    /// GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY when both are set (another data
+    /// directory's engine: see its engine-credentials), otherwise with the dummy
+    /// credentials local/local, which DynamoDB Local and other emulators accept.
     #[arg(
         long,
         global = true,
@@ -64,8 +69,8 @@ pub struct Target {
     pub db: aws_sdk_dynamodb::Client,
     pub tables: TableNames,
     pub description: String,
-    /// The engine URL when this process started the embedded engine itself.
-    pub own_engine: Option<String>,
+    /// The engine, when this process started the embedded engine itself.
+    pub own_engine: Option<Engine>,
     /// Whether tables may be created here (never on AWS, where the template owns them).
     pub create_tables: bool,
 }
@@ -125,8 +130,10 @@ impl TargetArgs {
             });
         }
         if let Some(url) = &self.dynamodb_endpoint {
+            let credentials =
+                EndpointCredentials::from_env().unwrap_or_else(EndpointCredentials::dummy);
             return Ok(Target {
-                db: endpoint_client(url).await,
+                db: endpoint_client(url, &credentials).await,
                 description: format!(
                     "DynamoDB-compatible endpoint {url} (tables {}-*)",
                     self.table_prefix
@@ -137,8 +144,11 @@ impl TargetArgs {
             });
         }
         if let Some(url) = running_engine(&self.data_dir) {
+            // The running server's engine takes only its credentials, from the
+            // (owner-only) data directory.
+            let credentials = private_data::read_credentials(&self.data_dir)?;
             return Ok(Target {
-                db: endpoint_client(&url).await,
+                db: endpoint_client(&url, &credentials).await,
                 description: format!(
                     "local data in {} (through the running server's engine at {url})",
                     self.data_dir.display()
@@ -152,19 +162,27 @@ impl TargetArgs {
             .await
     }
 
-    /// Starts the embedded engine on the local data directory, listening on `addr`.
+    /// Starts the embedded engine on the local data directory, listening on `addr`
+    /// for requests signed by the directory's engine credentials. The directory
+    /// and its files are made private first (`private_data`).
     pub async fn open_local(&self, addr: SocketAddr, tables: TableNames) -> anyhow::Result<Target> {
-        std::fs::create_dir_all(&self.data_dir)?;
-        let engine = Engine::persistent(&self.data_dir.join(DATABASE_FILE), addr).await?;
+        let dir = &self.data_dir;
+        private_data::secure_dir(dir)?;
+        let credentials = private_data::engine_credentials(dir)?;
+        let database = dir.join(DATABASE_FILE);
+        private_data::create_private(&database)?;
+        let engine = Engine::persistent(&database, addr, credentials).await?;
+        // SQLite's side files take the database's mode; check that they did.
+        private_data::report(dir, &private_data::tighten_files(dir)?);
         Ok(Target {
-            db: endpoint_client(&engine.url).await,
+            db: engine.client().await,
             description: format!(
                 "local data in {} (embedded engine at {})",
-                self.data_dir.display(),
+                dir.display(),
                 engine.url
             ),
             tables,
-            own_engine: Some(engine.url),
+            own_engine: Some(engine),
             create_tables: true,
         })
     }

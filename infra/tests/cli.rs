@@ -40,10 +40,22 @@ struct Serve {
 
 impl Serve {
     fn start(dir: &Path) -> Self {
-        let mut child = Command::new(BIN)
+        Self::spawn(Command::new(BIN), dir)
+    }
+
+    /// Under `umask 000`: only the modes Gatehouse gives its files protect them.
+    fn start_with_open_umask(dir: &Path) -> Self {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", "umask 000; exec \"$0\" \"$@\"", BIN]);
+        Self::spawn(sh, dir)
+    }
+
+    fn spawn(mut command: Command, dir: &Path) -> Self {
+        let mut child = command
             .arg("--data-dir")
             .arg(dir)
             .args(["serve", "--addr", "127.0.0.1:0"])
+            .env_remove("GATEHOUSE_DYNAMODB_ENDPOINT")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -282,18 +294,38 @@ fn invalid_registrations_are_refused_with_a_clear_message() {
 async fn a_dynamodb_endpoint_is_used_instead_of_the_local_data() {
     let engine = gatehouse::engine::Engine::in_memory().await.unwrap();
     let dir = data_dir("endpoint");
-    let out = Command::new(BIN)
-        .args(["--data-dir"])
-        .arg(&dir)
-        .args([
-            "--dynamodb-endpoint",
-            &engine.url,
-            "client",
-            "list",
-            "--json",
-        ])
-        .output()
-        .unwrap();
+    let list = |credentials: Option<(&str, &str)>| {
+        let mut command = Command::new(BIN);
+        command
+            .args(["--data-dir"])
+            .arg(&dir)
+            .args([
+                "--dynamodb-endpoint",
+                &engine.url,
+                "client",
+                "list",
+                "--json",
+            ])
+            .env_remove("GATEHOUSE_DYNAMODB_ACCESS_KEY_ID")
+            .env_remove("GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY");
+        if let Some((id, secret)) = credentials {
+            command
+                .env("GATEHOUSE_DYNAMODB_ACCESS_KEY_ID", id)
+                .env("GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY", secret);
+        }
+        command.output().unwrap()
+    };
+
+    // Without the engine's credentials: the dummy ones, which it refuses.
+    let out = list(None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("UnrecognizedClientException"), "{stderr}");
+
+    let out = list(Some((
+        &engine.credentials.access_key_id,
+        engine.credentials.secret_access_key.expose(),
+    )));
     assert!(
         out.status.success(),
         "{}",
@@ -1105,6 +1137,292 @@ async fn grant_list_calls_grants_ended_by_end_sessions_ended_not_live() {
     ));
     assert_eq!(live, serde_json::json!([]));
 
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// The local data is its owner's: the directory 0700, every file 0600, and the
+// engine's port answers only requests signed with the credentials beside the data.
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Every entry of `dir` with its mode.
+fn modes(dir: &Path) -> Vec<(String, u32)> {
+    let mut all: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                mode(&e.path()),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// The URL and credentials a running `serve` wrote into `dir`.
+fn engine_of(dir: &Path) -> (String, String, String) {
+    let url = std::fs::read_to_string(dir.join("engine-url")).unwrap();
+    let creds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("engine-credentials")).unwrap())
+            .unwrap();
+    (
+        url.trim().to_owned(),
+        creds["access_key_id"].as_str().unwrap().to_owned(),
+        creds["secret_access_key"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn sdk_client(url: &str, id: &str, secret: &str) -> aws_sdk_dynamodb::Client {
+    gatehouse_core::dynamodb::endpoint_client(
+        url,
+        &gatehouse_core::dynamodb::EndpointCredentials::new(
+            id,
+            gatehouse_core::secret::Secret::new(secret),
+        ),
+    )
+    .await
+}
+
+/// The DynamoDB error code of a failed SDK call.
+fn error_code<E, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> String
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    let err = result.expect_err("the engine refuses");
+    err.code().unwrap_or("no code").to_owned()
+}
+
+#[tokio::test]
+async fn serve_keeps_the_data_directory_and_every_file_in_it_private_under_an_open_umask() {
+    let dir = data_dir("private");
+    let serve = Serve::start_with_open_umask(&dir);
+    // Writes through the running engine (SQLite's write-ahead log grows).
+    let out = gatehouse(
+        &dir,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Billing",
+            "--type",
+            "confidential",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(&dir), 0o700, "the data directory");
+    let files = modes(&dir);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for expected in [
+        "engine-credentials",
+        "engine-url",
+        "gatehouse.db",
+        "gatehouse.db-shm",
+        "gatehouse.db-wal",
+        "sam-local-env.json",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    for (name, m) in &files {
+        assert_eq!(*m, 0o600, "{name} is {m:04o}; all: {files:?}");
+    }
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_data_directory_left_open_is_tightened_and_the_command_says_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = data_dir("tighten");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let db = dir.join("gatehouse.db");
+    std::fs::write(&db, b"").unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let out = gatehouse(&dir, &["client", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("private to its owner").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(stderr.contains("gatehouse.db (was 0644)"), "{stderr}");
+    assert_eq!(mode(&dir), 0o700);
+    for (name, m) in modes(&dir) {
+        assert_eq!(m, 0o600, "{name}");
+    }
+
+    let out = gatehouse(&dir, &["client", "list"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("private to its owner"),
+        "nothing more to say"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_refuses_requests_not_signed_with_its_credentials() {
+    let dir = data_dir("refuses");
+    let serve = Serve::start(&dir);
+    let (url, id, secret) = engine_of(&dir);
+
+    // A raw POST without a signature, as any local user could send.
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "DynamoDB_20120810.ListTables")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["__type"], "com.amazon.coral.service#MissingAuthenticationTokenException",
+        "{body}"
+    );
+    assert!(body["message"].is_string(), "{body}");
+
+    // A signature-shaped header that is not a signature.
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "DynamoDB_20120810.ListTables")
+        .header("x-amz-date", "20260101T000000Z")
+        .header(
+            "authorization",
+            format!("AWS4-HMAC-SHA256 Credential={id}/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature={}", "0".repeat(64)),
+        )
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["__type"], "com.amazon.coral.service#InvalidSignatureException",
+        "{body}"
+    );
+
+    // The AWS SDK with other credentials.
+    let mut wrong_secret = secret.clone();
+    wrong_secret.replace_range(0..1, if secret.starts_with('A') { "B" } else { "A" });
+    let other = sdk_client(&url, &id, &wrong_secret).await;
+    assert_eq!(
+        error_code(other.list_tables().send().await),
+        "InvalidSignatureException"
+    );
+    let other = sdk_client(&url, "local", "local").await;
+    assert_eq!(
+        error_code(other.list_tables().send().await),
+        "UnrecognizedClientException"
+    );
+
+    // And with the engine's own.
+    let own = sdk_client(&url, &id, &secret).await;
+    let tables = own
+        .list_tables()
+        .send()
+        .await
+        .expect("the engine's credentials are accepted");
+    assert!(
+        tables
+            .table_names()
+            .contains(&"gatehouse-clients".to_owned())
+    );
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn commands_sign_with_the_credentials_in_the_data_directory() {
+    let dir = data_dir("signs");
+    let serve = Serve::start(&dir);
+    let out = gatehouse(&dir, &["client", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("through the running server's engine"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Other credentials in the file: the running engine refuses the command.
+    let path = dir.join("engine-credentials");
+    let genuine = std::fs::read(&path).unwrap();
+    let (_, id, _) = engine_of(&dir);
+    std::fs::write(
+        &path,
+        serde_json::json!({"access_key_id": id, "secret_access_key": "x".repeat(43)}).to_string(),
+    )
+    .unwrap();
+    let out = gatehouse(&dir, &["client", "list"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("InvalidSignatureException"), "{stderr}");
+
+    std::fs::write(&path, &genuine).unwrap();
+    let out = gatehouse(&dir, &["client", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_writes_a_sam_local_env_file_with_the_engine_and_its_credentials() {
+    let dir = data_dir("samlocal");
+    let serve = Serve::start(&dir);
+    let (url, id, secret) = engine_of(&dir);
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sam-local-env.json")).unwrap())
+            .unwrap();
+    let vars = &env["Parameters"];
+    let port = url.rsplit(':').next().unwrap();
+    assert_eq!(
+        vars["GATEHOUSE_DYNAMODB_ENDPOINT"],
+        format!("http://host.docker.internal:{port}")
+    );
+    assert_eq!(vars["GATEHOUSE_DYNAMODB_ACCESS_KEY_ID"], id.as_str());
+    assert_eq!(
+        vars["GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY"],
+        secret.as_str()
+    );
+    assert_eq!(vars["GATEHOUSE_CLIENTS_TABLE"], "gatehouse-clients");
+    assert_eq!(
+        vars["GATEHOUSE_LOGIN_ATTEMPTS_TABLE"],
+        "gatehouse-login-attempts"
+    );
+    assert_eq!(vars["GATEHOUSE_ISSUER"], "http://127.0.0.1:3000");
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,7 +14,6 @@ use gatehouse_core::App;
 use gatehouse_core::config::Config;
 use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::scope::Scope;
-use gatehouse_core::dynamodb::endpoint_client;
 use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_core::registration::{self, RegisteredClient};
 use gatehouse_core::secret::random_id;
@@ -29,7 +28,8 @@ pub struct TestServer {
     /// `http://127.0.0.1:PORT`, also the issuer.
     pub base: String,
     pub app: Arc<App>,
-    pub engine_url: String,
+    /// The embedded engine (its URL and the only credentials it accepts).
+    pub engine: Engine,
     /// Every DynamoDB request the server makes, by operation.
     pub dynamodb_calls: DynamoDbCalls,
 }
@@ -190,7 +190,7 @@ impl TestServer {
     pub async fn start_with_alg(alg: SigningAlgorithm, adjust: impl FnOnce(&mut Config)) -> Self {
         let engine = Engine::in_memory().await.expect("embedded engine starts");
         let dynamodb_calls = DynamoDbCalls::default();
-        let db = endpoint_client(&engine.url).await;
+        let db = engine.client().await;
         let db = aws_sdk_dynamodb::Client::from_conf(
             db.config()
                 .to_builder()
@@ -220,7 +220,7 @@ impl TestServer {
         Self {
             base,
             app,
-            engine_url: engine.url,
+            engine,
             dynamodb_calls,
         }
     }

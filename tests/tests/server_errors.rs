@@ -4,7 +4,7 @@
 
 use gatehouse_core::App;
 use gatehouse_core::config::Config;
-use gatehouse_core::dynamodb::endpoint_client;
+use gatehouse_core::dynamodb::{EndpointCredentials, endpoint_client};
 use gatehouse_core::store::{ClientStore, DynamoStore, TableNames};
 use gatehouse_tests::{TestServer, assert_error, http, read, stored_client};
 use std::sync::Arc;
@@ -18,7 +18,10 @@ async fn an_unreachable_database_is_a_generic_server_error() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let tables = TableNames::with_prefix("unreachable");
-    let store = DynamoStore::new(endpoint_client(&url).await, tables.clone());
+    let store = DynamoStore::new(
+        endpoint_client(&url, &EndpointCredentials::dummy()).await,
+        tables.clone(),
+    );
     let app = Arc::new(App::new(Config::new(base.clone(), tables), store));
     tokio::spawn(gatehouse::server::serve(listener, app));
 
@@ -53,7 +56,7 @@ async fn an_unreachable_database_is_a_generic_server_error() {
 async fn without_an_active_signing_key_tokens_are_refused_and_the_jwks_is_empty() {
     let server = TestServer::start().await;
     // The same engine, but tables without any key.
-    let db = endpoint_client(&server.engine_url).await;
+    let db = server.engine.client().await;
     let tables = TableNames::with_prefix("nokeys");
     tables.create_missing(&db).await.unwrap();
     let store = DynamoStore::new(db, tables.clone());

@@ -12,7 +12,6 @@ use gatehouse_core::domain::login_throttle::{Counter, CounterKind, Release};
 use gatehouse_core::domain::scope::Scope;
 use gatehouse_core::domain::session::LoginSession;
 use gatehouse_core::domain::user::User;
-use gatehouse_core::dynamodb::endpoint_client;
 use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{
@@ -23,7 +22,7 @@ use gatehouse_core::store::{
 
 async fn store() -> DynamoStore {
     let engine = Engine::in_memory().await.unwrap();
-    let db = endpoint_client(&engine.url).await;
+    let db = engine.client().await;
     let tables = TableNames::with_prefix("conformance");
     tables.create_missing(&db).await.unwrap();
     DynamoStore::new(db, tables)

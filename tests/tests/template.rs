@@ -9,7 +9,7 @@
 
 use gatehouse_core::App;
 use gatehouse_core::routes::ROUTES;
-use gatehouse_core::store::UserStore;
+use gatehouse_core::store::{TableNames, UserStore};
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, UserAgent, param, pkce, tokens};
 use gatehouse_tests::{Access, TestServer, http};
 use serde_norway::Value;
@@ -234,7 +234,7 @@ async fn cold_start(server: &TestServer) -> TestServer {
     TestServer {
         base,
         app,
-        engine_url: server.engine_url.clone(),
+        engine: server.engine.clone(),
         dynamodb_calls: server.dynamodb_calls.clone(),
     }
 }
@@ -621,23 +621,37 @@ async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
 }
 
 /// `sam local` applies an `--env-vars` file only to variables the template
-/// declares: every one in `infra/sam-local/env.json` must be declared.
+/// declares: every one in `infra/sam-local/env.json`, and in the
+/// `sam-local-env.json` that `gatehouse serve` writes, must be declared.
 #[test]
-fn the_sam_local_env_file_sets_only_declared_variables() {
+fn the_sam_local_env_files_set_only_declared_variables() {
     let t = template();
     let declared = t["Globals"]["Function"]["Environment"]["Variables"]
         .as_mapping()
         .unwrap();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/sam-local/env.json");
-    let env: serde_json::Value =
+    let checked_in: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let vars = env["Parameters"].as_object().expect("a Parameters object");
-    assert!(vars.contains_key("GATEHOUSE_DYNAMODB_ENDPOINT"));
-    for name in vars.keys() {
-        assert!(
-            declared.contains_key(name.as_str()),
-            "{name} is not declared in template.yaml"
-        );
+    let engine = gatehouse::engine::Engine {
+        url: "http://0.0.0.0:8000".into(),
+        credentials: gatehouse::engine::new_credentials(),
+    };
+    let written = gatehouse::sam_local::env_file(&engine, &TableNames::with_prefix("gatehouse"));
+    for env in [checked_in, written] {
+        let vars = env["Parameters"].as_object().expect("a Parameters object");
+        for name in [
+            "GATEHOUSE_DYNAMODB_ENDPOINT",
+            "GATEHOUSE_DYNAMODB_ACCESS_KEY_ID",
+            "GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY",
+        ] {
+            assert!(vars.contains_key(name), "{name}");
+        }
+        for name in vars.keys() {
+            assert!(
+                declared.contains_key(name.as_str()),
+                "{name} is not declared in template.yaml"
+            );
+        }
     }
 }
 
