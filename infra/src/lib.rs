@@ -1,9 +1,11 @@
 //! The `gatehouse` command's library: the local server, the embedded engine, and
 //! the targets admin commands act on. The tests use the same pieces.
 
+pub mod aws;
 pub mod cli;
 pub mod engine;
 pub mod grant_cli;
 pub mod server;
+pub mod stack;
 pub mod target;
 pub mod user_cli;
