@@ -15,6 +15,11 @@ pub const ENGINE_URL_FILE: &str = "engine-url";
 /// The SQLite file of the local data.
 pub const DATABASE_FILE: &str = "gatehouse.db";
 
+/// The `--help` heading of the options that choose where a command acts.
+const TARGET: &str = "Target";
+/// The `--help` heading of the `--*-table` options.
+const TABLE_NAMES: &str = "Table names";
+
 #[derive(Clone, Debug, clap::Args)]
 pub struct TargetArgs {
     /// Local data directory (the embedded DynamoDB-compatible engine's files).
@@ -22,7 +27,8 @@ pub struct TargetArgs {
         long,
         global = true,
         default_value = ".gatehouse",
-        env = "GATEHOUSE_DATA_DIR"
+        env = "GATEHOUSE_DATA_DIR",
+        help_heading = TARGET
     )]
     pub data_dir: PathBuf,
     /// Use this DynamoDB-compatible endpoint instead of the local data.
@@ -30,12 +36,13 @@ pub struct TargetArgs {
         long,
         global = true,
         env = "GATEHOUSE_DYNAMODB_ENDPOINT",
-        conflicts_with = "aws"
+        conflicts_with = "aws",
+        help_heading = TARGET
     )]
     pub dynamodb_endpoint: Option<String>,
     /// Use real AWS DynamoDB through the standard credential chain; the table names
     /// come from --stack, or from the --*-table options.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = TARGET)]
     pub aws: bool,
     /// With --aws: the CloudFormation stack whose outputs name the tables
     /// (--*-table options still override single tables).
@@ -44,41 +51,42 @@ pub struct TargetArgs {
         global = true,
         env = "GATEHOUSE_STACK",
         requires = "aws",
-        value_name = "NAME"
+        value_name = "NAME",
+        help_heading = TARGET
     )]
     pub stack: Option<String>,
     /// With --aws: the AWS region [default: the standard chain: AWS_REGION, the profile].
-    #[arg(long, global = true, requires = "aws")]
+    #[arg(long, global = true, requires = "aws", help_heading = TARGET)]
     pub region: Option<String>,
     /// Table name prefix for the local data and --dynamodb-endpoint.
-    #[arg(long, global = true, default_value = "gatehouse")]
+    #[arg(long, global = true, default_value = "gatehouse", help_heading = TARGET)]
     pub table_prefix: String,
     /// The table of clients.
-    #[arg(long, global = true, env = "GATEHOUSE_CLIENTS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_CLIENTS_TABLE", help_heading = TABLE_NAMES)]
     pub clients_table: Option<String>,
     /// The table of revoked access tokens.
-    #[arg(long, global = true, env = "GATEHOUSE_TOKENS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_TOKENS_TABLE", help_heading = TABLE_NAMES)]
     pub tokens_table: Option<String>,
     /// The table of grants.
-    #[arg(long, global = true, env = "GATEHOUSE_GRANTS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_GRANTS_TABLE", help_heading = TABLE_NAMES)]
     pub grants_table: Option<String>,
     /// The table of login sessions.
-    #[arg(long, global = true, env = "GATEHOUSE_SESSIONS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_SESSIONS_TABLE", help_heading = TABLE_NAMES)]
     pub sessions_table: Option<String>,
     /// The table of the signing keys' public records.
-    #[arg(long, global = true, env = "GATEHOUSE_KEYS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_KEYS_TABLE", help_heading = TABLE_NAMES)]
     pub keys_table: Option<String>,
     /// The table of private signing keys and HMAC keys.
-    #[arg(long, global = true, env = "GATEHOUSE_SECRETS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_SECRETS_TABLE", help_heading = TABLE_NAMES)]
     pub secrets_table: Option<String>,
     /// The table of users.
-    #[arg(long, global = true, env = "GATEHOUSE_USERS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_USERS_TABLE", help_heading = TABLE_NAMES)]
     pub users_table: Option<String>,
     /// The table of remembered consents.
-    #[arg(long, global = true, env = "GATEHOUSE_CONSENTS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_CONSENTS_TABLE", help_heading = TABLE_NAMES)]
     pub consents_table: Option<String>,
     /// The table of failed-login counters.
-    #[arg(long, global = true, env = "GATEHOUSE_LOGIN_ATTEMPTS_TABLE")]
+    #[arg(long, global = true, env = "GATEHOUSE_LOGIN_ATTEMPTS_TABLE", help_heading = TABLE_NAMES)]
     pub login_attempts_table: Option<String>,
 }
 

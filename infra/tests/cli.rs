@@ -1504,3 +1504,75 @@ async fn an_explicit_table_option_overrides_the_stacks_output() {
     let listed = list(&["--clients-table", "other-clients"]);
     assert_eq!(listed[0]["client_id"], created["client_id"]);
 }
+
+/// The sections of a `--help` text: heading → its lines.
+fn help_sections(help: &str) -> Vec<(String, Vec<String>)> {
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for line in help.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            sections.push((line.trim_end_matches(':').to_owned(), Vec::new()));
+        } else if let Some((_, lines)) = sections.last_mut() {
+            lines.push(line.to_owned());
+        }
+    }
+    sections
+}
+
+#[test]
+fn a_commands_help_lists_its_own_options_apart_from_the_target_and_table_names() {
+    let out = Command::new(BIN)
+        .args(["client", "create", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    let sections = help_sections(&help);
+    let headings: Vec<&str> = sections.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(headings, ["Options", "Target", "Table names"], "{help}");
+    let section = |name: &str| {
+        let (_, lines) = sections.iter().find(|(h, _)| h == name).unwrap();
+        lines.join("\n")
+    };
+    let options = section("Options");
+    for own in [
+        "--name",
+        "--type",
+        "--grant-type",
+        "--redirect-uri",
+        "--scope",
+        "--json",
+    ] {
+        assert!(options.contains(own), "{own} in Options: {help}");
+    }
+    let target = section("Target");
+    let tables = section("Table names");
+    for global in [
+        "--data-dir",
+        "--dynamodb-endpoint",
+        "--aws",
+        "--stack",
+        "--region",
+        "--table-prefix",
+    ] {
+        assert!(!options.contains(global), "{global} not in Options: {help}");
+        assert!(target.contains(global), "{global} in Target: {help}");
+    }
+    for table in [
+        "clients",
+        "tokens",
+        "grants",
+        "sessions",
+        "keys",
+        "secrets",
+        "users",
+        "consents",
+        "login-attempts",
+    ] {
+        let option = format!("--{table}-table");
+        assert!(
+            !options.contains(&option),
+            "{option} not in Options: {help}"
+        );
+        assert!(!target.contains(&option), "{option} not in Target: {help}");
+        assert!(tables.contains(&option), "{option} in Table names: {help}");
+    }
+}
