@@ -1158,7 +1158,8 @@ fn stack_outputs(tables: &gatehouse_core::store::TableNames) -> Vec<(String, Str
 }
 
 /// The stand-in CloudFormation, serving `prod` (every output), `partial` (no
-/// `KeysTableName`) and `forbidden` (access denied); any other stack is unknown.
+/// `KeysTableName`), `forbidden` (access denied) and `expired` (the credentials
+/// are refused); any other stack is unknown.
 fn cloudformation() -> CloudFormation {
     let mut partial = stack_outputs(&stack_tables("prod"));
     partial.retain(|(k, _)| k != "KeysTableName");
@@ -1175,6 +1176,14 @@ fn cloudformation() -> CloudFormation {
                 "AccessDenied",
                 "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: \
                  cloudformation:DescribeStacks on resource: forbidden",
+            ),
+        ),
+        (
+            "expired".to_owned(),
+            Stack::Error(
+                403,
+                "ExpiredToken",
+                "The security token included in the request is expired",
             ),
         ),
     ]))
@@ -1336,6 +1345,18 @@ async fn access_denied_no_credentials_no_region_and_no_answer_are_one_clear_line
             "stack `forbidden`",
             "cloudformation:DescribeStacks",
         ],
+    );
+
+    let out = aws_command(
+        &cfn,
+        "http://127.0.0.1:1",
+        &["--stack", "expired", "client", "list"],
+    )
+    .output()
+    .unwrap();
+    assert_one_line_error(
+        &out,
+        &["AWS refused the credentials (ExpiredToken)", "expired"],
     );
 
     let before = cfn.received().len();
