@@ -61,9 +61,15 @@ impl Engine {
     /// Serves a fresh in-memory database on an ephemeral loopback port, with fresh
     /// credentials.
     pub async fn in_memory() -> anyhow::Result<Self> {
+        Self::in_memory_with(new_credentials()).await
+    }
+
+    /// Serves a fresh in-memory database on an ephemeral loopback port, for
+    /// requests signed by `credentials` (a test standing in for an AWS account).
+    pub async fn in_memory_with(credentials: EndpointCredentials) -> anyhow::Result<Self> {
         let db =
             dynoxide::Database::memory().map_err(|e| anyhow::anyhow!("in-memory engine: {e}"))?;
-        Self::serve(db, SocketAddr::from(([127, 0, 0, 1], 0)), new_credentials()).await
+        Self::serve(db, SocketAddr::from(([127, 0, 0, 1], 0)), credentials).await
     }
 
     /// A DynamoDB client of this engine, signing with its credentials.

@@ -3,13 +3,13 @@
 //! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>).
 //!
 //! The signature is recomputed from the request as received (canonical request,
-//! string to sign, signing key derived from the secret for the date, region
-//! `us-east-1` and service `dynamodb`) and compared in constant time; the
+//! string to sign, signing key derived from the secret for the date, the region
+//! of the credential scope and service `dynamodb`) and compared in constant time; the
 //! request's `X-Amz-Date` must be within 15 minutes of now, as AWS requires.
 //! Refusals carry DynamoDB's own error types and messages.
 
 use axum::http::HeaderMap;
-use gatehouse_core::dynamodb::{ENDPOINT_REGION, EndpointCredentials};
+use gatehouse_core::dynamodb::EndpointCredentials;
 use ring::{digest, hmac};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -135,7 +135,14 @@ pub fn verify(
             &amz_date[..8]
         )));
     }
-    if auth.region != ENDPOINT_REGION {
+    // Any region: the engine is one local database, whatever region a client is
+    // configured for (an operator's `--region`), and the signature covers it.
+    if auth.region.is_empty()
+        || !auth
+            .region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Err(Refusal::invalid_signature(format!(
             "Credential should be scoped to a valid region, not '{}'.",
             auth.region
@@ -186,13 +193,13 @@ pub fn verify(
         auth.signed_headers,
         hex(digest::digest(&digest::SHA256, req.body).as_ref()),
     );
-    let scope = format!("{}/{ENDPOINT_REGION}/{SERVICE}/aws4_request", auth.date);
+    let scope = format!("{}/{}/{SERVICE}/aws4_request", auth.date, auth.region);
     let string_to_sign = string_to_sign(&amz_date, &scope, &canonical_request);
     let provided = unhex(auth.signature).ok_or_else(Refusal::mismatch)?;
     let key = signing_key(
         credentials.secret_access_key.expose(),
         auth.date,
-        ENDPOINT_REGION,
+        auth.region,
         SERVICE,
     );
     // Constant time: ring compares the tag without branching on its bytes.

@@ -4,7 +4,8 @@
 
 use crate::engine::Engine;
 use crate::private_data;
-use gatehouse_core::dynamodb::{EndpointCredentials, aws_client, endpoint_client};
+use crate::stack::StackOutputs;
+use gatehouse_core::dynamodb::{EndpointCredentials, endpoint_client};
 use gatehouse_core::store::TableNames;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,11 @@ pub const ENGINE_URL_FILE: &str = "engine-url";
 /// The SQLite file of the local data.
 pub const DATABASE_FILE: &str = "gatehouse.db";
 
+/// The `--help` heading of the options that choose where a command acts.
+const TARGET: &str = "Target";
+/// The `--help` heading of the `--*-table` options.
+const TABLE_NAMES: &str = "Table names";
+
 #[derive(Clone, Debug, clap::Args)]
 pub struct TargetArgs {
     /// Local data directory (the embedded DynamoDB-compatible engine's files).
@@ -22,7 +28,8 @@ pub struct TargetArgs {
         long,
         global = true,
         default_value = ".gatehouse",
-        env = "GATEHOUSE_DATA_DIR"
+        env = "GATEHOUSE_DATA_DIR",
+        help_heading = TARGET
     )]
     pub data_dir: PathBuf,
     /// Use this DynamoDB-compatible endpoint instead of the local data. Requests
@@ -34,33 +41,57 @@ pub struct TargetArgs {
         long,
         global = true,
         env = "GATEHOUSE_DYNAMODB_ENDPOINT",
-        conflicts_with = "aws"
+        conflicts_with = "aws",
+        help_heading = TARGET
     )]
     pub dynamodb_endpoint: Option<String>,
-    /// Use real AWS DynamoDB through the standard credential chain; give the table
-    /// names (the stack's outputs) with the --*-table options.
-    #[arg(long, global = true)]
+    /// Use real AWS DynamoDB through the standard credential chain; the table names
+    /// come from --stack, or from the --*-table options.
+    #[arg(long, global = true, help_heading = TARGET)]
     pub aws: bool,
+    /// With --aws: the CloudFormation stack whose outputs name the tables
+    /// (--*-table options still override single tables).
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_STACK",
+        requires = "aws",
+        value_name = "NAME",
+        help_heading = TARGET
+    )]
+    pub stack: Option<String>,
+    /// With --aws: the AWS region [default: the standard chain: AWS_REGION, the profile].
+    #[arg(long, global = true, requires = "aws", help_heading = TARGET)]
+    pub region: Option<String>,
     /// Table name prefix for the local data and --dynamodb-endpoint.
-    #[arg(long, global = true, default_value = "gatehouse")]
+    #[arg(long, global = true, default_value = "gatehouse", help_heading = TARGET)]
     pub table_prefix: String,
-    #[arg(long, global = true, env = "GATEHOUSE_CLIENTS_TABLE")]
+    /// The table of clients.
+    #[arg(long, global = true, env = "GATEHOUSE_CLIENTS_TABLE", help_heading = TABLE_NAMES)]
     pub clients_table: Option<String>,
-    #[arg(long, global = true, env = "GATEHOUSE_TOKENS_TABLE")]
+    /// The table of revoked access tokens.
+    #[arg(long, global = true, env = "GATEHOUSE_TOKENS_TABLE", help_heading = TABLE_NAMES)]
     pub tokens_table: Option<String>,
-    #[arg(long, global = true, env = "GATEHOUSE_GRANTS_TABLE")]
+    /// The table of grants.
+    #[arg(long, global = true, env = "GATEHOUSE_GRANTS_TABLE", help_heading = TABLE_NAMES)]
     pub grants_table: Option<String>,
-    #[arg(long, global = true, env = "GATEHOUSE_SESSIONS_TABLE")]
+    /// The table of login sessions.
+    #[arg(long, global = true, env = "GATEHOUSE_SESSIONS_TABLE", help_heading = TABLE_NAMES)]
     pub sessions_table: Option<String>,
-    #[arg(long, global = true, env = "GATEHOUSE_KEYS_TABLE")]
+    /// The table of the signing keys' public records.
+    #[arg(long, global = true, env = "GATEHOUSE_KEYS_TABLE", help_heading = TABLE_NAMES)]
     pub keys_table: Option<String>,
-    #[arg(long, global = true, env = "GATEHOUSE_SECRETS_TABLE")]
+    /// The table of private signing keys and HMAC keys.
+    #[arg(long, global = true, env = "GATEHOUSE_SECRETS_TABLE", help_heading = TABLE_NAMES)]
     pub secrets_table: Option<String>,
-    #[arg(long, global = true, env = "GATEHOUSE_USERS_TABLE")]
+    /// The table of users.
+    #[arg(long, global = true, env = "GATEHOUSE_USERS_TABLE", help_heading = TABLE_NAMES)]
     pub users_table: Option<String>,
-    #[arg(long, global = true, env = "GATEHOUSE_CONSENTS_TABLE")]
+    /// The table of remembered consents.
+    #[arg(long, global = true, env = "GATEHOUSE_CONSENTS_TABLE", help_heading = TABLE_NAMES)]
     pub consents_table: Option<String>,
-    #[arg(long, global = true, env = "GATEHOUSE_LOGIN_ATTEMPTS_TABLE")]
+    /// The table of failed-login counters.
+    #[arg(long, global = true, env = "GATEHOUSE_LOGIN_ATTEMPTS_TABLE", help_heading = TABLE_NAMES)]
     pub login_attempts_table: Option<String>,
 }
 
@@ -76,15 +107,18 @@ pub struct Target {
 }
 
 impl TargetArgs {
-    fn tables(&self) -> anyhow::Result<TableNames> {
+    /// The table names: those given, else the stack's outputs on AWS, else the
+    /// prefixed defaults.
+    fn tables(&self, stack: Option<&StackOutputs>) -> anyhow::Result<TableNames> {
         let prefixed = TableNames::with_prefix(&self.table_prefix);
         let pick =
             |given: &Option<String>, default: String, name: &str| -> anyhow::Result<String> {
-                match (given, self.aws) {
-                    (Some(t), _) => Ok(t.clone()),
-                    (None, false) => Ok(default),
-                    (None, true) => anyhow::bail!(
-                        "--aws needs --{name}-table (or GATEHOUSE_{}_TABLE)",
+                match (given, self.aws, stack) {
+                    (Some(t), _, _) => Ok(t.clone()),
+                    (None, false, _) => Ok(default),
+                    (None, true, Some(stack)) => stack.table(name),
+                    (None, true, None) => anyhow::bail!(
+                        "--aws needs --stack NAME, or --{name}-table (or GATEHOUSE_{}_TABLE)",
                         name.to_uppercase().replace('-', "_")
                     ),
                 }
@@ -108,27 +142,10 @@ impl TargetArgs {
 
     /// Resolves the target for an admin command.
     pub async fn resolve(&self) -> anyhow::Result<Target> {
-        let tables = self.tables()?;
         if self.aws {
-            return Ok(Target {
-                db: aws_client().await,
-                description: format!(
-                    "AWS DynamoDB tables {}, {}, {}, {}, {}, {}, {}, {}, {}",
-                    tables.clients,
-                    tables.tokens,
-                    tables.grants,
-                    tables.sessions,
-                    tables.keys,
-                    tables.secrets,
-                    tables.users,
-                    tables.consents,
-                    tables.login_attempts
-                ),
-                tables,
-                own_engine: None,
-                create_tables: false,
-            });
+            return self.resolve_aws().await;
         }
+        let tables = self.tables(None)?;
         if let Some(url) = &self.dynamodb_endpoint {
             let credentials =
                 EndpointCredentials::from_env().unwrap_or_else(EndpointCredentials::dummy);
@@ -160,6 +177,42 @@ impl TargetArgs {
         }
         self.open_local(SocketAddr::from(([127, 0, 0, 1], 0)), tables)
             .await
+    }
+
+    /// Real AWS: the region and credentials of the standard chain, and the table
+    /// names from the stack's outputs or the --*-table options.
+    async fn resolve_aws(&self) -> anyhow::Result<Target> {
+        // Without a stack, missing table names are refused before anything is loaded.
+        if self.stack.is_none() {
+            self.tables(None)?;
+        }
+        let conf = crate::aws::config(self.region.as_deref()).await?;
+        let (tables, source) = match &self.stack {
+            Some(name) => {
+                let stack = StackOutputs::describe(&conf, name).await?;
+                (self.tables(Some(&stack))?, format!(" of stack {name}"))
+            }
+            None => (self.tables(None)?, String::new()),
+        };
+        Ok(Target {
+            db: aws_sdk_dynamodb::Client::new(&conf),
+            description: format!(
+                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}",
+                crate::aws::region(&conf),
+                tables.clients,
+                tables.tokens,
+                tables.grants,
+                tables.sessions,
+                tables.keys,
+                tables.secrets,
+                tables.users,
+                tables.consents,
+                tables.login_attempts
+            ),
+            tables,
+            own_engine: None,
+            create_tables: false,
+        })
     }
 
     /// Starts the embedded engine on the local data directory, listening on `addr`
@@ -199,7 +252,7 @@ impl TargetArgs {
                 self.data_dir.display()
             );
         }
-        self.open_local(engine_addr, self.tables()?).await
+        self.open_local(engine_addr, self.tables(None)?).await
     }
 }
 

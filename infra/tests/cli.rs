@@ -1,6 +1,10 @@
 //! The `gatehouse` command as a person uses it: `serve` on a data directory, admin
 //! commands against it while it runs and after it stops, and their errors.
 
+mod cloudformation;
+
+use cloudformation::{CloudFormation, Stack};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -1425,4 +1429,499 @@ fn serve_writes_a_sam_local_env_file_with_the_engine_and_its_credentials() {
     assert_eq!(vars["GATEHOUSE_ISSUER"], "http://127.0.0.1:3000");
     drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// `--aws --stack NAME`: the table names come from the stack's outputs. CloudFormation
+// is stood in for by a loopback server (`cloudformation/mod.rs`) and the stack's
+// tables by the embedded engine; the SDK reaches both through the standard
+// `AWS_ENDPOINT_URL_<SERVICE>` variables.
+
+/// The AWS credentials the `--aws` commands sign with, for CloudFormation and the
+/// engine alike.
+const TEST_CREDENTIALS: (&str, &str) = ("AKIDGATEHOUSETEST", "gatehouse-test-secret-access-key");
+
+/// The stand-in stack's tables, named as CloudFormation names a stack's resources.
+fn stack_tables(stack: &str) -> gatehouse_core::store::TableNames {
+    let name = |logical: &str| format!("{stack}-{logical}-1A2B3C4D5E6F");
+    gatehouse_core::store::TableNames {
+        clients: name("ClientsTable"),
+        tokens: name("TokensTable"),
+        grants: name("GrantsTable"),
+        sessions: name("SessionsTable"),
+        keys: name("KeysTable"),
+        secrets: name("SecretsTable"),
+        users: name("UsersTable"),
+        consents: name("ConsentsTable"),
+        login_attempts: name("LoginAttemptsTable"),
+    }
+}
+
+/// The outputs of a stack with those tables (as template.yaml declares them).
+fn stack_outputs(tables: &gatehouse_core::store::TableNames) -> Vec<(String, String)> {
+    [
+        ("ClientsTableName", &tables.clients),
+        ("TokensTableName", &tables.tokens),
+        ("GrantsTableName", &tables.grants),
+        ("SessionsTableName", &tables.sessions),
+        ("KeysTableName", &tables.keys),
+        ("SecretsTableName", &tables.secrets),
+        ("UsersTableName", &tables.users),
+        ("ConsentsTableName", &tables.consents),
+        ("LoginAttemptsTableName", &tables.login_attempts),
+        ("Issuer", &"https://auth.example.com".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.clone()))
+    .collect()
+}
+
+/// The stand-in CloudFormation, serving `prod` (every output), `partial` (no
+/// `KeysTableName`), `forbidden` (access denied) and `expired` (the credentials
+/// are refused); any other stack is unknown.
+fn cloudformation() -> CloudFormation {
+    let mut partial = stack_outputs(&stack_tables("prod"));
+    partial.retain(|(k, _)| k != "KeysTableName");
+    CloudFormation::start(HashMap::from([
+        (
+            "prod".to_owned(),
+            Stack::Outputs(stack_outputs(&stack_tables("prod"))),
+        ),
+        ("partial".to_owned(), Stack::Outputs(partial)),
+        (
+            "forbidden".to_owned(),
+            Stack::Error(
+                403,
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: \
+                 cloudformation:DescribeStacks on resource: forbidden",
+            ),
+        ),
+        (
+            "expired".to_owned(),
+            Stack::Error(
+                403,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            ),
+        ),
+    ]))
+}
+
+/// The embedded engine with the tables of stack `prod`, as the template creates them.
+async fn stack_engine() -> gatehouse::engine::Engine {
+    let engine = gatehouse::engine::Engine::in_memory_with(
+        gatehouse_core::dynamodb::EndpointCredentials::new(
+            TEST_CREDENTIALS.0,
+            gatehouse_core::secret::Secret::new(TEST_CREDENTIALS.1),
+        ),
+    )
+    .await
+    .unwrap();
+    stack_tables("prod")
+        .create_missing(&engine.client().await)
+        .await
+        .unwrap();
+    engine
+}
+
+/// `gatehouse --aws ARGS` with the test credentials and region, its CloudFormation
+/// and DynamoDB endpoints pointed at the stand-ins, and nothing read from the
+/// machine's AWS configuration (no profile files, no instance metadata).
+fn aws_command(cfn: &CloudFormation, dynamodb: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--aws").args(args);
+    for var in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "GATEHOUSE_STACK",
+        "GATEHOUSE_DYNAMODB_ENDPOINT",
+        "GATEHOUSE_CLIENTS_TABLE",
+        "GATEHOUSE_TOKENS_TABLE",
+        "GATEHOUSE_GRANTS_TABLE",
+        "GATEHOUSE_SESSIONS_TABLE",
+        "GATEHOUSE_KEYS_TABLE",
+        "GATEHOUSE_SECRETS_TABLE",
+        "GATEHOUSE_USERS_TABLE",
+        "GATEHOUSE_CONSENTS_TABLE",
+        "GATEHOUSE_LOGIN_ATTEMPTS_TABLE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", TEST_CREDENTIALS.0)
+        .env("AWS_SECRET_ACCESS_KEY", TEST_CREDENTIALS.1)
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws/credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_CLOUDFORMATION", &cfn.url)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb);
+    cmd
+}
+
+/// A failure whose standard error is exactly one line, `error: ` and a message
+/// containing each of `parts`.
+fn assert_one_line_error(out: &Output, parts: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for part in parts {
+        assert!(stderr.contains(part), "expected {part:?} in: {stderr}");
+    }
+}
+
+#[test]
+fn stack_and_region_need_aws() {
+    for args in [
+        &["--stack", "prod", "client", "list"][..],
+        &["--region", "eu-west-1", "client", "list"][..],
+    ] {
+        let out = Command::new(BIN)
+            .args(args)
+            .env_remove("GATEHOUSE_STACK")
+            .output()
+            .unwrap();
+        assert_usage_error(&out, "--aws");
+    }
+    let out = Command::new(BIN)
+        .args([
+            "--aws",
+            "--stack",
+            "prod",
+            "--dynamodb-endpoint",
+            "http://127.0.0.1:1",
+        ])
+        .args(["client", "list"])
+        .output()
+        .unwrap();
+    assert_usage_error(&out, "cannot be used with");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_stack_is_one_clear_line() {
+    let cfn = cloudformation();
+    let out = aws_command(
+        &cfn,
+        "http://127.0.0.1:1",
+        &["--stack", "nope", "client", "list"],
+    )
+    .output()
+    .unwrap();
+    assert_one_line_error(&out, &["stack `nope` not found in eu-west-1"]);
+    let received = cfn.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let form = &received[0].form;
+    assert_eq!(form["Action"], "DescribeStacks");
+    assert_eq!(form["StackName"], "nope");
+    assert_eq!(form["Version"], "2010-05-15");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_output_is_named_with_its_stack_and_an_explicit_table_replaces_it() {
+    let cfn = cloudformation();
+    let engine = stack_engine().await;
+    let out = aws_command(&cfn, &engine.url, &["--stack", "partial", "keys", "list"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, &["stack `partial`", "KeysTableName", "--keys-table"]);
+
+    let keys = stack_tables("prod").keys;
+    let out = aws_command(
+        &cfn,
+        &engine.url,
+        &[
+            "--stack",
+            "partial",
+            "--keys-table",
+            &keys,
+            "keys",
+            "list",
+            "--json",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(ok_json(out), serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_no_credentials_no_region_and_no_answer_are_one_clear_line() {
+    let cfn = cloudformation();
+    let out = aws_command(
+        &cfn,
+        "http://127.0.0.1:1",
+        &["--stack", "forbidden", "client", "list"],
+    )
+    .output()
+    .unwrap();
+    assert_one_line_error(
+        &out,
+        &[
+            "access denied",
+            "stack `forbidden`",
+            "cloudformation:DescribeStacks",
+        ],
+    );
+
+    let out = aws_command(
+        &cfn,
+        "http://127.0.0.1:1",
+        &["--stack", "expired", "client", "list"],
+    )
+    .output()
+    .unwrap();
+    assert_one_line_error(
+        &out,
+        &["AWS refused the credentials (ExpiredToken)", "expired"],
+    );
+
+    let before = cfn.received().len();
+    let out = aws_command(
+        &cfn,
+        "http://127.0.0.1:1",
+        &["--stack", "prod", "client", "list"],
+    )
+    .env_remove("AWS_ACCESS_KEY_ID")
+    .env_remove("AWS_SECRET_ACCESS_KEY")
+    .output()
+    .unwrap();
+    assert_one_line_error(&out, &["no AWS credentials"]);
+    assert_eq!(cfn.received().len(), before, "nothing is sent unsigned");
+
+    let out = aws_command(
+        &cfn,
+        "http://127.0.0.1:1",
+        &["--stack", "prod", "client", "list"],
+    )
+    .env_remove("AWS_REGION")
+    .output()
+    .unwrap();
+    assert_one_line_error(&out, &["--region"]);
+
+    let out = aws_command(
+        &cfn,
+        "http://127.0.0.1:1",
+        &["--stack", "prod", "client", "list"],
+    )
+    .env("AWS_ENDPOINT_URL_CLOUDFORMATION", "http://127.0.0.1:1")
+    .output()
+    .unwrap();
+    assert_one_line_error(
+        &out,
+        &["cannot read stack `prod` from CloudFormation in eu-west-1"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_create_and_list_through_a_stack_reach_the_tables_its_outputs_name() {
+    let cfn = cloudformation();
+    let engine = stack_engine().await;
+    let tables = stack_tables("prod");
+    let created = aws_command(
+        &cfn,
+        &engine.url,
+        &[
+            "--stack",
+            "prod",
+            "--region",
+            "eu-central-1",
+            "client",
+            "create",
+            "--name",
+            "Reporting job",
+            "--type",
+            "confidential",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--json",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&created.stderr).into_owned();
+    let created = ok_json(created);
+    let id = created["client_id"].as_str().unwrap();
+    assert!(
+        stderr.starts_with(&format!(
+            "target: AWS DynamoDB tables of stack prod in eu-central-1: {}, ",
+            tables.clients
+        )),
+        "{stderr}"
+    );
+
+    let out = aws_command(
+        &cfn,
+        &engine.url,
+        &["--stack", "prod", "client", "list", "--json"],
+    )
+    .output()
+    .unwrap();
+    let listed = ok_json(out);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["client_id"], id);
+
+    // The client is in the table the output names, and no other table was made.
+    let db = engine.client().await;
+    let items = db.scan().table_name(&tables.clients).send().await.unwrap();
+    assert_eq!(items.count(), 1);
+    let mut names = db
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .to_vec();
+    names.sort();
+    let mut expected = stack_outputs(&tables)
+        .into_iter()
+        .filter(|(k, _)| k.ends_with("TableName"))
+        .map(|(_, v)| v)
+        .collect::<Vec<_>>();
+    expected.sort();
+    assert_eq!(names, expected);
+
+    // Both DescribeStacks calls were signed with the test credentials, for the
+    // region given (then the one of AWS_REGION).
+    let received = cfn.received();
+    assert_eq!(received.len(), 2, "{received:?}");
+    for (request, region) in received.iter().zip(["eu-central-1", "eu-west-1"]) {
+        let auth = request.authorization.as_deref().unwrap_or_default();
+        assert!(
+            auth.starts_with(&format!(
+                "AWS4-HMAC-SHA256 Credential={}/",
+                TEST_CREDENTIALS.0
+            )),
+            "{auth}"
+        );
+        assert!(
+            auth.contains(&format!("/{region}/cloudformation/aws4_request")),
+            "{auth}"
+        );
+        assert_eq!(request.form["StackName"], "prod");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicit_table_option_overrides_the_stacks_output() {
+    let cfn = cloudformation();
+    let engine = stack_engine().await;
+    let db = engine.client().await;
+    let mut other = stack_tables("prod");
+    other.clients = "other-clients".to_owned();
+    other.create_missing(&db).await.unwrap();
+
+    let register = |extra: &[&str]| {
+        let mut args = vec!["--stack", "prod"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[
+            "client",
+            "create",
+            "--name",
+            "Elsewhere",
+            "--type",
+            "confidential",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--json",
+        ]);
+        ok_json(aws_command(&cfn, &engine.url, &args).output().unwrap())
+    };
+    let created = register(&["--clients-table", "other-clients"]);
+    let list = |extra: &[&str]| {
+        let mut args = vec!["--stack", "prod"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["client", "list", "--json"]);
+        ok_json(aws_command(&cfn, &engine.url, &args).output().unwrap())
+    };
+    assert_eq!(list(&[]), serde_json::json!([]), "not in the stack's table");
+    let listed = list(&["--clients-table", "other-clients"]);
+    assert_eq!(listed[0]["client_id"], created["client_id"]);
+}
+
+/// The sections of a `--help` text: heading → its lines.
+fn help_sections(help: &str) -> Vec<(String, Vec<String>)> {
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for line in help.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            sections.push((line.trim_end_matches(':').to_owned(), Vec::new()));
+        } else if let Some((_, lines)) = sections.last_mut() {
+            lines.push(line.to_owned());
+        }
+    }
+    sections
+}
+
+#[test]
+fn a_commands_help_lists_its_own_options_apart_from_the_target_and_table_names() {
+    let out = Command::new(BIN)
+        .args(["client", "create", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    let sections = help_sections(&help);
+    let headings: Vec<&str> = sections.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(headings, ["Options", "Target", "Table names"], "{help}");
+    let section = |name: &str| {
+        let (_, lines) = sections.iter().find(|(h, _)| h == name).unwrap();
+        lines.join("\n")
+    };
+    let options = section("Options");
+    for own in [
+        "--name",
+        "--type",
+        "--grant-type",
+        "--redirect-uri",
+        "--scope",
+        "--json",
+    ] {
+        assert!(options.contains(own), "{own} in Options: {help}");
+    }
+    let target = section("Target");
+    let tables = section("Table names");
+    for global in [
+        "--data-dir",
+        "--dynamodb-endpoint",
+        "--aws",
+        "--stack",
+        "--region",
+        "--table-prefix",
+    ] {
+        assert!(!options.contains(global), "{global} not in Options: {help}");
+        assert!(target.contains(global), "{global} in Target: {help}");
+    }
+    for table in [
+        "clients",
+        "tokens",
+        "grants",
+        "sessions",
+        "keys",
+        "secrets",
+        "users",
+        "consents",
+        "login-attempts",
+    ] {
+        let option = format!("--{table}-table");
+        assert!(
+            !options.contains(&option),
+            "{option} not in Options: {help}"
+        );
+        assert!(!target.contains(&option), "{option} not in Target: {help}");
+        assert!(tables.contains(&option), "{option} in Table names: {help}");
+    }
 }

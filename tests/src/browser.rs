@@ -1,6 +1,6 @@
 //! A minimal headless-browser driver, so end-to-end tests can click through the
 //! HTML login and consent pages in Debian's Chromium (`chromium` and
-//! `chromium-driver`, which `.ci/run` installs).
+//! `chromium-driver`, which `tests/run` installs when they are missing).
 //!
 //! This is a small client of the W3C WebDriver protocol
 //! (<https://www.w3.org/TR/webdriver2/>) over the `reqwest`, `serde_json` and
@@ -45,12 +45,19 @@ impl Browser {
     pub async fn start() -> Result<Browser, String> {
         let driver = env_path("GATEHOUSE_CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium = env_path("GATEHOUSE_CHROMIUM", "/usr/bin/chromium");
-        for bin in [&driver, &chromium] {
+        Self::start_with(&driver, &chromium).await
+    }
+
+    /// Starts the `chromedriver` at `driver` and a session of the Chromium at
+    /// `chromium`; an error naming the packages and the variables when either is absent.
+    pub async fn start_with(driver: &Path, chromium: &Path) -> Result<Browser, String> {
+        for bin in [driver, chromium] {
             if !bin.is_file() {
                 return Err(format!(
                     "{} not found: the browser tests need Debian's chromium and chromium-driver \
-                     packages, which .ci/run installs (apt-get install -y chromium chromium-driver; \
-                     GATEHOUSE_CHROMIUM and GATEHOUSE_CHROMEDRIVER override the paths)",
+                     packages, which `bash tests/run` installs (or: sudo apt-get install -y \
+                     --no-install-recommends chromium chromium-driver); to use other binaries, \
+                     point GATEHOUSE_CHROMIUM and GATEHOUSE_CHROMEDRIVER at them",
                     bin.display()
                 ));
             }
@@ -67,7 +74,7 @@ impl Browser {
         ));
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).map_err(|e| format!("{}: {e}", profile.display()))?;
-        let child = Command::new(&driver)
+        let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

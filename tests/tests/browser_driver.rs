@@ -44,6 +44,28 @@ async fn answer(mut stream: TcpStream) {
     respond(stream, &response).await;
 }
 
+#[tokio::test]
+async fn a_missing_chromedriver_or_chromium_is_an_error_naming_the_packages_and_variables() {
+    let absent = std::path::Path::new("/nonexistent/gatehouse-test/chromedriver");
+    for (driver, chromium) in [
+        (absent, std::path::Path::new("/usr/bin/chromium")),
+        (std::path::Path::new("/usr/bin/chromedriver"), absent),
+    ] {
+        let Err(e) = Browser::start_with(driver, chromium).await else {
+            panic!("started without {}", absent.display());
+        };
+        for part in [
+            "/nonexistent/gatehouse-test/chromedriver not found",
+            "chromium and chromium-driver",
+            "tests/run",
+            "GATEHOUSE_CHROMIUM",
+            "GATEHOUSE_CHROMEDRIVER",
+        ] {
+            assert!(e.contains(part), "expected {part:?} in: {e}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_browser_driver_fills_a_form_and_follows_its_submission() {
     let base = serve_form().await;

@@ -189,6 +189,36 @@ fn every_function_is_given_every_table_name() {
     }
 }
 
+/// `gatehouse --aws --stack` reads each table's name from the output
+/// `gatehouse::stack::TABLE_OUTPUTS` names: the template declares each of them,
+/// as a `!Ref` of that table, and one for every table.
+#[test]
+fn the_stack_outputs_the_cli_reads_name_every_table() {
+    let t = template();
+    let outputs = t["Outputs"].as_mapping().expect("Outputs");
+    let mut named = BTreeSet::new();
+    for (table, output) in gatehouse::stack::TABLE_OUTPUTS {
+        let value = outputs
+            .get(output)
+            .unwrap_or_else(|| panic!("no output {output} for the {table} table"));
+        let resource = referenced(&value["Value"]);
+        let expected = format!(
+            "{}Table",
+            table
+                .split('-')
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect::<String>()
+        );
+        assert_eq!(resource, expected, "{output}");
+        named.insert(resource);
+    }
+    let tables: BTreeSet<String> = resources(&t, "AWS::DynamoDB::Table")
+        .into_iter()
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    assert_eq!(named, tables);
+}
+
 /// `(action, table or index)` pairs each function's policy grants.
 fn granted(t: &Value) -> BTreeMap<String, BTreeSet<(String, String)>> {
     let mut all = BTreeMap::new();
