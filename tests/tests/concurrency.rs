@@ -143,10 +143,10 @@ async fn fifty_parallel_uses_of_one_refresh_token_never_yield_two_live_refresh_t
 }
 
 /// The thief race (RFC 9700 §4.14.2): a thief holding a stolen refresh token keeps
-/// refreshing every few milliseconds while the victim presents its old token
-/// (reuse) or revokes it (RFC 7009). Afterwards no refresh token of the grant
-/// works and none of its access tokens is active. Several trials, confidential and
-/// public clients.
+/// refreshing every few milliseconds while the victim, once the thief has
+/// refreshed, presents its old token (reuse) or revokes it (RFC 7009). Afterwards
+/// no refresh token of the grant works and none of its access tokens is active.
+/// Several trials, confidential and public clients.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thief_refreshing_in_a_loop_cannot_outrun_reuse_detection_or_revocation() {
     let server = Arc::new(TestServer::start().await);
@@ -161,10 +161,14 @@ async fn a_thief_refreshing_in_a_loop_cannot_outrun_reuse_detection_or_revocatio
             let (_, victims_next) =
                 gatehouse_tests::flow::tokens(&server.refresh_grant(&client, &stolen, None).await);
             let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            // The victim acts once the thief holds a token of its own: after the
+            // thief's first refresh, however long that takes, and while it goes on.
+            let (started, thief_started) = tokio::sync::oneshot::channel();
             let thief = {
                 let (server, client, stop) = (server.clone(), client.clone(), stop.clone());
                 let mut current = victims_next.clone();
                 tokio::spawn(async move {
+                    let mut started = Some(started);
                     let mut issued = Vec::new();
                     for _ in 0..400 {
                         if stop.load(std::sync::atomic::Ordering::Relaxed) && issued.len() > 3 {
@@ -179,12 +183,17 @@ async fn a_thief_refreshing_in_a_loop_cannot_outrun_reuse_detection_or_revocatio
                             body["access_token"].as_str().unwrap().to_owned(),
                             current.clone(),
                         ));
+                        if let Some(s) = started.take() {
+                            let _ = s.send(());
+                        }
                         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                     }
                     issued
                 })
             };
-            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            // Dropped unsent if the thief's first refresh failed: the assertion
+            // below then says so.
+            let _ = thief_started.await;
             // The victim: its old token again (a reuse), or a revocation of it.
             if victim_revokes {
                 assert_eq!(server.revoke_as(&client, &stolen).await.0, 200);
