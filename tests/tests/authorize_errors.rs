@@ -416,6 +416,73 @@ async fn open_redirect_attempts_against_a_loopback_redirect_uri_are_refused_with
     assert!(page.is_login());
 }
 
+/// RFC 8252 §7.3's any-port loopback matching is for native (public) clients: a
+/// confidential client's loopback URI matches exactly, port included, and another
+/// port gets the error page, never a redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confidential_clients_loopback_redirect_uri_matches_only_on_its_port() {
+    let server = TestServer::start().await;
+    let registered = "http://127.0.0.1:8000/callback";
+    let client = server
+        .code_client_with(ClientType::Confidential, "read", |r| {
+            r.redirect_uris = vec![registered.into(), "http://[::1]/v6".into()];
+        })
+        .await;
+    for other in [
+        "http://127.0.0.1:8001/callback",
+        "http://127.0.0.1/callback",
+        "http://127.0.0.1:49152/callback",
+        "http://[::1]:8000/v6",
+    ] {
+        let page = get(&server, &Query::valid(&client, other).encode()).await;
+        assert_error_page(&page, 400, other);
+    }
+    for exact in [registered, "http://[::1]/v6"] {
+        let page = get(&server, &Query::valid(&client, exact).encode()).await;
+        assert!(page.is_login(), "{exact}: {} {}", page.status, page.body);
+    }
+}
+
+/// New registrations refuse `localhost` (RFC 8252 §8.3); a client stored with one
+/// before keeps it, matched exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localhost_is_refused_at_registration_and_an_existing_one_matches_exactly() {
+    let server = TestServer::start().await;
+    for client_type in [ClientType::Public, ClientType::Confidential] {
+        let mut reg = gatehouse_tests::cc_registration("read");
+        reg.client_type = client_type;
+        reg.grant_types = vec![GrantType::AuthorizationCode];
+        reg.redirect_uris = vec!["http://localhost:3000/callback".into()];
+        let err = gatehouse_core::registration::register_client(
+            &server.app.store,
+            &server.app.config,
+            reg,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("127.0.0.1") && err.contains("[::1]"), "{err}");
+    }
+    let old = "http://localhost:3000/callback";
+    let mut stored = stored_client("old-native-app", None);
+    stored.grant_types = vec![GrantType::AuthorizationCode];
+    stored.redirect_uris = vec![old.into()];
+    server.app.store.create_client(&stored).await.unwrap();
+    let client = TestClient {
+        id: stored.client_id.clone(),
+        secret: None,
+    };
+    let page = get(&server, &Query::valid(&client, old).encode()).await;
+    assert!(page.is_login(), "{} {}", page.status, page.body);
+    for other in [
+        "http://localhost:3001/callback",
+        "http://localhost/callback",
+        "http://127.0.0.1:3000/callback",
+    ] {
+        let page = get(&server, &Query::valid(&client, other).encode()).await;
+        assert_error_page(&page, 400, other);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_uri_must_be_named_when_the_client_has_several() {
     let server = TestServer::start().await;
