@@ -104,8 +104,8 @@ impl Config {
     }
 
     /// Like [`Config::from_lookup`], with `issuer` standing in for an empty
-    /// `GATEHOUSE_ISSUER` (a function that learns its issuer from its requests, or
-    /// never uses it).
+    /// `GATEHOUSE_ISSUER` (a routed function whose issuer is its API's default
+    /// endpoint, [`crate::routes::issuer`], or one that never uses it).
     pub fn from_lookup_with_issuer(
         get: impl Fn(&str) -> Option<String>,
         issuer: &str,

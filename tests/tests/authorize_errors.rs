@@ -955,7 +955,9 @@ async fn malformed_pkce_parameters_are_invalid_request_by_redirect() {
         // RFC 7636 §4.2: BASE64URL(SHA256(..)) is exactly 43 characters.
         (
             "S256 of 44 characters",
-            valid.clone().set("code_challenge", &format!("{CHALLENGE}A")),
+            valid
+                .clone()
+                .set("code_challenge", &format!("{CHALLENGE}A")),
         ),
         (
             "S256 of 128 characters",
@@ -1786,7 +1788,9 @@ async fn head_issues_no_code_and_changes_nothing() {
             .unwrap();
         assert_eq!(resp.status(), 405);
         assert_eq!(
-            resp.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()),
+            resp.headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok()),
             Some("GET, POST")
         );
         assert!(resp.headers().get(header::LOCATION).is_none());

@@ -1219,7 +1219,13 @@ async fn a_grant_refreshes_until_its_maximum_lifetime_and_never_past_it() {
     let answer = server.refresh_grant(&client, &first, None).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
     let (_, second) = tokens(&answer);
-    let stored = server.app.store.get_grant(&grant_id).await.unwrap().unwrap();
+    let stored = server
+        .app
+        .store
+        .get_grant(&grant_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.refresh.unwrap().expires_at, created + CAP);
     let body = server.introspect_as(&rs, &second).await;
     assert_eq!(body["exp"].as_u64(), Some(created + CAP), "{body}");
@@ -1235,6 +1241,8 @@ async fn a_grant_refreshes_until_its_maximum_lifetime_and_never_past_it() {
     let redirect = redirect_of(&client);
     let (code, verifier) = browser.code_pkce(&server, &client, redirect, "read").await;
     age_grant(&server, &code, CAP).await;
-    let answer = server.exchange_code(&client, &code, redirect, &verifier).await;
+    let answer = server
+        .exchange_code(&client, &code, redirect, &verifier)
+        .await;
     assert_error(&answer, 400, "invalid_grant");
 }

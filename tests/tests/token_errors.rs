@@ -201,7 +201,11 @@ async fn every_client_authentication_failure_is_a_401_with_the_basic_challenge()
     let id = client.id.as_str();
     type Case<'a> = (&'a str, Option<Vec<u8>>, Vec<(&'a str, &'a str)>);
     let cases: Vec<Case> = vec![
-        ("basic, wrong secret", Some(basic(id, "not-the-secret")), vec![]),
+        (
+            "basic, wrong secret",
+            Some(basic(id, "not-the-secret")),
+            vec![],
+        ),
         (
             "post, wrong secret",
             None,
@@ -228,7 +232,11 @@ async fn every_client_authentication_failure_is_a_401_with_the_basic_challenge()
             None,
             vec![("client_id", "no-such-client")],
         ),
-        ("malformed Authorization header", Some(b"Bearer x".to_vec()), vec![]),
+        (
+            "malformed Authorization header",
+            Some(b"Bearer x".to_vec()),
+            vec![],
+        ),
     ];
     let endpoints = [
         ("/token", ("grant_type", "client_credentials")),
@@ -240,7 +248,11 @@ async fn every_client_authentication_failure_is_a_401_with_the_basic_challenge()
         let mut cases: Vec<Case> = cases.clone();
         if path == "/introspect" {
             // Introspection is for confidential clients only (RFC 7662 §2.1).
-            cases.push(("none for a public client", None, vec![("client_id", &public.id)]));
+            cases.push((
+                "none for a public client",
+                None,
+                vec![("client_id", &public.id)],
+            ));
         }
         for (what, authorization, mut form) in cases {
             form.push(param);

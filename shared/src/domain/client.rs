@@ -345,9 +345,18 @@ mod tests {
     #[test]
     fn a_public_client_registered_with_localhost_keeps_an_exact_match_only() {
         let c = client_with(ClientType::Public, &["http://localhost:3000/old"]);
-        assert!(c.registered_redirect_uri("http://localhost:3000/old").is_some());
-        assert!(c.registered_redirect_uri("http://localhost:3001/old").is_none());
-        assert!(c.registered_redirect_uri("http://127.0.0.1:3000/old").is_none());
+        assert!(
+            c.registered_redirect_uri("http://localhost:3000/old")
+                .is_some()
+        );
+        assert!(
+            c.registered_redirect_uri("http://localhost:3001/old")
+                .is_none()
+        );
+        assert!(
+            c.registered_redirect_uri("http://127.0.0.1:3000/old")
+                .is_none()
+        );
     }
 
     #[test]

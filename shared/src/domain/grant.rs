@@ -613,13 +613,22 @@ mod tests {
         use RefreshDecision as D;
         // Made at 100, capped at 300 seconds: it ends at 400.
         let g = refreshable(3, 200);
-        assert_eq!(decide_refresh(&g, "c", 3, 399, 0, 300), D::Rotate { from: 3 });
+        assert_eq!(
+            decide_refresh(&g, "c", 3, 399, 0, 300),
+            D::Rotate { from: 3 }
+        );
         assert_eq!(decide_refresh(&g, "c", 3, 400, 0, 300), D::Refuse);
         assert_eq!(decide_refresh(&g, "c", 3, 450, 0, 300), D::Refuse);
         // Not even as a retry within the grace.
-        assert_eq!(decide_refresh(&g, "c", 2, 205, 10, 300), D::Rotate { from: 3 });
+        assert_eq!(
+            decide_refresh(&g, "c", 2, 205, 10, 300),
+            D::Rotate { from: 3 }
+        );
         let late = refreshable(3, 395);
-        assert_eq!(decide_refresh(&late, "c", 2, 399, 10, 300), D::Rotate { from: 3 });
+        assert_eq!(
+            decide_refresh(&late, "c", 2, 399, 10, 300),
+            D::Rotate { from: 3 }
+        );
         assert_eq!(decide_refresh(&late, "c", 2, 400, 10, 300), D::Refuse);
         assert!(is_current_refresh(&g, 3, 399, 300));
         assert!(!is_current_refresh(&g, 3, 400, 300));

@@ -40,11 +40,7 @@ mod tests {
             (100, u64::MAX, u64::MAX - 1, false),
         ];
         for (created, max, now, ended) in cases {
-            assert_eq!(
-                has_ended(created, max, now),
-                ended,
-                "{created} {max} {now}"
-            );
+            assert_eq!(has_ended(created, max, now), ended, "{created} {max} {now}");
         }
         assert_eq!(ends_at(u64::MAX - 1, 10), u64::MAX, "no overflow");
     }

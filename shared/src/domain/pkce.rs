@@ -246,7 +246,8 @@ mod tests {
         assert!(s256(CHALLENGE).unwrap().is_some());
         // Every BASE64URL(SHA256(..)) is accepted.
         for v in [VERIFIER, &"~".repeat(128), &"0".repeat(43)] {
-            let c = URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, v.as_bytes()));
+            let c =
+                URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, v.as_bytes()));
             assert!(s256(&c).unwrap().is_some(), "{c}");
         }
         let refused = [

@@ -15,11 +15,11 @@ use super::{
 };
 use crate::app::{App, now};
 use crate::domain::client::Client;
-use crate::domain::grant_lifetime;
 use crate::domain::grant::{
     CodeBinding, CodeRefusal, CodeState, Grant, GrantOwner, GrantState, Redemption, RevokeReason,
     check_redemption,
 };
+use crate::domain::grant_lifetime;
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
 use crate::error::TokenError;
