@@ -108,7 +108,15 @@ fn unconfigured(server: &TestServer, endpoints: &'static [Endpoint]) -> Handler 
 async fn without_a_configured_issuer_every_domain_sees_the_api_default_endpoint_or_421() {
     let server = server().await;
     let discovery = unconfigured(&server, &[Endpoint::Metadata, Endpoint::Jwks]);
-    // The first request, through a domain mapped outside the stack: refused.
+    // An event that names no API cannot say which issuer: refused, nothing pinned.
+    let (status, _, body) = answer(
+        discovery
+            .handle(event_via("metadata.json", "", DEFAULT_DOMAIN))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 421, "{body}");
+    // The first request through a domain mapped outside the stack: refused.
     let (status, headers, body) = answer(
         discovery
             .handle(event_via("metadata.json", API, OTHER_DOMAIN))
@@ -208,12 +216,12 @@ async fn a_configured_issuer_is_the_same_through_every_domain() {
     let discovery = Handler::new(
         &[Endpoint::Metadata, Endpoint::Jwks],
         server.app.store.clone(),
-        IssuerSource::Configured(config.clone()),
+        IssuerSource::Configured(Box::new(config.clone())),
     );
     let token = Handler::new(
         &[Endpoint::Token],
         server.app.store.clone(),
-        IssuerSource::Configured(config),
+        IssuerSource::Configured(Box::new(config)),
     );
     for domain in [OTHER_DOMAIN, DEFAULT_DOMAIN] {
         let (status, _, body) = answer(

@@ -66,7 +66,7 @@ pub type ConfigFor = Box<dyn Fn(&str) -> Result<Config, String> + Send + Sync>;
 /// Where a function's issuer comes from.
 pub enum IssuerSource {
     /// `GATEHOUSE_ISSUER`: the configuration is complete.
-    Configured(Config),
+    Configured(Box<Config>),
     /// `GATEHOUSE_ISSUER` empty: the API's default endpoint in `region`, named by
     /// the first event's API id; `config_for` completes the configuration.
     ApiDefaultEndpoint {
@@ -76,8 +76,8 @@ pub enum IssuerSource {
 }
 
 /// The request loop's state: the endpoints a function serves and the [`App`],
-/// built at the cold start or, without a configured issuer, at the first request
-/// that names the API.
+/// built at the first request (without a configured issuer, the first that names
+/// the API).
 pub struct Handler {
     endpoints: &'static [Endpoint],
     store: DynamoStore,
@@ -87,15 +87,11 @@ pub struct Handler {
 
 impl Handler {
     pub fn new(endpoints: &'static [Endpoint], store: DynamoStore, source: IssuerSource) -> Self {
-        let app = OnceCell::new();
-        if let IssuerSource::Configured(config) = &source {
-            let _ = app.set(Arc::new(App::new(config.clone(), store.clone())));
-        }
         Self {
             endpoints,
             store,
             source,
-            app,
+            app: OnceCell::new(),
         }
     }
 
@@ -110,7 +106,7 @@ impl Handler {
         let store = DynamoStore::new(db, config.tables.clone());
         let configured = env("GATEHOUSE_ISSUER").is_some_and(|v| !v.trim().is_empty());
         let source = if configured {
-            IssuerSource::Configured(config)
+            IssuerSource::Configured(Box::new(config))
         } else {
             let region = env("AWS_REGION")
                 .filter(|r| !r.is_empty())
@@ -135,7 +131,13 @@ impl Handler {
             },
         };
         let app = match &self.source {
-            IssuerSource::Configured(_) => self.app.get().expect("set at the cold start"),
+            IssuerSource::Configured(config) => {
+                self.app
+                    .get_or_init(|| async {
+                        Arc::new(App::new((**config).clone(), self.store.clone()))
+                    })
+                    .await
+            }
             IssuerSource::ApiDefaultEndpoint { region, config_for } => {
                 let (api_id, domain) = api_context(&req);
                 let app = self
@@ -143,13 +145,10 @@ impl Handler {
                     .get_or_try_init(|| async {
                         let issuer = api_id
                             .and_then(|id| issuer::api_default_endpoint(id, region))
-                            .ok_or(Misdirected)?;
-                        let config = config_for(&issuer).map_err(|e| {
-                            tracing::error!(error = %e, "no configuration for the issuer");
-                            Misdirected
-                        })?;
+                            .ok_or(NoApp::NoApi)?;
+                        let config = config_for(&issuer).map_err(NoApp::Config)?;
                         tracing::info!(issuer = %config.issuer, "issuer: the API's default endpoint");
-                        Ok::<_, Misdirected>(Arc::new(App::new(config, self.store.clone())))
+                        Ok(Arc::new(App::new(config, self.store.clone())))
                     })
                     .await;
                 match app {
@@ -158,12 +157,16 @@ impl Handler {
                         tracing::warn!(domain = domain.unwrap_or(""), issuer = %app.config.issuer, "request through another domain than the issuer's refused");
                         return misdirected(endpoint, &app.config.issuer);
                     }
-                    Err(Misdirected) => {
+                    Err(NoApp::NoApi) => {
                         tracing::warn!(
                             api_id = api_id.unwrap_or(""),
                             "event names no API this function can serve"
                         );
                         return misdirected(endpoint, "the API's default endpoint");
+                    }
+                    Err(NoApp::Config(e)) => {
+                        tracing::error!(error = %e, "no configuration for the issuer");
+                        return server_error();
                     }
                 }
             }
@@ -172,8 +175,21 @@ impl Handler {
     }
 }
 
-/// No issuer could be derived from the event.
-struct Misdirected;
+/// Why a function without a configured issuer has no [`App`] for an event.
+enum NoApp {
+    /// The event names no API (no HTTP API event): no issuer can be derived.
+    NoApi,
+    /// The configuration refused the derived issuer.
+    Config(String),
+}
+
+fn server_error() -> Response<Body> {
+    let body = serde_json::json!({
+        "error": "server_error",
+        "error_description": "the server could not complete the request; try again",
+    });
+    json_no_store(StatusCode::INTERNAL_SERVER_ERROR, &body)
+}
 
 /// 421 Misdirected Request (RFC 9110 §15.5.20): this deployment answers only
 /// under its issuer. An error page for the browser-facing `/authorize`, an
