@@ -45,8 +45,10 @@ const THROTTLED_LOGIN_ERROR: &str =
 /// client that skips consent) or set cookies, and a `HEAD` must change nothing
 /// (§9.2.1, §9.3.2); its headers cannot be those of such a `GET` (a `Location`
 /// with a code that was never stored) without answering something else than the
-/// `GET` would. On AWS a `HEAD` never gets here: the HTTP API routes only
-/// `GET /authorize` and `POST /authorize` (`template.yaml`) and answers 404 itself.
+/// `GET` would. On AWS the HTTP API has routes for `GET /authorize` and
+/// `POST /authorize` only (`template.yaml`), no `ANY` or `HEAD` route, so a `HEAD`
+/// there is answered by API Gateway (no route matches) or, should it ever reach
+/// the function, by this same 405; the local server sends it here.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let result = match *req.method() {
         Method::GET => get(app, &req).await,
