@@ -156,10 +156,14 @@ enum KeysCommand {
         /// Algorithm of the new next key.
         #[arg(long, default_value = "RS256", env = "GATEHOUSE_SIGNING_ALG", value_parser = parse_alg)]
         alg: SigningAlgorithm,
-        /// Rotate even if the next key was published less than the JWKS cache time ago.
+        /// Rotate even if the next key was published less than the key and JWKS
+        /// cache times ago.
         #[arg(long)]
         force: bool,
     },
+    /// Move private keys and HMAC keys of an older layout from the keys table to
+    /// the secrets table (run once after updating a stack made before it existed).
+    Migrate,
 }
 
 fn parse_alg(s: &str) -> Result<SigningAlgorithm, String> {
@@ -261,6 +265,10 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     config.key_cache_ttl = Duration::from_secs(1);
     config.validate().map_err(anyhow::Error::msg)?;
     let store = DynamoStore::new(target.db.clone(), target.tables.clone());
+    let moved = store.migrate_legacy_keys().await?;
+    if moved > 0 {
+        eprintln!("moved {moved} secret item(s) of an older layout to the secrets table");
+    }
     if registration::ensure_signing_keys(&store, &config, opts.signing_alg)
         .await
         .map_err(anyhow::Error::msg)?
@@ -512,7 +520,7 @@ async fn keys_command(
             if let Some((kid, until)) = &plan.retire {
                 println!("retired:           {kid} (published until {until})");
             }
-            for k in &plan.create {
+            for k in plan.create.iter().map(|k| &k.public) {
                 println!(
                     "created {:<8}   {} ({})",
                     k.status.as_str(),
@@ -520,6 +528,11 @@ async fn keys_command(
                     k.alg.as_str()
                 );
             }
+            Ok(())
+        }
+        KeysCommand::Migrate => {
+            let moved = store.migrate_legacy_keys().await?;
+            println!("moved {moved} item(s) from the keys table to the secrets table");
             Ok(())
         }
     }

@@ -49,6 +49,8 @@ pub struct TargetArgs {
     pub sessions_table: Option<String>,
     #[arg(long, global = true, env = "GATEHOUSE_KEYS_TABLE")]
     pub keys_table: Option<String>,
+    #[arg(long, global = true, env = "GATEHOUSE_SECRETS_TABLE")]
+    pub secrets_table: Option<String>,
     #[arg(long, global = true, env = "GATEHOUSE_USERS_TABLE")]
     pub users_table: Option<String>,
     #[arg(long, global = true, env = "GATEHOUSE_CONSENTS_TABLE")]
@@ -88,6 +90,7 @@ impl TargetArgs {
             grants: pick(&self.grants_table, prefixed.grants, "grants")?,
             sessions: pick(&self.sessions_table, prefixed.sessions, "sessions")?,
             keys: pick(&self.keys_table, prefixed.keys, "keys")?,
+            secrets: pick(&self.secrets_table, prefixed.secrets, "secrets")?,
             users: pick(&self.users_table, prefixed.users, "users")?,
             consents: pick(&self.consents_table, prefixed.consents, "consents")?,
             login_attempts: pick(
@@ -105,12 +108,13 @@ impl TargetArgs {
             return Ok(Target {
                 db: aws_client().await,
                 description: format!(
-                    "AWS DynamoDB tables {}, {}, {}, {}, {}, {}, {}, {}",
+                    "AWS DynamoDB tables {}, {}, {}, {}, {}, {}, {}, {}, {}",
                     tables.clients,
                     tables.tokens,
                     tables.grants,
                     tables.sessions,
                     tables.keys,
+                    tables.secrets,
                     tables.users,
                     tables.consents,
                     tables.login_attempts

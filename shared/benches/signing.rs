@@ -6,7 +6,7 @@
 //! median and the spread of the per-token time over the batches.
 
 use gatehouse_core::domain::user::{hash_password, verify_password};
-use gatehouse_core::keys::{KeySet, KeyStatus, SigningAlgorithm, StoredKey};
+use gatehouse_core::keys::{KeyPair, KeySet, KeyStatus, SigningAlgorithm, SigningKey};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::tokens::{presented, refresh};
 use jsonwebtoken::{DecodingKey, Header, Validation, decode, encode};
@@ -54,9 +54,9 @@ fn main() {
         (SigningAlgorithm::Rs256, 50),
         (SigningAlgorithm::Es256, 500),
     ] {
-        let key = StoredKey::generate(alg, KeyStatus::Active, 0).unwrap();
-        let set = KeySet::build(vec![key.clone()], 0).unwrap();
-        let signing = set.signing.as_ref().unwrap();
+        let pair = KeyPair::generate(alg, KeyStatus::Active, 0).unwrap();
+        let signing = SigningKey::new(&pair.public.kid, alg, &pair.private);
+        let set = KeySet::build(vec![pair.public.clone()], 0).unwrap();
         let mut header = Header::new(alg.jwt_algorithm());
         header.typ = Some("at+jwt".into());
         header.kid = Some(signing.kid.clone());
@@ -70,7 +70,7 @@ fn main() {
         );
 
         let token = encode(&header, &claims, signing.encoding_key()).unwrap();
-        let dk = DecodingKey::from_jwk(set.jwks.find(&key.kid).unwrap()).unwrap();
+        let dk = DecodingKey::from_jwk(set.jwks.find(&pair.public.kid).unwrap()).unwrap();
         let mut v = Validation::new(alg.jwt_algorithm());
         v.set_audience(&["https://auth.example.com"]);
         let (med, min, max) = time(per_batch * 4, || {

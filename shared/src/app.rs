@@ -2,7 +2,7 @@
 //! Built once per cold start (Lambda) or once per process (local server).
 
 use crate::config::Config;
-use crate::keys::KeySet;
+use crate::keys::{KeySet, SigningKey};
 use crate::secret::Secret;
 use crate::store::{DynamoStore, KeyStore, SecretKeyPurpose, SecretKeyStore, StoreError};
 use std::sync::{Arc, RwLock};
@@ -12,6 +12,8 @@ pub struct App {
     pub config: Config,
     pub store: DynamoStore,
     keys: RwLock<Option<(Instant, Arc<KeySet>)>>,
+    /// The private half of the active key, read once per key.
+    signing: RwLock<Option<Arc<SigningKey>>>,
     session_key: RwLock<Option<Arc<Secret>>>,
     refresh_key: RwLock<Option<Arc<Secret>>>,
 }
@@ -22,6 +24,7 @@ impl App {
             config,
             store,
             keys: RwLock::new(None),
+            signing: RwLock::new(None),
             session_key: RwLock::new(None),
             refresh_key: RwLock::new(None),
         }
@@ -73,7 +76,34 @@ impl App {
         Ok(k)
     }
 
-    /// The signing key and JWKS, read from the store at most once per
+    /// The key that signs access tokens: the active key of [`App::key_set`], with
+    /// its private half read from the secrets table once per key (only the token
+    /// function may read it). `None` when there is no active key, or its private
+    /// half is missing.
+    pub async fn signing_key(&self) -> Result<Option<Arc<SigningKey>>, StoreError> {
+        let set = self.key_set().await?;
+        let Some((kid, alg)) = &set.active else {
+            return Ok(None);
+        };
+        if let Some(k) = self.signing.read().expect("signing key lock").as_ref()
+            && &k.kid == kid
+        {
+            return Ok(Some(k.clone()));
+        }
+        let Some(der) = self.store.private_key(kid).await? else {
+            tracing::error!(
+                %kid,
+                "the active signing key has no private half in the secrets table; \
+                 `gatehouse keys migrate` moves keys of an older layout there"
+            );
+            return Ok(None);
+        };
+        let k = Arc::new(SigningKey::new(kid, *alg, &der));
+        *self.signing.write().expect("signing key lock") = Some(k.clone());
+        Ok(Some(k))
+    }
+
+    /// The public keys and JWKS, read from the store at most once per
     /// `key_cache_ttl`, so a rotation reaches every warm function within that time.
     pub async fn key_set(&self) -> Result<Arc<KeySet>, StoreError> {
         if let Some((at, set)) = self.keys.read().expect("key cache lock").as_ref()
@@ -83,12 +113,12 @@ impl App {
         }
         let stored = self.store.list_keys().await?;
         let set = Arc::new(KeySet::build(stored, now()).map_err(StoreError::Corrupt)?);
-        if let (Some(want), Some(active)) = (self.config.signing_alg, &set.signing)
-            && want != active.alg
+        if let (Some(want), Some((kid, alg))) = (self.config.signing_alg, &set.active)
+            && want != *alg
         {
             tracing::warn!(
-                kid = %active.kid,
-                active = active.alg.as_str(),
+                %kid,
+                active = alg.as_str(),
                 configured = want.as_str(),
                 "the active signing key's algorithm is not the configured one; \
                  `gatehouse keys rotate --alg {}` twice switches it",

@@ -38,10 +38,13 @@ pub struct Config {
     pub allow_plain_pkce: bool,
     /// Require PKCE from confidential clients too (public clients always need it).
     pub require_pkce: bool,
-    /// Failed logins per username, and per source address, within
-    /// `login_failure_window` seconds before further attempts are refused.
-    pub login_max_failures_per_user: u64,
+    /// Sign-in throttling (`domain/login_throttle.rs`), per window of
+    /// `login_failure_window` seconds: attempts per (username, source address)
+    /// pair, per source address over all usernames, and the per-username ceiling
+    /// past which each pair gets one attempt per window instead.
+    pub login_max_failures_per_user_source: u64,
     pub login_max_failures_per_source: u64,
+    pub login_slow_down_after_failures_per_user: u64,
     pub login_failure_window: u64,
     /// The algorithm operators chose for signing keys (`GATEHOUSE_SIGNING_ALG`);
     /// keys are made by `gatehouse keys rotate`, so a function only warns when the
@@ -57,6 +60,12 @@ pub const DEFAULT_REFRESH_REUSE_GRACE: u64 = 0;
 /// 90 days: three refresh token lifetimes, after which the user signs in again.
 pub const DEFAULT_GRANT_MAX_LIFETIME: u64 = 90 * 86_400;
 pub const DEFAULT_SESSION_TTL: u64 = 8 * 3600;
+pub const DEFAULT_LOGIN_MAX_FAILURES_PER_USER_SOURCE: u64 = 5;
+pub const DEFAULT_LOGIN_MAX_FAILURES_PER_SOURCE: u64 = 30;
+/// 20 per 15 minutes: at most 80 guesses an hour at one account from the
+/// ceiling, below OWASP ASVS v4.0.3 §2.2.1's 100 an hour, plus one per address.
+pub const DEFAULT_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER: u64 = 20;
+pub const DEFAULT_LOGIN_FAILURE_WINDOW: u64 = 900;
 /// Stands in for an issuer not known yet (or never used): never in a token.
 pub const PLACEHOLDER_ISSUER: &str = "https://issuer.invalid";
 /// Allowed clock difference between Gatehouse and verifiers.
@@ -81,9 +90,11 @@ impl Config {
             session_ttl: DEFAULT_SESSION_TTL,
             allow_plain_pkce: false,
             require_pkce: false,
-            login_max_failures_per_user: 5,
-            login_max_failures_per_source: 30,
-            login_failure_window: 900,
+            login_max_failures_per_user_source: DEFAULT_LOGIN_MAX_FAILURES_PER_USER_SOURCE,
+            login_max_failures_per_source: DEFAULT_LOGIN_MAX_FAILURES_PER_SOURCE,
+            login_slow_down_after_failures_per_user:
+                DEFAULT_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER,
+            login_failure_window: DEFAULT_LOGIN_FAILURE_WINDOW,
             signing_alg: None,
         }
     }
@@ -94,10 +105,12 @@ impl Config {
     /// `GATEHOUSE_CODE_TTL`, `GATEHOUSE_REFRESH_TOKEN_TTL`, `GATEHOUSE_GRANT_MAX_LIFETIME`,
     /// `GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS`, `GATEHOUSE_SESSION_TTL`,
     /// `GATEHOUSE_ALLOW_PLAIN_PKCE`, `GATEHOUSE_REQUIRE_PKCE` (`true`/`false`),
-    /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER`, `GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE`,
+    /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE`,
+    /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE`,
+    /// `GATEHOUSE_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER`,
     /// `GATEHOUSE_LOGIN_FAILURE_WINDOW`, `GATEHOUSE_SIGNING_ALG` and the table names `GATEHOUSE_CLIENTS_TABLE`,
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
-    /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_USERS_TABLE`,
+    /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`.
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -133,6 +146,7 @@ impl Config {
             grants: required("GATEHOUSE_GRANTS_TABLE")?,
             sessions: required("GATEHOUSE_SESSIONS_TABLE")?,
             keys: required("GATEHOUSE_KEYS_TABLE")?,
+            secrets: required("GATEHOUSE_SECRETS_TABLE")?,
             users: required("GATEHOUSE_USERS_TABLE")?,
             consents: required("GATEHOUSE_CONSENTS_TABLE")?,
             login_attempts: required("GATEHOUSE_LOGIN_ATTEMPTS_TABLE")?,
@@ -167,9 +181,30 @@ impl Config {
         c.session_ttl = number("GATEHOUSE_SESSION_TTL", DEFAULT_SESSION_TTL)?;
         c.allow_plain_pkce = flag("GATEHOUSE_ALLOW_PLAIN_PKCE")?;
         c.require_pkce = flag("GATEHOUSE_REQUIRE_PKCE")?;
-        c.login_max_failures_per_user = number("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER", 5)?;
-        c.login_max_failures_per_source = number("GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE", 30)?;
-        c.login_failure_window = number("GATEHOUSE_LOGIN_FAILURE_WINDOW", 900)?;
+        if get("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER").is_some() {
+            // Its meaning changed (it locked a username out from everywhere): a
+            // deployment that sets it must choose the new limits knowingly.
+            return Err("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER is replaced by \
+                 GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE (per username and address) and \
+                 GATEHOUSE_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER (the per-username ceiling)"
+                .into());
+        }
+        c.login_max_failures_per_user_source = number(
+            "GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE",
+            DEFAULT_LOGIN_MAX_FAILURES_PER_USER_SOURCE,
+        )?;
+        c.login_max_failures_per_source = number(
+            "GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE",
+            DEFAULT_LOGIN_MAX_FAILURES_PER_SOURCE,
+        )?;
+        c.login_slow_down_after_failures_per_user = number(
+            "GATEHOUSE_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER",
+            DEFAULT_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER,
+        )?;
+        c.login_failure_window = number(
+            "GATEHOUSE_LOGIN_FAILURE_WINDOW",
+            DEFAULT_LOGIN_FAILURE_WINDOW,
+        )?;
         c.signing_alg = get("GATEHOUSE_SIGNING_ALG")
             .map(|a| a.trim().parse())
             .transpose()?;
@@ -213,8 +248,15 @@ impl Config {
         if !(60..=30 * 86_400).contains(&self.session_ttl) {
             return Err("the session lifetime must be between 60 seconds and 30 days".into());
         }
-        if self.login_max_failures_per_user == 0
+        if self.key_cache_ttl.as_secs() > crate::keys::MAX_KEY_CACHE_SECONDS {
+            return Err(format!(
+                "the key cache lifetime must be at most {} seconds: the key rotation guard counts on it",
+                crate::keys::MAX_KEY_CACHE_SECONDS
+            ));
+        }
+        if self.login_max_failures_per_user_source == 0
             || self.login_max_failures_per_source == 0
+            || self.login_slow_down_after_failures_per_user == 0
             || self.login_failure_window < 60
         {
             return Err(
@@ -236,9 +278,21 @@ impl Config {
         !self.issuer.starts_with("http://")
     }
 
-    /// How long a retired signing key stays published.
+    /// The sign-in throttling limits.
+    pub fn login_limits(&self) -> crate::domain::login_throttle::Limits {
+        crate::domain::login_throttle::Limits {
+            per_pair: self.login_max_failures_per_user_source,
+            per_source: self.login_max_failures_per_source,
+            per_user: self.login_slow_down_after_failures_per_user,
+            window: self.login_failure_window,
+        }
+    }
+
+    /// How long a retired signing key stays published: a warm token function may
+    /// sign with it until its key cache expires, and the last token it signs is
+    /// valid for the longest lifetime, give or take the clock skew.
     pub fn retired_key_publication(&self) -> u64 {
-        self.max_access_token_ttl + CLOCK_SKEW_SECONDS
+        crate::keys::MAX_KEY_CACHE_SECONDS + self.max_access_token_ttl + CLOCK_SKEW_SECONDS
     }
 
     pub fn endpoint(&self, path: &str) -> String {
@@ -259,13 +313,14 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    const BASE: [(&str, &str); 9] = [
+    const BASE: [(&str, &str); 10] = [
         ("GATEHOUSE_ISSUER", "https://auth.example.com/"),
         ("GATEHOUSE_CLIENTS_TABLE", "c"),
         ("GATEHOUSE_TOKENS_TABLE", "t"),
         ("GATEHOUSE_GRANTS_TABLE", "g"),
         ("GATEHOUSE_SESSIONS_TABLE", "s"),
         ("GATEHOUSE_KEYS_TABLE", "k"),
+        ("GATEHOUSE_SECRETS_TABLE", "sk"),
         ("GATEHOUSE_USERS_TABLE", "u"),
         ("GATEHOUSE_CONSENTS_TABLE", "cs"),
         ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),
@@ -283,6 +338,11 @@ mod tests {
         assert_eq!(c.grant_max_lifetime, 7_776_000);
         assert!(!c.allow_plain_pkce && !c.require_pkce);
         assert!(c.secure_cookies());
+        let l = c.login_limits();
+        assert_eq!(
+            (l.per_pair, l.per_source, l.per_user, l.window),
+            (5, 30, 20, 900)
+        );
     }
 
     #[test]
@@ -314,6 +374,18 @@ mod tests {
                 .grant_max_lifetime,
             3600
         );
+        for k in [
+            "GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE",
+            "GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE",
+            "GATEHOUSE_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER",
+        ] {
+            assert!(with(k, "0").is_err(), "{k}=0");
+            assert!(with(k, "many").is_err(), "{k}=many");
+            assert!(with(k, "1").is_ok(), "{k}=1");
+        }
+        assert!(with("GATEHOUSE_LOGIN_FAILURE_WINDOW", "59").is_err());
+        let renamed = with("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER", "5").unwrap_err();
+        assert!(renamed.contains("_PER_USER_SOURCE"), "{renamed}");
         assert!(
             Config::from_lookup(env(&BASE[1..])).is_err(),
             "issuer is required"

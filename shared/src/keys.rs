@@ -4,6 +4,11 @@
 //! in the JWKS before it ever signs, so that verifiers have cached it by the time it
 //! does), and `retired` keys (published until the last token they signed expires).
 //! `kid` is the key's RFC 7638 thumbprint.
+//!
+//! A key's public record ([`StoredKey`]: the JWK and its status) and its private
+//! half ([`PrivateKeyDer`]) are stored apart: the public records in the keys table,
+//! which every verifier and the JWKS read; the private halves in the secrets table,
+//! which only the function that signs may read (see template.yaml).
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -86,13 +91,13 @@ impl fmt::Debug for PrivateKeyDer {
     }
 }
 
-/// A signing key as the store keeps it.
+/// The public record of a signing key, as the keys table keeps it: no private
+/// material.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredKey {
     pub kid: String,
     pub alg: SigningAlgorithm,
     pub status: KeyStatus,
-    pub private_der: PrivateKeyDer,
     /// The public JWK, as JSON.
     pub public_jwk: String,
     pub created_at: u64,
@@ -102,7 +107,14 @@ pub struct StoredKey {
     pub publish_until: Option<u64>,
 }
 
-impl StoredKey {
+/// A freshly generated key: its public record and its private half, stored apart.
+#[derive(Clone, Debug)]
+pub struct KeyPair {
+    pub public: StoredKey,
+    pub private: PrivateKeyDer,
+}
+
+impl KeyPair {
     /// Generates a fresh key pair with status `status`.
     pub fn generate(alg: SigningAlgorithm, status: KeyStatus, now: u64) -> Result<Self, String> {
         let der = match alg {
@@ -133,18 +145,22 @@ impl StoredKey {
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         Ok(Self {
-            kid,
-            alg,
-            status,
-            private_der,
-            public_jwk: serde_json::to_string(&jwk).map_err(|e| e.to_string())?,
-            created_at: now,
-            activated_at: (status == KeyStatus::Active).then_some(now),
-            retired_at: None,
-            publish_until: None,
+            public: StoredKey {
+                kid,
+                alg,
+                status,
+                public_jwk: serde_json::to_string(&jwk).map_err(|e| e.to_string())?,
+                created_at: now,
+                activated_at: (status == KeyStatus::Active).then_some(now),
+                retired_at: None,
+                publish_until: None,
+            },
+            private: private_der,
         })
     }
+}
 
+impl StoredKey {
     /// Whether the key belongs in the JWKS at `now`.
     pub fn is_published(&self, now: u64) -> bool {
         match self.status {
@@ -207,14 +223,33 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
+    /// The signing key of `kid` from its private half.
+    pub fn new(kid: &str, alg: SigningAlgorithm, der: &PrivateKeyDer) -> Self {
+        Self {
+            kid: kid.to_owned(),
+            alg,
+            key: encoding_key(alg, der),
+        }
+    }
+
     pub fn encoding_key(&self) -> &EncodingKey {
         &self.key
     }
 }
 
-/// How long clients and API Gateway may cache the JWKS (`Cache-Control: max-age`);
-/// a new key is published at least this long before it signs.
+/// How long clients and API Gateway may cache the JWKS (`Cache-Control: max-age`).
 pub const JWKS_CACHE_SECONDS: u32 = 300;
+
+/// The longest a function may keep the key set it read (`GATEHOUSE_KEY_CACHE_SECONDS`,
+/// 30 by default, refused above this). The discovery function serves the JWKS from
+/// that cache, and the token function signs with the active key it cached.
+pub const MAX_KEY_CACHE_SECONDS: u64 = 60;
+
+/// How long a new key is published before it may sign. A verifier sees a new key
+/// once the discovery function's cache has read it (up to
+/// [`MAX_KEY_CACHE_SECONDS`]) and its own copy of the JWKS has expired (up to
+/// [`JWKS_CACHE_SECONDS`]): the rotation guard waits for both.
+pub const PUBLISH_BEFORE_SIGNING_SECONDS: u64 = JWKS_CACHE_SECONDS as u64 + MAX_KEY_CACHE_SECONDS;
 
 /// A published key, to verify the tokens it signed.
 pub struct VerifyingKey {
@@ -223,10 +258,13 @@ pub struct VerifyingKey {
     pub key: jsonwebtoken::DecodingKey,
 }
 
-/// What the endpoints need of the keys: the signing key, the JWKS document, and
-/// the published keys that verify access tokens.
+/// What the endpoints need of the public keys: which key signs, the JWKS
+/// document, and the published keys that verify access tokens. It never holds
+/// private material: the signer reads the active key's private half apart
+/// ([`crate::app::App::signing_key`]).
 pub struct KeySet {
-    pub signing: Option<SigningKey>,
+    /// The newest active key: `(kid, alg)`.
+    pub active: Option<(String, SigningAlgorithm)>,
     pub jwks: JwkSet,
     pub verifying: Vec<VerifyingKey>,
 }
@@ -241,14 +279,10 @@ impl KeySet {
                 std::cmp::Reverse(k.activated_at),
             )
         });
-        let signing = keys
+        let active = keys
             .iter()
             .find(|k| k.status == KeyStatus::Active)
-            .map(|k| SigningKey {
-                kid: k.kid.clone(),
-                alg: k.alg,
-                key: encoding_key(k.alg, &k.private_der),
-            });
+            .map(|k| (k.kid.clone(), k.alg));
         let mut jwks = Vec::new();
         let mut verifying = Vec::new();
         for k in keys.iter().filter(|k| k.is_published(now)) {
@@ -263,7 +297,7 @@ impl KeySet {
             jwks.push(jwk);
         }
         Ok(Self {
-            signing,
+            active,
             jwks: JwkSet { keys: jwks },
             verifying,
         })
@@ -278,7 +312,7 @@ pub struct Rotation {
     /// `active` key to retire, and until when it stays published.
     pub retire: Option<(String, u64)>,
     /// New keys to store.
-    pub create: Vec<StoredKey>,
+    pub create: Vec<KeyPair>,
     pub now: u64,
 }
 
@@ -301,7 +335,7 @@ impl Rotation {
         let mut create = Vec::new();
         let (promote, retire) = match (active, next) {
             (None, None) => {
-                create.push(StoredKey::generate(alg, KeyStatus::Active, now)?);
+                create.push(KeyPair::generate(alg, KeyStatus::Active, now)?);
                 (None, None)
             }
             (Some(_), None) => (None, None),
@@ -311,7 +345,7 @@ impl Rotation {
                 Some((a.kid.clone(), now + publish_after_retire)),
             ),
         };
-        create.push(StoredKey::generate(alg, KeyStatus::Next, now)?);
+        create.push(KeyPair::generate(alg, KeyStatus::Next, now)?);
         Ok(Self {
             promote,
             retire,
@@ -327,9 +361,12 @@ mod tests {
     use jsonwebtoken::{DecodingKey, Header, Validation, decode, encode};
 
     fn sign_and_verify(alg: SigningAlgorithm) {
-        let key = StoredKey::generate(alg, KeyStatus::Active, 1).unwrap();
+        let pair = KeyPair::generate(alg, KeyStatus::Active, 1).unwrap();
+        let key = pair.public.clone();
         let set = KeySet::build(vec![key.clone()], 1).unwrap();
-        let signing = set.signing.as_ref().unwrap();
+        let (kid, active_alg) = set.active.clone().unwrap();
+        assert_eq!((kid.as_str(), active_alg), (key.kid.as_str(), alg));
+        let signing = SigningKey::new(&kid, alg, &pair.private);
         let mut header = Header::new(alg.jwt_algorithm());
         header.kid = Some(signing.kid.clone());
         let token = encode(
@@ -359,7 +396,8 @@ mod tests {
     #[test]
     fn the_jwks_never_holds_private_key_material() {
         for alg in [SigningAlgorithm::Rs256, SigningAlgorithm::Es256] {
-            let key = StoredKey::generate(alg, KeyStatus::Active, 1).unwrap();
+            let pair = KeyPair::generate(alg, KeyStatus::Active, 1).unwrap();
+            let key = &pair.public;
             let v: serde_json::Value = serde_json::from_str(&key.public_jwk).unwrap();
             for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
                 assert!(v.get(private).is_none(), "{alg:?} JWK has `{private}`");
@@ -367,7 +405,7 @@ mod tests {
             assert_eq!(v["kid"], key.kid.as_str());
             assert_eq!(v["use"], "sig");
             assert_eq!(v["alg"], alg.as_str());
-            assert_eq!(format!("{:?}", key.private_der), "[redacted]");
+            assert_eq!(format!("{:?}", pair.private), "[redacted]");
         }
     }
 
@@ -381,30 +419,32 @@ mod tests {
         let alg = SigningAlgorithm::Es256;
         let first = Rotation::plan(&[], alg, 10, 100).unwrap();
         assert_eq!(first.create.len(), 2);
-        assert_eq!(first.create[0].status, KeyStatus::Active);
-        assert_eq!(first.create[1].status, KeyStatus::Next);
+        assert_eq!(first.create[0].public.status, KeyStatus::Active);
+        assert_eq!(first.create[1].public.status, KeyStatus::Next);
 
-        let a = with_status(first.create[0].clone(), KeyStatus::Active);
-        let n = with_status(first.create[1].clone(), KeyStatus::Next);
+        let a = with_status(first.create[0].public.clone(), KeyStatus::Active);
+        let n = with_status(first.create[1].public.clone(), KeyStatus::Next);
         let second = Rotation::plan(&[a.clone(), n.clone()], alg, 50, 100).unwrap();
         assert_eq!(second.promote.as_deref(), Some(n.kid.as_str()));
         assert_eq!(second.retire, Some((a.kid.clone(), 150)));
         assert_eq!(second.create.len(), 1);
-        assert_eq!(second.create[0].status, KeyStatus::Next);
+        assert_eq!(second.create[0].public.status, KeyStatus::Next);
 
         let only_active = Rotation::plan(std::slice::from_ref(&a), alg, 50, 100).unwrap();
         assert!(only_active.promote.is_none() && only_active.retire.is_none());
-        assert_eq!(only_active.create[0].status, KeyStatus::Next);
+        assert_eq!(only_active.create[0].public.status, KeyStatus::Next);
     }
 
     #[test]
     fn retired_keys_leave_the_jwks_when_their_window_ends() {
-        let mut r = StoredKey::generate(SigningAlgorithm::Es256, KeyStatus::Retired, 1).unwrap();
+        let mut r = KeyPair::generate(SigningAlgorithm::Es256, KeyStatus::Retired, 1)
+            .unwrap()
+            .public;
         r.publish_until = Some(100);
         assert!(r.is_published(99));
         assert!(!r.is_published(100));
         let set = KeySet::build(vec![r], 100).unwrap();
-        assert!(set.signing.is_none());
+        assert!(set.active.is_none());
         assert!(set.jwks.keys.is_empty());
     }
 

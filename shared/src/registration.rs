@@ -6,7 +6,7 @@ use crate::app::now;
 use crate::config::Config;
 use crate::domain::client::{Client, ClientRegistration, ClientType};
 use crate::domain::user::{User, hash_password, validate_password, validate_username};
-use crate::keys::JWKS_CACHE_SECONDS as CACHE_SECONDS;
+use crate::keys::{JWKS_CACHE_SECONDS, MAX_KEY_CACHE_SECONDS, PUBLISH_BEFORE_SIGNING_SECONDS};
 use crate::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use crate::secret::{Secret, random_id, random_token};
 use crate::store::{ClientStore, KeyStore, StoreError, UserStore};
@@ -91,8 +91,9 @@ pub async fn ensure_signing_keys(
 }
 
 /// One rotation step (see [`Rotation::plan`]). Refuses, unless `force`, to activate
-/// a next key published for less than the JWKS cache lifetime, since verifiers
-/// could not have fetched it yet.
+/// a next key published for less than [`PUBLISH_BEFORE_SIGNING_SECONDS`]: the
+/// functions' key cache plus the verifiers' JWKS cache, since a verifier could not
+/// have fetched it yet.
 pub async fn rotate_signing_keys(
     store: &impl KeyStore,
     config: &Config,
@@ -104,14 +105,15 @@ pub async fn rotate_signing_keys(
     if !force
         && let Some(next) = keys.iter().find(|k| k.status == KeyStatus::Next)
         && keys.iter().any(|k| k.status == KeyStatus::Active)
-        && t < next.created_at + u64::from(CACHE_SECONDS)
+        && t < next.created_at + PUBLISH_BEFORE_SIGNING_SECONDS
     {
         return Err(format!(
-            "the next key {} was published {} s ago; verifiers cache the JWKS for {} s. \
+            "the next key {} was published {} s ago; the functions cache the key set for \
+             up to {MAX_KEY_CACHE_SECONDS} s and verifiers the JWKS for {JWKS_CACHE_SECONDS} s, \
+             so it may sign {PUBLISH_BEFORE_SIGNING_SECONDS} s after it was published. \
              Rotate again later, or pass --force",
             next.kid,
             t.saturating_sub(next.created_at),
-            CACHE_SECONDS
         ));
     }
     let plan = Rotation::plan(&keys, alg, t, config.retired_key_publication())?;

@@ -378,8 +378,7 @@ impl TestServer {
         &self,
         claims: &gatehouse_core::tokens::access::AccessTokenClaims,
     ) -> String {
-        let keys = self.app.key_set().await.unwrap();
-        let k = keys.signing.as_ref().unwrap();
+        let k = self.app.signing_key().await.unwrap().unwrap();
         let mut h = jsonwebtoken::Header::new(k.alg.jwt_algorithm());
         h.typ = Some("at+jwt".into());
         h.kid = Some(k.kid.clone());

@@ -43,12 +43,15 @@ pub struct DynamoDbCalls {
 }
 
 /// What one DynamoDB request needs from IAM: an action on a table (or
-/// `table/index/name`), and the `kid` of the item when it has one.
+/// `table/index/name`), the key of the item in the keys or secrets table (its
+/// `kid` or `name`: IAM's leading key), and the attributes a read projects
+/// (`None`: every attribute).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Access {
     pub action: String,
     pub table: String,
-    pub kid: Option<String>,
+    pub key: Option<String>,
+    pub attributes: Option<Vec<String>>,
 }
 
 impl DynamoDbCalls {
@@ -66,11 +69,24 @@ impl DynamoDbCalls {
 /// The IAM view of a request body: transactions and batches need the action of
 /// each item on its table (`TransactWriteItems` of a `Put` needs `PutItem`).
 fn accesses_of(op: &str, body: &serde_json::Value) -> Vec<Access> {
-    let kid = |v: &serde_json::Value| {
+    let item_key = |v: &serde_json::Value| {
         ["Key", "Item"]
             .iter()
-            .find_map(|k| v[k]["kid"]["S"].as_str())
+            .find_map(|k| v[k]["kid"]["S"].as_str().or(v[k]["name"]["S"].as_str()))
             .map(str::to_owned)
+    };
+    let attributes = |v: &serde_json::Value| {
+        v["ProjectionExpression"].as_str().map(|p| {
+            p.split(',')
+                .map(|a| {
+                    let a = a.trim();
+                    v["ExpressionAttributeNames"][a]
+                        .as_str()
+                        .unwrap_or(a)
+                        .to_owned()
+                })
+                .collect()
+        })
     };
     let on = |action: &str, v: &serde_json::Value| {
         let mut table = v["TableName"].as_str().unwrap_or("?").to_owned();
@@ -80,7 +96,8 @@ fn accesses_of(op: &str, body: &serde_json::Value) -> Vec<Access> {
         Access {
             action: action.to_owned(),
             table,
-            kid: kid(v),
+            key: item_key(v),
+            attributes: attributes(v),
         }
     };
     match op {
@@ -104,7 +121,8 @@ fn accesses_of(op: &str, body: &serde_json::Value) -> Vec<Access> {
             .map(|(table, _)| Access {
                 action: op.to_owned(),
                 table: table.clone(),
-                kid: None,
+                key: None,
+                attributes: None,
             })
             .collect(),
         _ => vec![on(op, body)],

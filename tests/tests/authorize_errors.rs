@@ -1515,9 +1515,10 @@ async fn an_unknown_or_disabled_user_gets_exactly_the_wrong_password_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_too_many_failures_for_one_username_even_the_right_password_is_throttled() {
+async fn after_too_many_failures_for_one_username_from_one_address_even_the_right_password_is_throttled_there()
+ {
     let (server, client) = throttling_setup(|_| {}).await;
-    let max = server.app.config.login_max_failures_per_user;
+    let max = server.app.config.login_max_failures_per_user_source;
     assert_eq!(max, 5, "the default");
     let mut ua = UserAgent::new();
     let login = authorize(
@@ -1534,7 +1535,8 @@ async fn after_too_many_failures_for_one_username_even_the_right_password_is_thr
         );
         assert_eq!(alert(&page), Some(GENERIC_LOGIN_ERROR));
     }
-    // Another browser, the same username, the right password.
+    // Another browser at the same address, the same username, the right password
+    // (the owner elsewhere is not throttled: tests/tests/login_throttling.rs).
     let mut other = UserAgent::new();
     let login = authorize(
         &mut other,
@@ -1589,11 +1591,11 @@ async fn failures_on_one_username_do_not_lock_out_another() {
         &Query::valid(&client, CONFIDENTIAL_REDIRECT).encode(),
     )
     .await;
-    for _ in 0..server.app.config.login_max_failures_per_user {
+    for _ in 0..server.app.config.login_max_failures_per_user_source {
         ua.login(&server, &login, "bob", "wrong password").await;
     }
     let page = ua.login(&server, &login, "bob", PASSWORD).await;
-    assert_eq!(page.status, 429, "bob is locked out");
+    assert_eq!(page.status, 429, "bob is throttled at this address");
     let page = ua.login(&server, &login, "alice", PASSWORD).await;
     assert!(
         page.is_consent(),

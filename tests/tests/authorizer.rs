@@ -476,6 +476,7 @@ fn route_scope_errors_are_clear_and_stop_the_cold_start() {
         ("GATEHOUSE_GRANTS_TABLE", "grants"),
         ("GATEHOUSE_SESSIONS_TABLE", "sessions"),
         ("GATEHOUSE_KEYS_TABLE", "keys"),
+        ("GATEHOUSE_SECRETS_TABLE", "secrets"),
         ("GATEHOUSE_USERS_TABLE", "users"),
         ("GATEHOUSE_CONSENTS_TABLE", "consents"),
         ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "login-attempts"),

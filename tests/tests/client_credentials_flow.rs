@@ -214,6 +214,35 @@ async fn a_rotation_right_after_the_last_one_is_refused_without_force() {
     assert!(err.contains("--force"), "{err}");
 }
 
+/// A next key is seen by verifiers only once the discovery function's key cache
+/// and then their own JWKS cache have expired: 60 + 300 s.
+#[tokio::test]
+async fn the_rotation_guard_waits_for_the_function_key_cache_and_the_jwks_cache() {
+    use gatehouse_core::keys::Rotation;
+    use gatehouse_core::store::KeyStore;
+    for (age, allowed) in [(330, false), (361, true)] {
+        let server = TestServer::start().await;
+        let keys = server.app.store.list_keys().await.unwrap();
+        // Keys as a rotation `age` seconds ago left them.
+        let t = gatehouse_core::app::now() - age;
+        let plan = Rotation::plan(&keys, SigningAlgorithm::Rs256, t, 60).unwrap();
+        server.app.store.apply_rotation(&plan).await.unwrap();
+        let r = gatehouse_core::registration::rotate_signing_keys(
+            &server.app.store,
+            &server.app.config,
+            SigningAlgorithm::Rs256,
+            false,
+        )
+        .await;
+        assert_eq!(
+            r.is_ok(),
+            allowed,
+            "next key published {age} s ago: {:?}",
+            r.err()
+        );
+    }
+}
+
 #[tokio::test]
 async fn metadata_names_every_endpoint_and_what_they_support() {
     let server = TestServer::start().await;

@@ -328,9 +328,8 @@ async fn login_server() -> TestServer {
         .store
         .client()
         .put_item()
-        .table_name(&server.app.store.tables().keys)
-        .item("kid", AttributeValue::S("session-key".into()))
-        .item("use", AttributeValue::S("session".into()))
+        .table_name(&server.app.store.tables().secrets)
+        .item("name", AttributeValue::S("session-key".into()))
         .item(
             "secret",
             AttributeValue::S("fixture-session-key-0123456789abcdefghijklm".into()),
@@ -402,11 +401,12 @@ async fn a_failed_login_event_counts_against_api_gateways_source_ip() {
     let counts = server
         .app
         .store
-        .failures(&[
+        .slots_held(&[
+            format!("pair:fixture-user:203.0.113.7:{window}"),
             format!("source:203.0.113.7:{window}"),
             format!("user:fixture-user:{window}"),
         ])
         .await
         .unwrap();
-    assert_eq!(counts, vec![1, 1]);
+    assert_eq!(counts, vec![1, 1, 1]);
 }

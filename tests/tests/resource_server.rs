@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_core::keys::{KeyStatus, SigningAlgorithm, StoredKey};
+use gatehouse_core::keys::{KeyPair, KeyStatus, SigningAlgorithm};
 use gatehouse_resource_server::{Claims, Rejection, RejectionKind, Settings, Verifier};
 use gatehouse_tests::loopback::{read_request, respond};
 use gatehouse_tests::{TestServer, jwks};
@@ -105,8 +105,12 @@ async fn sign_as_server(
     adjust: impl FnOnce(&mut Header),
     claims: &Value,
 ) -> String {
-    let keys = server.app.key_set().await.expect("key set");
-    let signing = keys.signing.as_ref().expect("an active key");
+    let signing = server
+        .app
+        .signing_key()
+        .await
+        .expect("key set")
+        .expect("an active key");
     let mut header = Header::new(signing.alg.jwt_algorithm());
     header.typ = Some("at+jwt".into());
     header.kid = Some(signing.kid.clone());
@@ -620,11 +624,12 @@ struct OwnKey {
 
 impl OwnKey {
     fn generate(alg: SigningAlgorithm) -> Self {
-        let k = StoredKey::generate(alg, KeyStatus::Active, now()).unwrap();
+        let pair = KeyPair::generate(alg, KeyStatus::Active, now()).unwrap();
         let encoding = match alg {
-            SigningAlgorithm::Rs256 => EncodingKey::from_rsa_der(&k.private_der.0),
-            SigningAlgorithm::Es256 => EncodingKey::from_ec_der(&k.private_der.0),
+            SigningAlgorithm::Rs256 => EncodingKey::from_rsa_der(&pair.private.0),
+            SigningAlgorithm::Es256 => EncodingKey::from_ec_der(&pair.private.0),
         };
+        let k = pair.public;
         Self {
             kid: k.kid,
             alg: alg.jwt_algorithm(),

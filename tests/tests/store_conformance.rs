@@ -8,6 +8,7 @@ use gatehouse_core::domain::client::{Client, ClientType, GrantType, PreviousSecr
 use gatehouse_core::domain::grant::{
     CodeBinding, CodeState, Grant, GrantOwner, GrantState, RefreshState, RevokeReason,
 };
+use gatehouse_core::domain::login_throttle::{Counter, CounterKind, Release};
 use gatehouse_core::domain::scope::Scope;
 use gatehouse_core::domain::session::LoginSession;
 use gatehouse_core::domain::user::User;
@@ -16,8 +17,8 @@ use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{
     ClientStore, ConsentStore, DynamoStore, GrantStore, GrantUpdate, GrantsOf, KeyStore,
-    LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, SessionStore, StoreError, TableNames,
-    TokenStateQuery, TokenStateStore, UserStore,
+    LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, SessionStore, Slots, StoreError,
+    TableNames, TokenStateQuery, TokenStateStore, UserStore,
 };
 
 async fn store() -> DynamoStore {
@@ -55,6 +56,7 @@ async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_where_items_expire
         &s.tables().grants,
         &s.tables().sessions,
         &s.tables().keys,
+        &s.tables().secrets,
         &s.tables().login_attempts,
     ] {
         let ttl = s
@@ -165,7 +167,26 @@ async fn key_rotations_apply_atomically_and_a_stale_plan_conflicts() {
         status(first.promote.as_ref().unwrap()).status,
         KeyStatus::Active
     );
-    assert_eq!(status(&first.create[0].kid).status, KeyStatus::Next);
+    assert_eq!(status(&first.create[0].public.kid).status, KeyStatus::Next);
+    // Private halves are in the secrets table, and a retired key's is gone.
+    let promoted = first.promote.as_ref().unwrap();
+    assert!(s.private_key(promoted).await.unwrap().is_some());
+    assert_eq!(
+        s.private_key(&first.create[0].public.kid).await.unwrap(),
+        Some(first.create[0].private.clone())
+    );
+    assert!(s.private_key(&retired.kid).await.unwrap().is_none());
+    // Nothing private is in the keys table.
+    let raw = s
+        .client()
+        .scan()
+        .table_name(&s.tables().keys)
+        .send()
+        .await
+        .unwrap();
+    for item in raw.items() {
+        assert!(!item.contains_key("private_der") && !item.contains_key("secret"));
+    }
 }
 
 #[tokio::test]
@@ -287,16 +308,51 @@ async fn consents_are_per_user_and_client_and_replaced_on_write() {
     assert_eq!(s.get_consent("u2", "c1").await.unwrap(), None);
 }
 
+fn counter(kind: CounterKind, key: &str, limit: u64) -> Counter {
+    Counter {
+        kind,
+        key: key.into(),
+        limit,
+    }
+}
+
 #[tokio::test]
-async fn failed_logins_are_counted_per_key_and_cleared() {
+async fn a_slot_is_refused_at_the_limit_and_then_nothing_is_taken() {
     let s = store().await;
-    let keys = ["user:alice:1".to_owned(), "source:203.0.113.7:1".to_owned()];
-    assert_eq!(s.failures(&keys).await.unwrap(), [0, 0]);
-    s.record_failure(&keys, 100).await.unwrap();
-    s.record_failure(&keys[1..], 100).await.unwrap();
-    assert_eq!(s.failures(&keys).await.unwrap(), [1, 2]);
-    s.clear_failures(&keys[0]).await.unwrap();
-    assert_eq!(s.failures(&keys).await.unwrap(), [0, 2]);
+    let pair = counter(CounterKind::Pair, "pair:alice:203.0.113.7:1", 2);
+    let source = counter(CounterKind::Source, "source:203.0.113.7:1", 3);
+    let keys = [pair.key.clone(), source.key.clone()];
+    let both = [pair.clone(), source.clone()];
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [0, 0]);
+    for _ in 0..2 {
+        assert_eq!(s.take_slots(&both, 100).await.unwrap(), Slots::Taken);
+    }
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [2, 2]);
+    // The pair is at its limit: refused, and the source is not counted either.
+    assert_eq!(
+        s.take_slots(&both, 100).await.unwrap(),
+        Slots::Refused(vec![0])
+    );
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [2, 2], "all or none");
+    // The source alone has one slot left, then refuses; both refuse together.
+    let other = counter(CounterKind::Pair, "pair:bob:203.0.113.7:1", 2);
+    assert_eq!(
+        s.take_slots(&[other.clone(), source.clone()], 100)
+            .await
+            .unwrap(),
+        Slots::Taken
+    );
+    assert_eq!(
+        s.take_slots(&[other.clone(), source.clone()], 100)
+            .await
+            .unwrap(),
+        Slots::Refused(vec![1])
+    );
+    assert_eq!(
+        s.take_slots(&both, 100).await.unwrap(),
+        Slots::Refused(vec![0, 1])
+    );
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [2, 3]);
     let item = s
         .client()
         .get_item()
@@ -312,6 +368,42 @@ async fn failed_logins_are_counted_per_key_and_cleared() {
         AttributeValue::N("100".into()),
         "counters expire"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_takes_never_pass_the_limit() {
+    let s = store().await;
+    let c = [counter(CounterKind::Pair, "pair:alice:198.51.100.1:1", 5)];
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (s, c) = (s.clone(), c.clone());
+        tasks.spawn(async move { s.take_slots(&c, 100).await.unwrap() });
+    }
+    let results = tasks.join_all().await;
+    let taken = results.iter().filter(|r| **r == Slots::Taken).count();
+    assert_eq!(taken, 5, "{results:?}");
+    assert_eq!(s.slots_held(&[c[0].key.clone()]).await.unwrap(), [5]);
+}
+
+#[tokio::test]
+async fn released_slots_forget_the_pair_and_give_one_back_to_shared_counters() {
+    let s = store().await;
+    let pair = counter(CounterKind::Pair, "pair:alice:203.0.113.7:1", 5);
+    let source = counter(CounterKind::Source, "source:203.0.113.7:1", 30);
+    let keys = [pair.key.clone(), source.key.clone()];
+    for _ in 0..3 {
+        s.take_slots(&[pair.clone(), source.clone()], 100)
+            .await
+            .unwrap();
+    }
+    s.release_slots(&[
+        Release::Forget(pair.key.clone()),
+        Release::GiveBack(source.key.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.slots_held(&keys).await.unwrap(), [0, 2]);
+    s.release_slots(&[]).await.unwrap();
 }
 
 #[tokio::test]
@@ -668,4 +760,76 @@ async fn the_epoch_moves_on_with_a_password_change_disabling_and_end_sessions() 
     assert!(s.get_user("nobody").await.unwrap().is_none());
     let state = s.get_user_state("alice").await.unwrap().unwrap();
     assert!(!format!("{state:?}").contains("argon2"), "no password hash");
+}
+
+/// Keys of the layout before the secrets table: private halves and HMAC keys in
+/// the keys table. The migration moves them, once, and leaves only public records.
+#[tokio::test]
+async fn legacy_private_keys_and_hmac_keys_move_to_the_secrets_table() {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let s = store().await;
+    let pair =
+        gatehouse_core::keys::KeyPair::generate(SigningAlgorithm::Es256, KeyStatus::Active, 5)
+            .unwrap();
+    let k = &pair.public;
+    let put = |item: Vec<(&str, V)>| {
+        let mut req = s.client().put_item().table_name(&s.tables().keys);
+        for (a, v) in item {
+            req = req.item(a, v);
+        }
+        req.send()
+    };
+    put(vec![
+        ("kid", V::S(k.kid.clone())),
+        ("alg", V::S("ES256".into())),
+        ("status", V::S("active".into())),
+        ("public_jwk", V::S(k.public_jwk.clone())),
+        ("created_at", V::N("5".into())),
+        ("activated_at", V::N("5".into())),
+        ("private_der", V::B(Blob::new(pair.private.0.clone()))),
+    ])
+    .await
+    .unwrap();
+    put(vec![
+        ("kid", V::S("session-key".into())),
+        (
+            "secret",
+            V::S("legacy-session-key-0123456789abcdefghijklmnop".into()),
+        ),
+    ])
+    .await
+    .unwrap();
+    // Before: the key is listed, but it has no private half where the signer looks.
+    assert_eq!(
+        s.list_keys().await.unwrap().len(),
+        1,
+        "the HMAC item is not a key"
+    );
+    assert!(s.private_key(&k.kid).await.unwrap().is_none());
+
+    assert_eq!(s.migrate_legacy_keys().await.unwrap(), 2);
+    assert_eq!(
+        s.private_key(&k.kid).await.unwrap(),
+        Some(pair.private.clone())
+    );
+    assert_eq!(
+        s.existing_secret_key(SecretKeyPurpose::Session)
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "legacy-session-key-0123456789abcdefghijklmnop"
+    );
+    let raw = s
+        .client()
+        .scan()
+        .table_name(&s.tables().keys)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.items().len(), 1);
+    assert!(!raw.items()[0].contains_key("private_der"));
+    assert_eq!(s.list_keys().await.unwrap()[0], *k);
+    assert_eq!(s.migrate_legacy_keys().await.unwrap(), 0, "idempotent");
 }

@@ -143,7 +143,7 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
 fn every_table_expires_items_is_recoverable_protected_encrypted_and_retained() {
     let t = template();
     let tables = resources(&t, "AWS::DynamoDB::Table");
-    assert_eq!(tables.len(), 8);
+    assert_eq!(tables.len(), 9);
     for (name, table) in tables {
         let p = &table["Properties"];
         assert_eq!(table["DeletionPolicy"], "Retain", "{name}");
@@ -244,8 +244,10 @@ async fn cold_start(server: &TestServer) -> TestServer {
 struct Seen {
     /// `(action, table or index)` pairs.
     accesses: BTreeMap<String, BTreeSet<(String, String)>>,
-    /// Accesses to single items of the keys table (every action but `Scan`).
-    key_items: BTreeMap<String, Vec<Access>>,
+    /// Accesses to items of the secrets table.
+    secret_items: BTreeMap<String, Vec<Access>>,
+    /// Accesses to the users table.
+    user_items: BTreeMap<String, Vec<Access>>,
 }
 
 impl Seen {
@@ -258,6 +260,7 @@ impl Seen {
             (tables.grants.as_str(), "GrantsTable"),
             (tables.sessions.as_str(), "SessionsTable"),
             (tables.keys.as_str(), "KeysTable"),
+            (tables.secrets.as_str(), "SecretsTable"),
             (tables.users.as_str(), "UsersTable"),
             (tables.consents.as_str(), "ConsentsTable"),
             (tables.login_attempts.as_str(), "LoginAttemptsTable"),
@@ -269,11 +272,13 @@ impl Seen {
             if !index.is_empty() {
                 name = format!("{name}/index/{index}");
             }
-            if name == "KeysTable" && a.action != "Scan" {
-                self.key_items
-                    .entry(binary.to_owned())
-                    .or_default()
-                    .push(a.clone());
+            let items = match name.as_str() {
+                "SecretsTable" => Some(&mut self.secret_items),
+                "UsersTable" => Some(&mut self.user_items),
+                _ => None,
+            };
+            if let Some(items) = items {
+                items.entry(binary.to_owned()).or_default().push(a.clone());
             }
             self.accesses
                 .entry(binary.to_owned())
@@ -431,13 +436,68 @@ async fn observed() -> Seen {
     seen
 }
 
-/// The HMAC key item each function that reads one may reach in the keys table.
-const HMAC_KEY_OF: [(&str, &str); 4] = [
-    ("authorize", "session-key"),
-    ("token", "refresh-key"),
-    ("introspect", "refresh-key"),
-    ("revoke", "refresh-key"),
+/// The secrets-table items each function may reach (a trailing `*` is a prefix):
+/// only the token function signs, only the authorization endpoint sets sessions,
+/// and the functions that check refresh tokens read the refresh key. No other
+/// function (discovery, the Lambda authorizer) reaches the table at all.
+const SECRETS_OF: [(&str, &[&str]); 4] = [
+    ("authorize", &["session-key"]),
+    ("introspect", &["refresh-key"]),
+    ("revoke", &["refresh-key"]),
+    ("token", &["refresh-key", "signing/*"]),
 ];
+
+/// What a function that needs only a user's state may read of the user: never
+/// the password hash.
+const USER_STATE: [&str; 4] = ["disabled", "epoch", "user_id", "username"];
+
+fn statements<'a>(f: &'a Value, table: &str) -> Vec<&'a Value> {
+    f["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().unwrap())
+        .filter(|s| {
+            let resources = match &s["Resource"] {
+                Value::Sequence(rs) => rs.iter().collect(),
+                r => vec![r],
+            };
+            resources.iter().any(|r| referenced(r) == table)
+        })
+        .collect()
+}
+
+fn actions(s: &Value) -> Vec<&str> {
+    s["Action"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().strip_prefix("dynamodb:").unwrap())
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_sequence()
+        .map(|vs| vs.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The leading keys a secrets-table statement allows, as patterns.
+fn leading_keys(s: &Value) -> Vec<String> {
+    let c = &s["Condition"];
+    let mut keys = strings(&c["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]);
+    keys.extend(strings(
+        &c["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+    ));
+    keys
+}
+
+fn matches(pattern: &str, key: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => key.starts_with(prefix),
+        None => pattern == key,
+    }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
@@ -461,72 +521,103 @@ async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
             "the `{binary}` function's policy differs from what it uses"
         );
     }
-    // A function that reads an HMAC key reaches that one item of the keys table
-    // (besides the signing keys' Scan), never a signing key or the other HMAC key;
-    // its policy says so with a leading-key condition on every statement that
-    // grants an item action on the table. Scan cannot be restricted so: it has
-    // statements of its own.
+    let functions = functions(&t);
+
+    // The secrets table: each function reaches the items it needs and its policy
+    // allows no other, with a leading-key condition on every statement.
     assert_eq!(
-        seen.key_items
+        seen.secret_items
             .keys()
             .map(String::as_str)
             .collect::<Vec<_>>(),
-        HMAC_KEY_OF
-            .iter()
-            .map(|(b, _)| *b)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>(),
-        "the functions that reach single items of the keys table"
+        SECRETS_OF.iter().map(|(b, _)| *b).collect::<Vec<_>>(),
+        "the functions that reach the secrets table"
     );
-    let functions = functions(&t);
-    for (binary, kid) in HMAC_KEY_OF {
-        let reached = &seen.key_items[binary];
-        assert!(
-            reached.iter().all(|a| a.kid.as_deref() == Some(kid)),
-            "{binary}: {reached:?}"
-        );
-        let statements: Vec<&Value> = functions[binary]["Properties"]["Policies"]
-            .as_sequence()
-            .unwrap()
+    for (binary, f) in &functions {
+        let allowed: &[&str] = SECRETS_OF
             .iter()
-            .flat_map(|p| p["Statement"].as_sequence().unwrap())
-            .filter(|s| {
-                let resources = match &s["Resource"] {
-                    Value::Sequence(rs) => rs.iter().collect(),
-                    r => vec![r],
-                };
-                resources.iter().any(|r| referenced(r) == "KeysTable")
-            })
-            .collect();
-        let mut conditioned = 0;
-        for s in statements {
-            let actions: Vec<&str> = s["Action"]
-                .as_sequence()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap())
-                .collect();
-            if actions == ["dynamodb:Scan"] {
-                continue;
-            }
-            assert!(
-                !actions.contains(&"dynamodb:Scan"),
-                "{binary}: Scan beside item actions on the keys table"
-            );
+            .find(|(b, _)| b == binary)
+            .map_or(&[], |(_, a)| a);
+        let statements = statements(f, "SecretsTable");
+        assert_eq!(statements.is_empty(), allowed.is_empty(), "{binary}");
+        let mut patterns = BTreeSet::new();
+        for s in &statements {
             assert!(
                 matches!(&s["Resource"], Value::Tagged(_)),
-                "{binary}: the keys-table item statement names that table alone"
+                "{binary}: a secrets-table statement names that table alone"
             );
+            assert!(!actions(s).contains(&"Scan"), "{binary}: Scan of secrets");
+            let keys = leading_keys(s);
+            assert!(
+                !keys.is_empty(),
+                "{binary}: a statement without leading keys"
+            );
+            for k in keys {
+                assert!(allowed.contains(&k.as_str()), "{binary} may reach {k}");
+                patterns.insert(k);
+            }
+        }
+        assert_eq!(
+            patterns.iter().map(String::as_str).collect::<Vec<_>>(),
+            allowed,
+            "{binary}"
+        );
+        for a in seen.secret_items.get(binary.as_str()).into_iter().flatten() {
+            let key = a.key.as_deref().expect("a secrets-table item");
+            assert!(
+                statements
+                    .iter()
+                    .any(|s| actions(s).contains(&a.action.as_str())
+                        && leading_keys(s).iter().any(|p| matches(p, key))),
+                "{binary}: {a:?} is not allowed by its policy"
+            );
+        }
+    }
+    // The token function did sign, so it read a private key; nobody else did.
+    assert!(
+        seen.secret_items["token"]
+            .iter()
+            .any(|a| a.key.as_deref().is_some_and(|k| k.starts_with("signing/")))
+    );
+
+    // The users table: only the authorization endpoint (sign-in) may read a
+    // password hash. Every other function's statements on the table carry an
+    // attribute condition naming the user's state alone, and its reads project
+    // exactly that.
+    for (binary, f) in &functions {
+        for s in statements(f, "UsersTable") {
+            let c = &s["Condition"];
+            if binary == "authorize" {
+                assert!(c.is_null(), "sign-in reads the hash");
+                continue;
+            }
+            let mut attrs = strings(&c["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
+            attrs.sort();
+            assert_eq!(attrs, USER_STATE, "{binary}: the attributes it may read");
             assert_eq!(
-                s["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
-                Value::Sequence(vec![Value::from(kid)]),
+                c["StringEqualsIfExists"]["dynamodb:Select"], "SPECIFIC_ATTRIBUTES",
                 "{binary}"
             );
-            conditioned += 1;
+            assert_eq!(c["StringEqualsIfExists"]["dynamodb:ReturnValues"], "NONE");
         }
-        assert!(conditioned > 0, "{binary}: a keys-table item statement");
+        if binary == "authorize" {
+            continue;
+        }
+        for a in seen.user_items.get(binary.as_str()).into_iter().flatten() {
+            if a.action == "ConditionCheckItem" {
+                continue;
+            }
+            let mut projected = a.attributes.clone().expect("a projection");
+            projected.sort();
+            assert_eq!(projected, USER_STATE, "{binary}: {a:?}");
+        }
     }
+    assert!(
+        seen.user_items.keys().any(|b| b == "introspect")
+            && seen.user_items.keys().any(|b| b == "token")
+            && seen.user_items.keys().any(|b| b == "authorizer"),
+        "the functions that check a user's state are observed doing so"
+    );
 }
 
 /// `sam local` applies an `--env-vars` file only to variables the template

@@ -282,6 +282,7 @@ mod tests {
             ("GATEHOUSE_GRANTS_TABLE", "g"),
             ("GATEHOUSE_SESSIONS_TABLE", "s"),
             ("GATEHOUSE_KEYS_TABLE", "k"),
+            ("GATEHOUSE_SECRETS_TABLE", "sk"),
             ("GATEHOUSE_USERS_TABLE", "u"),
             ("GATEHOUSE_CONSENTS_TABLE", "cs"),
             ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),

@@ -3,7 +3,9 @@
 pub mod client;
 pub mod grant;
 pub mod grant_lifetime;
+pub mod login_throttle;
 pub mod pkce;
 pub mod scope;
 pub mod session;
+pub mod throttle_source;
 pub mod user;

@@ -5,12 +5,11 @@
 
 use super::item::{self, Item, n, s};
 use super::tables::TableNames;
-use super::{ClientStore, KeyStore, StoreError, StoreResult};
+use super::{ClientStore, StoreError, StoreResult};
 use crate::domain::client::Client;
-use crate::keys::{Rotation, StoredKey};
 use crate::secret::SecretHash;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 /// The store, on any DynamoDB-compatible endpoint.
 #[derive(Clone, Debug)]
@@ -48,7 +47,8 @@ pub(super) fn put_new(table: &str, item: Item, key_attr: &str) -> StoreResult<Tr
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
-        .condition_expression(format!("attribute_not_exists({key_attr})"))
+        .condition_expression("attribute_not_exists(#k)")
+        .expression_attribute_names("#k", key_attr)
         .build()
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok(TransactWriteItem::builder().put(put).build())
@@ -193,69 +193,5 @@ impl ClientStore for DynamoStore {
             .await
             .map_err(map_err)?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
-    }
-}
-
-impl KeyStore for DynamoStore {
-    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
-        self.scan_all(&self.tables.keys)
-            .await?
-            .iter()
-            .filter(|it| !item::is_secret_key_item(it))
-            .map(item::key_from_item)
-            .collect()
-    }
-
-    async fn apply_rotation(&self, rotation: &Rotation) -> StoreResult<()> {
-        let table = &self.tables.keys;
-        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
-        let mut ops = Vec::new();
-        if let Some(kid) = &rotation.promote {
-            ops.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(table)
-                            .set_key(Some(key("kid", kid)))
-                            .update_expression("SET #st = :active, activated_at = :now")
-                            .condition_expression("#st = :next")
-                            .expression_attribute_names("#st", "status")
-                            .expression_attribute_values(":active", s("active"))
-                            .expression_attribute_values(":next", s("next"))
-                            .expression_attribute_values(":now", n(rotation.now))
-                            .build()
-                            .map_err(build)?,
-                    )
-                    .build(),
-            );
-        }
-        if let Some((kid, until)) = &rotation.retire {
-            ops.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(table)
-                            .set_key(Some(key("kid", kid)))
-                            .update_expression(
-                                "SET #st = :retired, retired_at = :now, publish_until = :until, #ttl = :ttl",
-                            )
-                            .condition_expression("#st = :active")
-                            .expression_attribute_names("#st", "status")
-                            .expression_attribute_names("#ttl", "ttl")
-                            .expression_attribute_values(":retired", s("retired"))
-                            .expression_attribute_values(":active", s("active"))
-                            .expression_attribute_values(":now", n(rotation.now))
-                            .expression_attribute_values(":until", n(*until))
-                            .expression_attribute_values(":ttl", n(*until + item::TTL_GRACE_SECONDS))
-                            .build()
-                            .map_err(build)?,
-                    )
-                    .build(),
-            );
-        }
-        for k in &rotation.create {
-            ops.push(put_new(table, item::key_to_item(k), "kid")?);
-        }
-        self.transact(ops).await
     }
 }

@@ -1,16 +1,16 @@
 //! The DynamoDB implementation of the stores behind the login and consent pages:
-//! users, remembered consents, failed-login counters and the session key.
+//! users, remembered consents and sign-in throttling counters.
 
 use super::dynamo::{DynamoStore, found, key, map_err};
 use super::item::{self, Item, n, s};
-use super::{
-    ConsentStore, LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, StoreError, StoreResult,
-    UserStore,
-};
+use super::{ConsentStore, LoginAttemptStore, Slots, StoreError, StoreResult, UserStore};
+use crate::domain::login_throttle::{Counter, Release};
 use crate::domain::scope::Scope;
 use crate::domain::user::{User, UserState};
-use crate::secret::{Secret, random_token};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update,
+};
 
 impl UserStore for DynamoStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
@@ -179,8 +179,116 @@ impl ConsentStore for DynamoStore {
     }
 }
 
+/// The counter attribute of a login-attempts item.
+const SLOTS: &str = "attempts";
+/// How many times a take is sent again when concurrent transactions held one of
+/// its counters (DynamoDB cancels conflicting transactions rather than queueing).
+const TAKE_TRIES: u32 = 3;
+
 impl LoginAttemptStore for DynamoStore {
-    async fn failures(&self, keys: &[String]) -> StoreResult<Vec<u64>> {
+    async fn take_slots(&self, counters: &[Counter], expires_at: u64) -> StoreResult<Slots> {
+        let table = &self.tables().login_attempts;
+        let mut ops = Vec::with_capacity(counters.len());
+        for c in counters {
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key("attempt_key", &c.key)))
+                .update_expression("ADD #n :one SET #ttl = :ttl")
+                .condition_expression("attribute_not_exists(#n) OR #n < :limit")
+                .expression_attribute_names("#n", SLOTS)
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":ttl", n(expires_at))
+                .expression_attribute_values(":limit", n(c.limit))
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            ops.push(TransactWriteItem::builder().update(update).build());
+        }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let sent = self
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(ops.clone()))
+                .send()
+                .await;
+            let err = match sent {
+                Ok(_) => return Ok(Slots::Taken),
+                Err(e) => e,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                err.as_service_error()
+            else {
+                return Err(map_err(err));
+            };
+            let reasons = cancelled.cancellation_reasons();
+            let with = |code: &str| -> Vec<usize> {
+                reasons
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some(code))
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            let refused = with("ConditionalCheckFailed");
+            let held = with("TransactionConflict");
+            if !refused.is_empty() {
+                return Ok(Slots::Refused(refused));
+            }
+            if !held.is_empty() && tries < TAKE_TRIES {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(tries))).await;
+                continue;
+            }
+            if !held.is_empty() {
+                return Ok(Slots::Refused(held));
+            }
+            // No reason to go by: refuse, rather than let an attempt through.
+            let codes: Vec<_> = reasons.iter().map(|r| r.code().unwrap_or("-")).collect();
+            tracing::error!(
+                ?codes,
+                "throttling counters refused for an unexpected reason"
+            );
+            return Ok(Slots::Refused((0..counters.len()).collect()));
+        }
+    }
+
+    async fn release_slots(&self, release: &[Release]) -> StoreResult<()> {
+        if release.is_empty() {
+            return Ok(());
+        }
+        let table = &self.tables().login_attempts;
+        let mut ops = Vec::with_capacity(release.len());
+        for r in release {
+            let op = match r {
+                Release::Forget(k) => {
+                    let delete = Delete::builder()
+                        .table_name(table)
+                        .set_key(Some(key("attempt_key", k)))
+                        .build()
+                        .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    TransactWriteItem::builder().delete(delete).build()
+                }
+                // The item exists: this attempt's take created or counted it, and
+                // it outlives its window by a whole window.
+                Release::GiveBack(k) => {
+                    let update = Update::builder()
+                        .table_name(table)
+                        .set_key(Some(key("attempt_key", k)))
+                        .update_expression("ADD #n :minus_one")
+                        .expression_attribute_names("#n", SLOTS)
+                        .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+                        .build()
+                        .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    TransactWriteItem::builder().update(update).build()
+                }
+            };
+            ops.push(op);
+        }
+        self.transact(ops).await
+    }
+
+    async fn slots_held(&self, keys: &[String]) -> StoreResult<Vec<u64>> {
         let table = &self.tables().login_attempts;
         let mut request = KeysAndAttributes::builder().consistent_read(true);
         for k in keys {
@@ -208,78 +316,11 @@ impl LoginAttemptStore for DynamoStore {
                     .find(
                         |it| matches!(it.get("attempt_key"), Some(AttributeValue::S(v)) if v == k),
                     )
-                    .and_then(|it| it.get("failures"))
+                    .and_then(|it| it.get(SLOTS))
                     .and_then(|v| v.as_n().ok())
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0)
             })
             .collect())
-    }
-
-    async fn record_failure(&self, keys: &[String], expires_at: u64) -> StoreResult<()> {
-        for k in keys {
-            self.client()
-                .update_item()
-                .table_name(&self.tables().login_attempts)
-                .set_key(Some(key("attempt_key", k)))
-                .update_expression("ADD failures :one SET #ttl = :ttl")
-                .expression_attribute_names("#ttl", "ttl")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":ttl", n(expires_at))
-                .send()
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
-    }
-
-    async fn clear_failures(&self, k: &str) -> StoreResult<()> {
-        self.client()
-            .delete_item()
-            .table_name(&self.tables().login_attempts)
-            .set_key(Some(key("attempt_key", k)))
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-}
-
-impl SecretKeyStore for DynamoStore {
-    async fn existing_secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Option<Secret>> {
-        Ok(self
-            .get_consistent(&self.tables().keys, "kid", purpose.kid())
-            .await?
-            .and_then(|it| it.get("secret").and_then(|v| v.as_s().ok()).cloned())
-            .map(Secret::new))
-    }
-
-    async fn secret_key(&self, purpose: SecretKeyPurpose) -> StoreResult<Secret> {
-        let kid = purpose.kid();
-        let read = || self.existing_secret_key(purpose);
-        if let Some(k) = read().await? {
-            return Ok(k);
-        }
-        let fresh = random_token();
-        let created = self
-            .client()
-            .put_item()
-            .table_name(&self.tables().keys)
-            .set_item(Some(Item::from([
-                ("kid".into(), s(kid)),
-                ("secret".into(), s(fresh.expose())),
-            ])))
-            .condition_expression("attribute_not_exists(kid)")
-            .send()
-            .await
-            .map_err(map_err);
-        match created {
-            Ok(_) => Ok(fresh),
-            // Another instance created it first: use theirs.
-            Err(StoreError::Conflict) => read()
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("secret key vanished".into())),
-            Err(e) => Err(e),
-        }
     }
 }

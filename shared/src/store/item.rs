@@ -325,21 +325,25 @@ pub fn user_state_from_item(item: &Item) -> Result<UserState, StoreError> {
 }
 
 /// Whether a keys-table item holds a deployment HMAC key, not a signing key.
-pub fn is_secret_key_item(item: &Item) -> bool {
-    use super::SecretKeyPurpose as P;
-    matches!(item.get("kid"), Some(AttributeValue::S(k))
-        if [P::Session, P::Refresh].iter().any(|p| p.kid() == k))
-}
+/// The attributes of a signing key's public record: what the keys table's Scan
+/// projects, so that no other attribute (a private key left by an older version)
+/// is ever read by a verifier.
+pub const PUBLIC_KEY_ATTRIBUTES: [&str; 8] = [
+    "kid",
+    "alg",
+    "status",
+    "public_jwk",
+    "created_at",
+    "activated_at",
+    "retired_at",
+    "publish_until",
+];
 
 pub fn key_to_item(k: &StoredKey) -> Item {
     let mut item = Item::from([
         ("kid".into(), s(&k.kid)),
         ("alg".into(), s(k.alg.as_str())),
         ("status".into(), s(k.status.as_str())),
-        (
-            "private_der".into(),
-            AttributeValue::B(Blob::new(k.private_der.0.clone())),
-        ),
         ("public_jwk".into(), s(&k.public_jwk)),
         ("created_at".into(), n(k.created_at)),
     ]);
@@ -361,18 +365,34 @@ pub fn key_from_item(item: &Item) -> Result<StoredKey, StoreError> {
         kid: get_s(item, "kid")?,
         alg: parse::<SigningAlgorithm>(item, "alg")?,
         status: parse::<KeyStatus>(item, "status")?,
-        private_der: PrivateKeyDer(
-            item.get("private_der")
-                .and_then(|v| v.as_b().ok())
-                .map(|b| b.as_ref().to_vec())
-                .ok_or_else(|| corrupt("private_der"))?,
-        ),
         public_jwk: get_s(item, "public_jwk")?,
         created_at: get_n(item, "created_at")?,
         activated_at: get_opt_n(item, "activated_at"),
         retired_at: get_opt_n(item, "retired_at"),
         publish_until: get_opt_n(item, "publish_until"),
     })
+}
+
+/// The secrets-table item name of the private half of signing key `kid`.
+pub fn private_key_name(kid: &str) -> String {
+    format!("signing/{kid}")
+}
+
+pub fn private_key_to_item(kid: &str, der: &PrivateKeyDer) -> Item {
+    Item::from([
+        ("name".into(), s(private_key_name(kid))),
+        (
+            "private_der".into(),
+            AttributeValue::B(Blob::new(der.0.clone())),
+        ),
+    ])
+}
+
+pub fn private_key_from_item(item: &Item) -> Result<PrivateKeyDer, StoreError> {
+    item.get("private_der")
+        .and_then(|v| v.as_b().ok())
+        .map(|b| PrivateKeyDer(b.as_ref().to_vec()))
+        .ok_or_else(|| corrupt("private_der"))
 }
 
 #[cfg(test)]
@@ -527,11 +547,17 @@ mod tests {
 
     #[test]
     fn keys_round_trip_through_items() {
-        let mut k = StoredKey::generate(SigningAlgorithm::Es256, KeyStatus::Retired, 1).unwrap();
+        let pair =
+            crate::keys::KeyPair::generate(SigningAlgorithm::Es256, KeyStatus::Retired, 1).unwrap();
+        let mut k = pair.public;
         k.retired_at = Some(2);
         k.publish_until = Some(3);
         let item = key_to_item(&k);
         assert_eq!(item["ttl"], n(3 + TTL_GRACE_SECONDS));
+        assert!(!item.contains_key("private_der"), "public records only");
         assert_eq!(key_from_item(&item).unwrap(), k);
+        let private = private_key_to_item(&k.kid, &pair.private);
+        assert_eq!(private["name"], s(format!("signing/{}", k.kid)));
+        assert_eq!(private_key_from_item(&private).unwrap(), pair.private);
     }
 }

@@ -3,16 +3,18 @@
 
 pub mod dynamo;
 mod dynamo_grants;
+mod dynamo_keys;
 mod dynamo_users;
 mod item;
 pub mod tables;
 
 use crate::domain::client::Client;
 use crate::domain::grant::{Grant, RefreshState, RevokeReason};
+use crate::domain::login_throttle::{Counter, Release};
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
 use crate::domain::user::{User, UserState};
-use crate::keys::StoredKey;
+use crate::keys::{PrivateKeyDer, StoredKey};
 use crate::secret::{Secret, SecretHash};
 use std::fmt;
 
@@ -195,15 +197,27 @@ pub trait ConsentStore {
     ) -> StoreResult<()>;
 }
 
-/// Counters of failed logins in fixed windows, expired by TTL.
+/// Sign-in throttling counters in fixed windows, expired by TTL
+/// (`domain/login_throttle.rs` says which and why).
 #[allow(async_fn_in_trait)]
 pub trait LoginAttemptStore {
-    /// The failures recorded under each key (0 when none), in one read.
-    async fn failures(&self, keys: &[String]) -> StoreResult<Vec<u64>>;
-    /// Adds one failure under each key; the counters expire at `expires_at`.
-    async fn record_failure(&self, keys: &[String], expires_at: u64) -> StoreResult<()>;
-    /// Forgets the failures under `key` (after a successful login).
-    async fn clear_failures(&self, key: &str) -> StoreResult<()>;
+    /// Takes one slot in every counter, each on the condition that it holds fewer
+    /// than its limit, all or none. `Refused` names (by index) the counters that
+    /// refused; the counters expire at `expires_at`.
+    async fn take_slots(&self, counters: &[Counter], expires_at: u64) -> StoreResult<Slots>;
+    /// Gives slots back after a successful sign-in, in one write.
+    async fn release_slots(&self, release: &[Release]) -> StoreResult<()>;
+    /// The slots held under each key (0 when none), in one read.
+    async fn slots_held(&self, keys: &[String]) -> StoreResult<Vec<u64>>;
+}
+
+/// The outcome of [`LoginAttemptStore::take_slots`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Slots {
+    Taken,
+    /// The indexes of the counters that refused (at their limit, or held by
+    /// concurrent writes past the store's retries); nothing was taken.
+    Refused(Vec<usize>),
 }
 
 /// The deployment's HMAC keys, each created on first use.
@@ -225,8 +239,8 @@ pub enum SecretKeyPurpose {
 }
 
 impl SecretKeyPurpose {
-    /// The keys-table item that holds the key.
-    pub fn kid(self) -> &'static str {
+    /// The secrets-table item that holds the key.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Session => "session-key",
             Self::Refresh => "refresh-key",
@@ -234,11 +248,15 @@ impl SecretKeyPurpose {
     }
 }
 
-/// Signing keys.
+/// Signing keys: public records apart from private halves.
 #[allow(async_fn_in_trait)]
 pub trait KeyStore {
-    /// Every stored key (there are a handful).
+    /// The public record of every stored key (there are a handful); never private
+    /// material.
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// The private half of key `kid`, for the function that signs; `None` once
+    /// the key is retired (or was never stored here).
+    async fn private_key(&self, kid: &str) -> StoreResult<Option<PrivateKeyDer>>;
     /// Applies a rotation atomically: each change is conditional on the key's
     /// current status, so two concurrent rotations cannot both succeed.
     async fn apply_rotation(&self, rotation: &crate::keys::Rotation) -> StoreResult<()>;

@@ -8,6 +8,7 @@
 //! | grants         | `grant_id` (S)     | `client_id-index` (`client_id`), `username-index` (`username`) | `ttl` |
 //! | sessions       | `session_id` (S)   |                                                   | `ttl` |
 //! | keys           | `kid` (S)          |                                                   | `ttl` |
+//! | secrets        | `name` (S)         |                                                   | `ttl` |
 //! | users          | `username` (S)     |                               |       |
 //! | consents       | `consent_id` (S)   |                               |       |
 //! | login-attempts | `attempt_key` (S)  |                               | `ttl` |
@@ -32,7 +33,12 @@ pub struct TableNames {
     pub tokens: String,
     pub grants: String,
     pub sessions: String,
+    /// The public records of the signing keys: what verifiers and the JWKS read.
     pub keys: String,
+    /// Private material, one item per secret, each readable only by the
+    /// functions that use it (IAM leading-key conditions): the private halves of
+    /// the signing keys (`signing/{kid}`), `session-key` and `refresh-key`.
+    pub secrets: String,
     pub users: String,
     pub consents: String,
     pub login_attempts: String,
@@ -40,7 +46,7 @@ pub struct TableNames {
 
 impl TableNames {
     /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-grants`, `{prefix}-sessions`,
-    /// `{prefix}-keys`, `{prefix}-users`, `{prefix}-consents`, `{prefix}-login-attempts`.
+    /// `{prefix}-keys`, `{prefix}-secrets`, `{prefix}-users`, `{prefix}-consents`, `{prefix}-login-attempts`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}-clients"),
@@ -48,6 +54,7 @@ impl TableNames {
             grants: format!("{prefix}-grants"),
             sessions: format!("{prefix}-sessions"),
             keys: format!("{prefix}-keys"),
+            secrets: format!("{prefix}-secrets"),
             users: format!("{prefix}-users"),
             consents: format!("{prefix}-consents"),
             login_attempts: format!("{prefix}-login-attempts"),
@@ -81,6 +88,9 @@ impl TableNames {
         }
         if !existing.contains(&self.keys) {
             create(db, &self.keys, "kid", &[], true).await?;
+        }
+        if !existing.contains(&self.secrets) {
+            create(db, &self.secrets, "name", &[], true).await?;
         }
         if !existing.contains(&self.users) {
             create(db, &self.users, "username", &[], false).await?;

@@ -48,9 +48,8 @@ pub struct AccessTokenRequest<'a> {
 /// Signs an access token with the active key (header `typ: at+jwt`, RFC 9068
 /// §2.1).
 pub async fn sign(app: &App, r: AccessTokenRequest<'_>) -> Result<IssuedAccessToken, TokenError> {
-    let keys = app.key_set().await?;
-    let signing = keys.signing.as_ref().ok_or_else(|| {
-        TokenError::server_error("no active signing key: run `gatehouse keys rotate`")
+    let signing = app.signing_key().await?.ok_or_else(|| {
+        TokenError::server_error("no usable active signing key: run `gatehouse keys rotate`")
     })?;
     let iat = now();
     let expires_in = r.lifetime.unwrap_or(app.config.access_token_ttl);
@@ -115,18 +114,15 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{KeyStatus, SigningAlgorithm, StoredKey};
+    use crate::keys::{KeyPair, KeyStatus, SigningAlgorithm, SigningKey};
 
-    fn keys(alg: SigningAlgorithm) -> KeySet {
-        KeySet::build(
-            vec![StoredKey::generate(alg, KeyStatus::Active, 1).unwrap()],
-            2,
-        )
-        .unwrap()
+    fn keys(alg: SigningAlgorithm) -> (KeySet, SigningKey) {
+        let pair = KeyPair::generate(alg, KeyStatus::Active, 1).unwrap();
+        let signing = SigningKey::new(&pair.public.kid, alg, &pair.private);
+        (KeySet::build(vec![pair.public], 2).unwrap(), signing)
     }
 
-    fn token(keys: &KeySet, typ: &str, claims: &AccessTokenClaims) -> String {
-        let s = keys.signing.as_ref().unwrap();
+    fn token(s: &SigningKey, typ: &str, claims: &AccessTokenClaims) -> String {
         let mut h = Header::new(s.alg.jwt_algorithm());
         h.typ = Some(typ.into());
         h.kid = Some(s.kid.clone());
@@ -150,17 +146,17 @@ mod tests {
     #[test]
     fn only_our_unexpired_access_tokens_verify() {
         for alg in [SigningAlgorithm::Es256, SigningAlgorithm::Rs256] {
-            let k = keys(alg);
-            let t = token(&k, "at+jwt", &claims());
+            let (k, s) = keys(alg);
+            let t = token(&s, "at+jwt", &claims());
             let ok = |t: &str, iss: Option<&str>, now| verify(&k, iss, "https://api", t, now);
             assert_eq!(ok(&t, Some("https://issuer"), 150), Some(claims()));
             assert_eq!(ok(&t, None, 150), Some(claims()));
             assert_eq!(ok(&t, Some("https://issuer"), 200), None, "expired");
             assert_eq!(ok(&t, Some("https://other"), 150), None, "another issuer");
             assert_eq!(verify(&k, None, "https://other-api", &t, 150), None);
-            let jwt = token(&k, "JWT", &claims());
+            let jwt = token(&s, "JWT", &claims());
             assert_eq!(ok(&jwt, None, 150), None, "not typ at+jwt");
-            let other = keys(alg);
+            let (other, _) = keys(alg);
             assert_eq!(
                 verify(&other, None, "https://api", &t, 150),
                 None,

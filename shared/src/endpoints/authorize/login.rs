@@ -1,10 +1,14 @@
-//! Password sign-in with throttling (RFC 9700 §4.4 context; OWASP authentication
-//! guidance): failures are counted per username and per source address in fixed
-//! windows, in DynamoDB with a TTL, and over the limit no password is checked.
+//! Password sign-in with throttling (OWASP ASVS v4.0.3 §2.2.1; RFC 9700 §4.4
+//! context): an attempt takes its slots in the throttling counters before the
+//! password is checked (`domain/login_throttle.rs` says which and with what
+//! limits), so simultaneous attempts cannot outrun the limits, and a refused
+//! attempt checks no password. An unknown user costs the same password check.
 
 use crate::app::{App, now};
+use crate::domain::login_throttle::{self, Attempt, Mode};
+use crate::domain::throttle_source::throttle_source;
 use crate::domain::user::{User, dummy_hash, validate_username, verify_password};
-use crate::store::{LoginAttemptStore, StoreError, UserStore};
+use crate::store::{LoginAttemptStore, Slots, StoreError, UserStore};
 
 /// The outcome of a sign-in attempt. Callers show the same message for every
 /// failure, so the page tells nobody which usernames exist.
@@ -14,32 +18,48 @@ pub enum Login {
     Throttled,
 }
 
-/// Checks `username` and `password`, counting failures from `source`.
+/// Checks `username` and `password`, counting the attempt under `source`.
 pub async fn sign_in(
     app: &App,
     username: &str,
     password: &str,
     source: Option<&str>,
 ) -> Result<Login, StoreError> {
-    let c = &app.config;
-    let t = now();
-    let window = t / c.login_failure_window;
-    let expires_at = (window + 2) * c.login_failure_window;
+    let limits = app.config.login_limits();
     let valid_name = validate_username(username).is_ok();
-    let user_key = valid_name.then(|| format!("user:{username}:{window}"));
-    let source_key = source.map(|s| format!("source:{s}:{window}"));
-    let keys: Vec<String> = user_key.iter().chain(source_key.iter()).cloned().collect();
-    if !keys.is_empty() {
-        let counts = app.store.failures(&keys).await?;
-        let limits = user_key
-            .iter()
-            .map(|_| c.login_max_failures_per_user)
-            .chain(source_key.iter().map(|_| c.login_max_failures_per_source));
-        if counts.iter().zip(limits).any(|(n, max)| *n >= max) {
-            tracing::warn!(source = source.unwrap_or("-"), "sign-in throttled");
-            return Ok(Login::Throttled);
+    let source = throttle_source(source);
+    let attempt = Attempt::new(valid_name.then_some(username), &source, now(), &limits);
+    let mut mode = Mode::Normal;
+    let taken = loop {
+        let counters = attempt.counters(mode, &limits);
+        match app
+            .store
+            .take_slots(&counters, attempt.expires_at())
+            .await?
+        {
+            Slots::Taken => break counters,
+            Slots::Refused(at) => {
+                let kinds: Vec<_> = at
+                    .iter()
+                    .filter_map(|i| counters.get(*i).map(|c| c.kind))
+                    .collect();
+                match login_throttle::after_refusal(mode, &kinds) {
+                    Some(next) => {
+                        tracing::warn!(
+                            username = %username,
+                            source = %source,
+                            "sign-in slowed: the username's ceiling is reached"
+                        );
+                        mode = next;
+                    }
+                    None => {
+                        tracing::warn!(source = %source, refused = ?kinds, "sign-in throttled");
+                        return Ok(Login::Throttled);
+                    }
+                }
+            }
         }
-    }
+    };
     let user = if valid_name {
         app.store.get_user(username).await?
     } else {
@@ -55,17 +75,15 @@ pub async fn sign_in(
         .unwrap_or(false);
     match user {
         Some(u) if matches && !u.disabled => {
-            if let Some(k) = &user_key {
-                app.store.clear_failures(k).await?;
-            }
+            app.store
+                .release_slots(&login_throttle::release(&taken))
+                .await?;
             tracing::info!(username = %u.username, "signed in");
             Ok(Login::Success(u))
         }
+        // The attempt keeps its slots: they count the failure.
         _ => {
-            if !keys.is_empty() {
-                app.store.record_failure(&keys, expires_at).await?;
-            }
-            tracing::info!(source = source.unwrap_or("-"), "sign-in failed");
+            tracing::info!(source = %source, "sign-in failed");
             Ok(Login::Failed)
         }
     }
