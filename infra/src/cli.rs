@@ -94,7 +94,8 @@ enum ClientCommand {
         /// A grant type (repeatable): client_credentials, authorization_code, refresh_token.
         #[arg(long = "grant-type", required = true, value_parser = parse_grant)]
         grant_types: Vec<GrantType>,
-        /// A redirect URI (repeatable), matched exactly.
+        /// A redirect URI (repeatable), matched exactly; a public client's loopback
+        /// URI (http://127.0.0.1 or http://[::1]) on any port. localhost is refused.
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         /// Allowed scopes, space-separated.

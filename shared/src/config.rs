@@ -24,6 +24,9 @@ pub struct Config {
     pub code_ttl: u64,
     /// Refresh token lifetime in seconds; each rotation starts a new one.
     pub refresh_token_ttl: u64,
+    /// A grant's longest life in seconds from its creation, however often it is
+    /// refreshed ([`crate::domain::grant_lifetime`]): no refresh token outlives it.
+    pub grant_max_lifetime: u64,
     /// How long after a refresh token's rotation a second use of it by the same
     /// client is taken for a retry whose answer was lost (answered with a new pair;
     /// the earlier successor stops working) rather than a replay (the whole grant
@@ -54,6 +57,8 @@ pub const DEFAULT_MAX_ACCESS_TOKEN_TTL: u64 = 86_400;
 pub const DEFAULT_CODE_TTL: u64 = 60;
 pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 30 * 86_400;
 pub const DEFAULT_REFRESH_REUSE_GRACE: u64 = 0;
+/// 90 days: three refresh token lifetimes, after which the user signs in again.
+pub const DEFAULT_GRANT_MAX_LIFETIME: u64 = 90 * 86_400;
 pub const DEFAULT_SESSION_TTL: u64 = 8 * 3600;
 pub const DEFAULT_LOGIN_MAX_FAILURES_PER_USER_SOURCE: u64 = 5;
 pub const DEFAULT_LOGIN_MAX_FAILURES_PER_SOURCE: u64 = 30;
@@ -80,6 +85,7 @@ impl Config {
             tables,
             code_ttl: DEFAULT_CODE_TTL,
             refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            grant_max_lifetime: DEFAULT_GRANT_MAX_LIFETIME,
             refresh_reuse_grace: DEFAULT_REFRESH_REUSE_GRACE,
             session_ttl: DEFAULT_SESSION_TTL,
             allow_plain_pkce: false,
@@ -96,7 +102,7 @@ impl Config {
     /// Reads `GATEHOUSE_ISSUER` (required), `GATEHOUSE_AUDIENCE`, `GATEHOUSE_SCOPES`
     /// (`name=description;...`), `GATEHOUSE_ACCESS_TOKEN_TTL`,
     /// `GATEHOUSE_MAX_ACCESS_TOKEN_TTL`, `GATEHOUSE_KEY_CACHE_SECONDS`,
-    /// `GATEHOUSE_CODE_TTL`, `GATEHOUSE_REFRESH_TOKEN_TTL`,
+    /// `GATEHOUSE_CODE_TTL`, `GATEHOUSE_REFRESH_TOKEN_TTL`, `GATEHOUSE_GRANT_MAX_LIFETIME`,
     /// `GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS`, `GATEHOUSE_SESSION_TTL`,
     /// `GATEHOUSE_ALLOW_PLAIN_PKCE`, `GATEHOUSE_REQUIRE_PKCE` (`true`/`false`),
     /// `GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE`,
@@ -111,8 +117,8 @@ impl Config {
     }
 
     /// Like [`Config::from_lookup`], with `issuer` standing in for an empty
-    /// `GATEHOUSE_ISSUER` (a function that learns its issuer from its requests, or
-    /// never uses it).
+    /// `GATEHOUSE_ISSUER` (a routed function whose issuer is its API's default
+    /// endpoint, [`crate::routes::issuer`], or one that never uses it).
     pub fn from_lookup_with_issuer(
         get: impl Fn(&str) -> Option<String>,
         issuer: &str,
@@ -167,6 +173,7 @@ impl Config {
         c.key_cache_ttl = Duration::from_secs(number("GATEHOUSE_KEY_CACHE_SECONDS", 30)?);
         c.code_ttl = number("GATEHOUSE_CODE_TTL", DEFAULT_CODE_TTL)?;
         c.refresh_token_ttl = number("GATEHOUSE_REFRESH_TOKEN_TTL", DEFAULT_REFRESH_TOKEN_TTL)?;
+        c.grant_max_lifetime = number("GATEHOUSE_GRANT_MAX_LIFETIME", DEFAULT_GRANT_MAX_LIFETIME)?;
         c.refresh_reuse_grace = number(
             "GATEHOUSE_REFRESH_REUSE_GRACE_SECONDS",
             DEFAULT_REFRESH_REUSE_GRACE,
@@ -231,6 +238,9 @@ impl Config {
         }
         if self.refresh_token_ttl < 60 {
             return Err("the refresh token lifetime must be at least 60 seconds".into());
+        }
+        if self.grant_max_lifetime == 0 {
+            return Err("the grant maximum lifetime must be above 0 seconds".into());
         }
         if self.refresh_reuse_grace > 300 {
             return Err("the refresh reuse grace window must be at most 300 seconds".into());
@@ -325,6 +335,7 @@ mod tests {
         assert_eq!(c.tables.tokens, "t");
         assert_eq!(c.scopes, ScopeCatalog::default());
         assert_eq!(c.code_ttl, 60);
+        assert_eq!(c.grant_max_lifetime, 7_776_000);
         assert!(!c.allow_plain_pkce && !c.require_pkce);
         assert!(c.secure_cookies());
         let l = c.login_limits();
@@ -354,6 +365,15 @@ mod tests {
                 .allow_plain_pkce
         );
         assert!(with("GATEHOUSE_SESSION_TTL", "10").is_err());
+        assert!(with("GATEHOUSE_GRANT_MAX_LIFETIME", "0").is_err());
+        assert!(with("GATEHOUSE_GRANT_MAX_LIFETIME", "-1").is_err());
+        assert!(with("GATEHOUSE_GRANT_MAX_LIFETIME", "a week").is_err());
+        assert_eq!(
+            with("GATEHOUSE_GRANT_MAX_LIFETIME", "3600")
+                .unwrap()
+                .grant_max_lifetime,
+            3600
+        );
         for k in [
             "GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER_SOURCE",
             "GATEHOUSE_LOGIN_MAX_FAILURES_PER_SOURCE",

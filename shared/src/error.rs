@@ -88,9 +88,6 @@ pub struct TokenError {
     pub description: String,
     /// Logged, never sent.
     pub cause: Option<String>,
-    /// The client tried the `Authorization` header: a 401 then carries
-    /// `WWW-Authenticate` (RFC 6749 §5.2).
-    pub challenge: bool,
     /// A status other than the code's own (405 for a wrong method, 413 for a body
     /// over the limit).
     pub status: Option<StatusCode>,
@@ -102,7 +99,6 @@ impl TokenError {
             code,
             description: description.into(),
             cause: None,
-            challenge: false,
             status: None,
         }
     }
@@ -112,15 +108,14 @@ impl TokenError {
     }
 
     /// Every client-authentication failure reads the same (RFC 9700 §4.14 spirit:
-    /// no oracle for which client ids exist or which part was wrong).
-    pub fn invalid_client(challenge: bool) -> Self {
-        Self {
-            challenge,
-            ..Self::new(
-                TokenErrorCode::InvalidClient,
-                "client authentication failed",
-            )
-        }
+    /// no oracle for which client ids exist or which part was wrong), whichever
+    /// method was tried. Its 401 always carries the `Basic` challenge: the JSON
+    /// response builder adds it to every 401 (RFC 9110 §15.5.2, RFC 6749 §5.2).
+    pub fn invalid_client() -> Self {
+        Self::new(
+            TokenErrorCode::InvalidClient,
+            "client authentication failed",
+        )
     }
 
     pub fn server_error(cause: impl fmt::Display) -> Self {

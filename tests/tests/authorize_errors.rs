@@ -416,6 +416,73 @@ async fn open_redirect_attempts_against_a_loopback_redirect_uri_are_refused_with
     assert!(page.is_login());
 }
 
+/// RFC 8252 §7.3's any-port loopback matching is for native (public) clients: a
+/// confidential client's loopback URI matches exactly, port included, and another
+/// port gets the error page, never a redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confidential_clients_loopback_redirect_uri_matches_only_on_its_port() {
+    let server = TestServer::start().await;
+    let registered = "http://127.0.0.1:8000/callback";
+    let client = server
+        .code_client_with(ClientType::Confidential, "read", |r| {
+            r.redirect_uris = vec![registered.into(), "http://[::1]/v6".into()];
+        })
+        .await;
+    for other in [
+        "http://127.0.0.1:8001/callback",
+        "http://127.0.0.1/callback",
+        "http://127.0.0.1:49152/callback",
+        "http://[::1]:8000/v6",
+    ] {
+        let page = get(&server, &Query::valid(&client, other).encode()).await;
+        assert_error_page(&page, 400, other);
+    }
+    for exact in [registered, "http://[::1]/v6"] {
+        let page = get(&server, &Query::valid(&client, exact).encode()).await;
+        assert!(page.is_login(), "{exact}: {} {}", page.status, page.body);
+    }
+}
+
+/// New registrations refuse `localhost` (RFC 8252 §8.3); a client stored with one
+/// before keeps it, matched exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localhost_is_refused_at_registration_and_an_existing_one_matches_exactly() {
+    let server = TestServer::start().await;
+    for client_type in [ClientType::Public, ClientType::Confidential] {
+        let mut reg = gatehouse_tests::cc_registration("read");
+        reg.client_type = client_type;
+        reg.grant_types = vec![GrantType::AuthorizationCode];
+        reg.redirect_uris = vec!["http://localhost:3000/callback".into()];
+        let err = gatehouse_core::registration::register_client(
+            &server.app.store,
+            &server.app.config,
+            reg,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("127.0.0.1") && err.contains("[::1]"), "{err}");
+    }
+    let old = "http://localhost:3000/callback";
+    let mut stored = stored_client("old-native-app", None);
+    stored.grant_types = vec![GrantType::AuthorizationCode];
+    stored.redirect_uris = vec![old.into()];
+    server.app.store.create_client(&stored).await.unwrap();
+    let client = TestClient {
+        id: stored.client_id.clone(),
+        secret: None,
+    };
+    let page = get(&server, &Query::valid(&client, old).encode()).await;
+    assert!(page.is_login(), "{} {}", page.status, page.body);
+    for other in [
+        "http://localhost:3001/callback",
+        "http://localhost/callback",
+        "http://127.0.0.1:3000/callback",
+    ] {
+        let page = get(&server, &Query::valid(&client, other).encode()).await;
+        assert_error_page(&page, 400, other);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_uri_must_be_named_when_the_client_has_several() {
     let server = TestServer::start().await;
@@ -885,6 +952,30 @@ async fn malformed_pkce_parameters_are_invalid_request_by_redirect() {
             "129 characters",
             valid.clone().set("code_challenge", &a(129)),
         ),
+        // RFC 7636 §4.2: BASE64URL(SHA256(..)) is exactly 43 characters.
+        (
+            "S256 of 44 characters",
+            valid
+                .clone()
+                .set("code_challenge", &format!("{CHALLENGE}A")),
+        ),
+        (
+            "S256 of 128 characters",
+            valid.clone().set(
+                "code_challenge",
+                &format!("{CHALLENGE}{}", "A".repeat(128 - 43)),
+            ),
+        ),
+        (
+            "S256 of 43 characters that encode no 32 bytes",
+            valid.clone().set("code_challenge", &a(43)),
+        ),
+        (
+            "S256 with a verifier-only character",
+            valid
+                .clone()
+                .set("code_challenge", &format!("{}~", &CHALLENGE[..42])),
+        ),
         (
             "a plus",
             valid.clone().set("code_challenge", &format!("{}+", a(42))),
@@ -921,14 +1012,26 @@ async fn malformed_pkce_parameters_are_invalid_request_by_redirect() {
             case,
         );
     }
-    // The bounds themselves are fine.
-    for n in [43, 128] {
-        let page = get(
-            &server,
-            &valid.clone().set("code_challenge", &a(n)).encode(),
-        )
-        .await;
-        assert!(page.is_login(), "{n} characters: {}", page.body);
+    // A real S256 challenge is fine; plain keeps the bounds of a verifier.
+    let page = get(&server, &valid.encode()).await;
+    assert!(page.is_login(), "S256: {}", page.body);
+    let lax = TestServer::start_with(|c| c.allow_plain_pkce = true).await;
+    let public = lax.code_client(ClientType::Public, "read").await;
+    let plain = Query::valid(&public, PUBLIC_REDIRECT).set("code_challenge_method", "plain");
+    for n in [43, 44, 128] {
+        let page = get(&lax, &plain.clone().set("code_challenge", &a(n)).encode()).await;
+        assert!(page.is_login(), "plain, {n} characters: {}", page.body);
+    }
+    for n in [42, 129] {
+        let page = get(&lax, &plain.clone().set("code_challenge", &a(n)).encode()).await;
+        assert_error_redirect(
+            &lax,
+            &page,
+            PUBLIC_REDIRECT,
+            "invalid_request",
+            Some("st-123"),
+            &format!("plain, {n} characters"),
+        );
     }
 }
 
@@ -1641,7 +1744,65 @@ async fn methods_other_than_get_and_post_get_405_with_allow() {
         let method = gatehouse_tests::reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let page = to_page(http().request(method.clone(), &url).send().await.unwrap()).await;
         assert_error_page(&page, 405, method.as_str());
-        assert_eq!(page.header("allow"), Some("GET, HEAD, POST"), "{method}");
+        assert_eq!(page.header("allow"), Some("GET, POST"), "{method}");
+    }
+}
+
+/// A `HEAD` changes nothing (RFC 9110 §9.2.1, §9.3.2): where a `GET` would issue a
+/// code at once (a client that skips consent, consent remembered), a `HEAD` is 405
+/// and issues none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_issues_no_code_and_changes_nothing() {
+    use gatehouse_core::store::GrantsOf;
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let skip = server
+        .code_client_with(ClientType::Confidential, "read", |r| r.skip_consent = true)
+        .await;
+    let remembered = server.code_client(ClientType::Confidential, "read").await;
+    let grants = || async {
+        server
+            .app
+            .store
+            .list_grants(GrantsOf::User(&alice.username))
+            .await
+            .unwrap()
+            .len()
+    };
+    let mut ua = UserAgent::new();
+    for client in [&skip, &remembered] {
+        let (_, challenge) = gatehouse_tests::flow::pkce();
+        let query = server.authorize_query(client, CONFIDENTIAL_REDIRECT, "read", &challenge);
+        ua.authorize(&server, &query, "alice").await;
+        let before = grants().await;
+        let url = server.url(&format!("/authorize?{query}"));
+        let cookies = ua
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let resp = http()
+            .head(&url)
+            .header(header::COOKIE, cookies)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405);
+        assert_eq!(
+            resp.headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok()),
+            Some("GET, POST")
+        );
+        assert!(resp.headers().get(header::LOCATION).is_none());
+        assert!(resp.headers().get(header::SET_COOKIE).is_none());
+        assert_eq!(grants().await, before, "a HEAD made a grant");
+        // The same request as a GET would have issued a code at once.
+        let page = ua.get(&url).await;
+        assert_eq!(page.status, 302, "{}", page.body);
+        assert!(page.location().is_some_and(|l| param(&l, "code").is_some()));
+        assert_eq!(grants().await, before + 1);
     }
 }
 

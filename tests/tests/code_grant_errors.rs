@@ -1160,3 +1160,89 @@ async fn a_public_client_revokes_its_refresh_token_by_client_id_and_another_publ
     let answer = server.refresh_grant(&owner, &refresh_token, None).await;
     assert_error(&answer, 400, "invalid_grant");
 }
+
+/// Moves the grant `refresh_token` names back in time: made `age` seconds ago.
+async fn age_grant(server: &TestServer, refresh_token: &str, age: u64) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let grant_id = refresh_token.split('.').next().unwrap().to_owned();
+    server
+        .app
+        .store
+        .client()
+        .update_item()
+        .table_name(&server.app.store.tables().grants)
+        .key("grant_id", AttributeValue::S(grant_id.clone()))
+        .update_expression("SET created_at = :c")
+        .expression_attribute_values(":c", AttributeValue::N((now() - age).to_string()))
+        .send()
+        .await
+        .unwrap();
+    grant_id
+}
+
+/// `GATEHOUSE_GRANT_MAX_LIFETIME`: a refreshed token never expires past the
+/// grant's end, introspection says so even of a token stored before the cap, and
+/// after the end a refresh is `invalid_grant` (RFC 6749 §5.2) and the token
+/// inactive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_refreshes_until_its_maximum_lifetime_and_never_past_it() {
+    use gatehouse_core::store::GrantStore;
+    const CAP: u64 = 1000;
+    let (server, client, _) = setup_with(ClientType::Confidential, |c| {
+        c.grant_max_lifetime = CAP;
+    })
+    .await;
+    assert!(server.app.config.refresh_token_ttl > CAP);
+    let rs = server.resource_server().await;
+    let mut browser = Alice::new();
+    let (_, first) = grant(&server, &mut browser, &client, "read").await;
+    // The first refresh token already ends with the grant, not 30 days on.
+    let body = server.introspect_as(&rs, &first).await;
+    let exp = body["exp"].as_u64().unwrap();
+    assert!(exp <= now() + CAP, "{body}");
+
+    // Made 990 s ago: the stored expiry is past the grant's end, introspection is not.
+    let grant_id = age_grant(&server, &first, CAP - 10).await;
+    let created = server
+        .app
+        .store
+        .get_grant(&grant_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .created_at;
+    let body = server.introspect_as(&rs, &first).await;
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["exp"].as_u64(), Some(created + CAP), "{body}");
+
+    // A refresh within the life: the new token expires at the grant's end.
+    let answer = server.refresh_grant(&client, &first, None).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    let (_, second) = tokens(&answer);
+    let stored = server
+        .app
+        .store
+        .get_grant(&grant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.refresh.unwrap().expires_at, created + CAP);
+    let body = server.introspect_as(&rs, &second).await;
+    assert_eq!(body["exp"].as_u64(), Some(created + CAP), "{body}");
+
+    // Past the end: refused, nothing issued, the token inactive.
+    age_grant(&server, &second, CAP).await;
+    assert!(!server.is_active(&rs, &second).await);
+    let answer = server.refresh_grant(&client, &second, None).await;
+    assert_error(&answer, 400, "invalid_grant");
+    assert!(answer.2.get("access_token").is_none());
+
+    // A code whose grant ended before it was used (a cap below the code lifetime).
+    let redirect = redirect_of(&client);
+    let (code, verifier) = browser.code_pkce(&server, &client, redirect, "read").await;
+    age_grant(&server, &code, CAP).await;
+    let answer = server
+        .exchange_code(&client, &code, redirect, &verifier)
+        .await;
+    assert_error(&answer, 400, "invalid_grant");
+}

@@ -2,6 +2,7 @@
 //! Gateway sends them (base64 form bodies included), parsed by `lambda_http` and
 //! handled by the same endpoint code, against the embedded engine.
 
+use gatehouse_core::lambda::{Handler, IssuerSource};
 use gatehouse_core::routes::Endpoint;
 use gatehouse_core::store::ClientStore;
 use gatehouse_tests::{TestServer, stored_client};
@@ -38,6 +39,211 @@ async fn invoke(
         _ => Value::Null,
     };
     (status, headers, body)
+}
+
+/// A fixture as API Gateway would send it through `domain` (`Host` and
+/// `requestContext.domainName`) of the API `api_id`.
+fn event_via(fixture: &str, api_id: &str, domain: &str) -> lambda_http::Request {
+    let path = format!("{}/fixtures/apigw/{fixture}", env!("CARGO_MANIFEST_DIR"));
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["headers"]["host"] = domain.into();
+    event["requestContext"]["domainName"] = domain.into();
+    event["requestContext"]["apiId"] = api_id.into();
+    event["requestContext"]["domainPrefix"] = domain.split('.').next().unwrap().into();
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+async fn answer(resp: lambda_http::Response<Body>) -> (u16, lambda_http::http::HeaderMap, Value) {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = match resp.into_body() {
+        Body::Text(t) => serde_json::from_str(&t).unwrap_or(Value::String(t)),
+        _ => Value::Null,
+    };
+    (status, headers, body)
+}
+
+/// The `iss` of an access token (its signature is another test's concern).
+fn iss_of(token: &str) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["iss"].as_str().unwrap().to_owned()
+}
+
+const API: &str = "abc123";
+const DEFAULT_DOMAIN: &str = "abc123.execute-api.us-east-1.amazonaws.com";
+const DEFAULT_ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
+const OTHER_DOMAIN: &str = "auth.mapped-elsewhere.example";
+
+/// The handler of a function deployed without `GATEHOUSE_ISSUER`, in us-east-1,
+/// serving `endpoints` from the test server's tables.
+fn unconfigured(server: &TestServer, endpoints: &'static [Endpoint]) -> Handler {
+    let base = server.app.config.clone();
+    Handler::new(
+        endpoints,
+        server.app.store.clone(),
+        IssuerSource::ApiDefaultEndpoint {
+            region: "us-east-1".into(),
+            config_for: Box::new(move |issuer| {
+                let mut c = base.clone();
+                c.issuer = issuer.into();
+                c.audience = issuer.into();
+                c.validate().map(|()| c)
+            }),
+        },
+    )
+}
+
+/// Without `GATEHOUSE_ISSUER` the issuer is the API's default endpoint, from the
+/// event's API id and the region, whatever domain the first request came
+/// through; a request through another domain is refused with 421, and never
+/// decides the issuer.
+#[tokio::test]
+async fn without_a_configured_issuer_every_domain_sees_the_api_default_endpoint_or_421() {
+    let server = server().await;
+    let discovery = unconfigured(&server, &[Endpoint::Metadata, Endpoint::Jwks]);
+    // An event that names no API cannot say which issuer: refused, nothing pinned.
+    let (status, _, body) = answer(
+        discovery
+            .handle(event_via("metadata.json", "", DEFAULT_DOMAIN))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 421, "{body}");
+    // The first request through a domain mapped outside the stack: refused.
+    let (status, headers, body) = answer(
+        discovery
+            .handle(event_via("metadata.json", API, OTHER_DOMAIN))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 421, "{body}");
+    assert_eq!(body["error"], "invalid_request");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains(DEFAULT_ISSUER)
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    // Then through the default endpoint: the issuer is that, not the first domain.
+    let (status, _, body) = answer(
+        discovery
+            .handle(event_via("metadata.json", API, DEFAULT_DOMAIN))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["issuer"], DEFAULT_ISSUER);
+    assert_eq!(body["token_endpoint"], format!("{DEFAULT_ISSUER}/token"));
+    // Another API's event, through its own default endpoint, is not this issuer's.
+    let (status, _, _) = answer(
+        discovery
+            .handle(event_via(
+                "metadata.json",
+                "xyz789",
+                "xyz789.execute-api.us-east-1.amazonaws.com",
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 421);
+
+    // Another function, warmed first by the default endpoint: the same issuer in
+    // its tokens, and the other domain refused.
+    let token = unconfigured(&server, &[Endpoint::Token]);
+    let (status, _, body) = answer(
+        token
+            .handle(event_via(
+                "token-client-credentials.json",
+                API,
+                DEFAULT_DOMAIN,
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        iss_of(body["access_token"].as_str().unwrap()),
+        DEFAULT_ISSUER
+    );
+    let (status, _, body) = answer(
+        token
+            .handle(event_via(
+                "token-client-credentials.json",
+                API,
+                OTHER_DOMAIN,
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 421, "{body}");
+    assert!(body.get("access_token").is_none());
+
+    // /authorize answers a browser with a page, never a redirect.
+    let authorize = unconfigured(&server, &[Endpoint::Authorize]);
+    let (status, headers, body) = answer(
+        authorize
+            .handle(event_via("authorize.json", API, OTHER_DOMAIN))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 421);
+    assert!(!headers.contains_key("location"));
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(body.as_str().unwrap().contains(DEFAULT_ISSUER));
+}
+
+/// With `GATEHOUSE_ISSUER` (or the template's `https://{DomainName}`), that is the
+/// issuer through whichever domain a request comes.
+#[tokio::test]
+async fn a_configured_issuer_is_the_same_through_every_domain() {
+    let server = server().await;
+    let mut config = server.app.config.clone();
+    config.issuer = "https://auth.example.com".into();
+    config.audience = "https://api.example.com".into();
+    let discovery = Handler::new(
+        &[Endpoint::Metadata, Endpoint::Jwks],
+        server.app.store.clone(),
+        IssuerSource::Configured(Box::new(config.clone())),
+    );
+    let token = Handler::new(
+        &[Endpoint::Token],
+        server.app.store.clone(),
+        IssuerSource::Configured(Box::new(config)),
+    );
+    for domain in [OTHER_DOMAIN, DEFAULT_DOMAIN] {
+        let (status, _, body) = answer(
+            discovery
+                .handle(event_via("metadata.json", API, domain))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{domain}: {body}");
+        assert_eq!(body["issuer"], "https://auth.example.com", "{domain}");
+        let (status, _, body) = answer(
+            token
+                .handle(event_via("token-client-credentials.json", API, domain))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{domain}: {body}");
+        assert_eq!(
+            iss_of(body["access_token"].as_str().unwrap()),
+            "https://auth.example.com"
+        );
+    }
 }
 
 #[tokio::test]

@@ -10,22 +10,14 @@ use gatehouse_tests::reqwest::header;
 use gatehouse_tests::serde_json::json;
 use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, http, read};
 
-/// Asserts a `WWW-Authenticate: Basic ...` challenge.
-fn assert_basic_challenge(answer: &Answer) {
-    let challenge = answer
-        .1
-        .get(header::WWW_AUTHENTICATE)
-        .unwrap_or_else(|| panic!("no WWW-Authenticate; body {}", answer.2))
-        .to_str()
-        .unwrap();
-    assert!(challenge.starts_with("Basic"), "{challenge}");
-}
+/// The challenge every 401 carries (RFC 9110 §15.5.2, RFC 6749 §5.2).
+const CHALLENGE: &str = "Basic realm=\"gatehouse\", charset=\"UTF-8\"";
 
-fn assert_no_challenge(answer: &Answer) {
-    assert!(
-        answer.1.get(header::WWW_AUTHENTICATE).is_none(),
-        "unexpected WWW-Authenticate"
-    );
+/// Asserts the `WWW-Authenticate: Basic ...` challenge, exactly once.
+fn assert_basic_challenge(answer: &Answer) {
+    let all: Vec<_> = answer.1.get_all(header::WWW_AUTHENTICATE).iter().collect();
+    assert_eq!(all.len(), 1, "WWW-Authenticate; body {}", answer.2);
+    assert_eq!(all[0].to_str().unwrap(), CHALLENGE);
 }
 
 fn secret(c: &TestClient) -> &str {
@@ -198,6 +190,90 @@ async fn unknown_client_id_is_indistinguishable_from_a_wrong_secret() {
     assert_eq!(unknown_post.2, wrong_secret.2, "bodies differ");
 }
 
+/// Every 401 of the token, introspection and revocation endpoints carries the same
+/// `Basic` challenge (RFC 9110 §15.5.2), whatever method the client tried or none,
+/// with the same body.
+#[tokio::test]
+async fn every_client_authentication_failure_is_a_401_with_the_basic_challenge() {
+    let server = TestServer::start().await;
+    let client = server.cc_client("read").await;
+    let public = server.public_client("read").await;
+    let id = client.id.as_str();
+    type Case<'a> = (&'a str, Option<Vec<u8>>, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (
+            "basic, wrong secret",
+            Some(basic(id, "not-the-secret")),
+            vec![],
+        ),
+        (
+            "post, wrong secret",
+            None,
+            vec![("client_id", id), ("client_secret", "not-the-secret")],
+        ),
+        (
+            "none for a confidential client",
+            None,
+            vec![("client_id", id)],
+        ),
+        ("no credentials", None, vec![]),
+        (
+            "basic, unknown client",
+            Some(basic("no-such-client", "x")),
+            vec![],
+        ),
+        (
+            "post, unknown client",
+            None,
+            vec![("client_id", "no-such-client"), ("client_secret", "x")],
+        ),
+        (
+            "none, unknown client",
+            None,
+            vec![("client_id", "no-such-client")],
+        ),
+        (
+            "malformed Authorization header",
+            Some(b"Bearer x".to_vec()),
+            vec![],
+        ),
+    ];
+    let endpoints = [
+        ("/token", ("grant_type", "client_credentials")),
+        ("/introspect", ("token", "anything")),
+        ("/revoke", ("token", "anything")),
+    ];
+    let mut bodies = Vec::new();
+    for (path, param) in endpoints {
+        let mut cases: Vec<Case> = cases.clone();
+        if path == "/introspect" {
+            // Introspection is for confidential clients only (RFC 7662 §2.1).
+            cases.push((
+                "none for a public client",
+                None,
+                vec![("client_id", &public.id)],
+            ));
+        }
+        for (what, authorization, mut form) in cases {
+            form.push(param);
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&form)
+                .finish()
+                .into_bytes();
+            let authorization: Vec<&[u8]> = authorization.as_deref().into_iter().collect();
+            let answer = raw_post(&server, path, Some(FORM), &authorization, body).await;
+            assert_eq!(answer.0, 401, "{path}, {what}: {}", answer.2);
+            assert_error(&answer, 401, "invalid_client");
+            assert_basic_challenge(&answer);
+            bodies.push(answer.2);
+        }
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every failure reads the same: {bodies:?}"
+    );
+}
+
 #[tokio::test]
 async fn basic_header_and_client_secret_in_the_body_together_are_invalid_request() {
     let server = TestServer::start().await;
@@ -268,7 +344,7 @@ async fn a_confidential_client_sending_only_its_client_id_is_invalid_client() {
         .post_form("/token", None, &[CC, ("client_id", &client.id)])
         .await;
     assert_error(&answer, 401, "invalid_client");
-    assert_no_challenge(&answer);
+    assert_basic_challenge(&answer);
 }
 
 #[tokio::test]

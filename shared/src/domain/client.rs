@@ -120,10 +120,18 @@ impl Client {
     }
 
     /// The registered redirect URI that `given` names, compared as strings
-    /// (RFC 9700 §4.1.3). The one allowance: a loopback IP redirect URI matches on
-    /// any port (RFC 8252 §7.3), everything else still compared exactly.
+    /// (RFC 9700 §4.1.3). The one allowance, for public (native) clients only: a
+    /// loopback IP redirect URI matches on any port (RFC 8252 §7.3), since a native
+    /// app listens on whatever port the system gives it; everything else still
+    /// compared exactly. A confidential client is a server with a fixed callback,
+    /// so its loopback URIs match exactly, port included. `localhost` URIs are
+    /// never given the allowance (RFC 8252 §8.3); only clients registered before
+    /// they were refused have one, and it matches exactly.
     pub fn registered_redirect_uri(&self, given: &str) -> Option<&str> {
-        let given_portless = without_loopback_port(given);
+        let given_portless = match self.client_type {
+            ClientType::Public => without_loopback_port(given),
+            ClientType::Confidential => None,
+        };
         self.redirect_uris
             .iter()
             .find(|r| {
@@ -245,7 +253,9 @@ fn without_loopback_port(uri: &str) -> Option<String> {
     (rest.is_empty() || rest.starts_with('/')).then(|| format!("{host}{rest}"))
 }
 
-/// Whether a redirect URI may be registered (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §4.1.3).
+/// Whether a redirect URI may be registered (RFC 6749 §3.1.2, RFC 8252 §7, §8.3,
+/// RFC 9700 §4.1.3). Applied to new registrations only: a stored client is never
+/// checked again, so one registered with a `localhost` URI keeps it.
 pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     let parsed = url::Url::parse(uri)
         .map_err(|e| format!("redirect URI `{uri}` is not an absolute URI: {e}"))?;
@@ -262,7 +272,13 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     match parsed.scheme() {
         "https" => Ok(()),
         "http" => match parsed.host_str() {
-            Some("127.0.0.1") | Some("[::1]") | Some("localhost") => Ok(()),
+            Some("127.0.0.1") | Some("[::1]") => Ok(()),
+            // RFC 8252 §8.3: `localhost` may resolve elsewhere than the loopback
+            // interface, and another program may listen there.
+            Some("localhost") => Err(format!(
+                "redirect URI `{uri}` uses localhost: register the loopback IP literal instead, \
+                 http://127.0.0.1 or http://[::1] with the same port and path (RFC 8252 §7.3, §8.3)"
+            )),
             _ => Err(format!(
                 "redirect URI `{uri}` uses http; only loopback addresses may (RFC 8252 §7.3)"
             )),
@@ -278,6 +294,70 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn client_with(client_type: ClientType, redirect_uris: &[&str]) -> Client {
+        Client {
+            client_id: "c".into(),
+            name: "c".into(),
+            client_type,
+            secret_hash: None,
+            previous_secret: None,
+            redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            allowed_scope: Scope::default(),
+            default_scope: Scope::default(),
+            access_token_ttl: None,
+            introspect_any: false,
+            skip_consent: false,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_confidential_clients_loopback_uris_match_exactly_port_included() {
+        let c = client_with(
+            ClientType::Confidential,
+            &[
+                "http://127.0.0.1:8000/cb",
+                "http://[::1]/v6",
+                "http://localhost:3000/old",
+            ],
+        );
+        let m = |u: &str| c.registered_redirect_uri(u).map(str::to_owned);
+        for exact in [
+            "http://127.0.0.1:8000/cb",
+            "http://[::1]/v6",
+            "http://localhost:3000/old",
+        ] {
+            assert_eq!(m(exact).as_deref(), Some(exact));
+        }
+        for other in [
+            "http://127.0.0.1:8001/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8000/v6",
+            "http://localhost:3001/old",
+            "http://localhost/old",
+        ] {
+            assert_eq!(m(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_public_client_registered_with_localhost_keeps_an_exact_match_only() {
+        let c = client_with(ClientType::Public, &["http://localhost:3000/old"]);
+        assert!(
+            c.registered_redirect_uri("http://localhost:3000/old")
+                .is_some()
+        );
+        assert!(
+            c.registered_redirect_uri("http://localhost:3001/old")
+                .is_none()
+        );
+        assert!(
+            c.registered_redirect_uri("http://127.0.0.1:3000/old")
+                .is_none()
+        );
+    }
 
     #[test]
     fn redirect_uris_match_exactly_except_the_loopback_port() {
@@ -363,7 +443,6 @@ mod tests {
             "http://127.0.0.1/cb",
             "http://127.0.0.1:8000/cb",
             "http://[::1]:9/cb",
-            "http://localhost:3000/cb",
             "com.example.app:/oauth2redirect",
         ];
         for u in ok {
@@ -381,6 +460,24 @@ mod tests {
         ];
         for u in bad {
             assert!(validate_redirect_uri(u).is_err(), "{u}");
+        }
+    }
+
+    #[test]
+    fn localhost_redirect_uris_are_refused_naming_the_loopback_literals() {
+        for u in [
+            "http://localhost/cb",
+            "http://localhost:3000/cb",
+            "http://localhost:3000",
+            "http://LOCALHOST:8080/x?y=1",
+        ] {
+            let e = validate_redirect_uri(u).unwrap_err();
+            assert!(e.contains("127.0.0.1") && e.contains("[::1]"), "{u}: {e}");
+            let mut r = reg();
+            r.grant_types = vec![GrantType::AuthorizationCode];
+            r.client_type = ClientType::Public;
+            r.redirect_uris = vec![u.into()];
+            assert_eq!(r.validate(&ScopeCatalog::default(), 86400), Err(e));
         }
     }
 

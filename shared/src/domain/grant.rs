@@ -8,6 +8,7 @@
 //! grant's current generation works. This file holds the pure decisions on a
 //! grant; the store applies them with conditional writes.
 
+use crate::domain::grant_lifetime;
 use crate::domain::pkce::{self, CodeChallenge};
 use crate::domain::scope::Scope;
 use crate::secret::SecretHash;
@@ -224,15 +225,20 @@ pub enum RefreshDecision {
 /// the same client less than `grace` seconds later, is taken for a retry whose
 /// answer was lost and answered with a new pair (the current one, never seen by
 /// the client, stops working); 0 turns this off. Any other older generation is a
-/// reuse.
+/// reuse. A grant past its longest life (`max_lifetime` seconds after it was
+/// made, [`grant_lifetime`]) refreshes no more.
 pub fn decide_refresh(
     grant: &Grant,
     client_id: &str,
     presented: u64,
     now: u64,
     grace: u64,
+    max_lifetime: u64,
 ) -> RefreshDecision {
-    if grant.client_id != client_id || !grant.is_live() {
+    if grant.client_id != client_id
+        || !grant.is_live()
+        || grant_lifetime::has_ended(grant.created_at, max_lifetime, now)
+    {
         return RefreshDecision::Refuse;
     }
     let Some(current) = grant.refresh else {
@@ -262,12 +268,22 @@ pub fn decide_refresh(
 }
 
 /// Whether the refresh token of generation `presented` is the grant's live one
-/// (RFC 7662 §2.2: a rotated-out token is inactive).
-pub fn is_current_refresh(grant: &Grant, presented: u64, now: u64) -> bool {
+/// (RFC 7662 §2.2: a rotated-out token, or one of a grant past its longest life,
+/// is inactive).
+pub fn is_current_refresh(grant: &Grant, presented: u64, now: u64, max_lifetime: u64) -> bool {
     grant.is_live()
+        && !grant_lifetime::has_ended(grant.created_at, max_lifetime, now)
         && grant
             .refresh
             .is_some_and(|r| r.generation == presented && now < r.expires_at)
+}
+
+/// When the refresh token of the grant expires: its own expiry, or the grant's
+/// end if sooner (a token stored before the grant's life was capped).
+pub fn refresh_expiry(grant: &Grant, refresh: &RefreshState, max_lifetime: u64) -> u64 {
+    refresh
+        .expires_at
+        .min(grant_lifetime::ends_at(grant.created_at, max_lifetime))
 }
 
 #[cfg(test)]
@@ -582,20 +598,53 @@ mod tests {
         ];
         for (name, g, client, presented, now, grace, want) in cases {
             assert_eq!(
-                decide_refresh(&g, client, presented, now, grace),
+                decide_refresh(&g, client, presented, now, grace, NO_CAP),
                 want,
                 "{name}"
             );
         }
     }
 
+    /// A cap that never ends a grant in these tests.
+    const NO_CAP: u64 = u64::MAX;
+
+    #[test]
+    fn a_grant_past_its_longest_life_refreshes_no_more() {
+        use RefreshDecision as D;
+        // Made at 100, capped at 300 seconds: it ends at 400.
+        let g = refreshable(3, 200);
+        assert_eq!(
+            decide_refresh(&g, "c", 3, 399, 0, 300),
+            D::Rotate { from: 3 }
+        );
+        assert_eq!(decide_refresh(&g, "c", 3, 400, 0, 300), D::Refuse);
+        assert_eq!(decide_refresh(&g, "c", 3, 450, 0, 300), D::Refuse);
+        // Not even as a retry within the grace.
+        assert_eq!(
+            decide_refresh(&g, "c", 2, 205, 10, 300),
+            D::Rotate { from: 3 }
+        );
+        let late = refreshable(3, 395);
+        assert_eq!(
+            decide_refresh(&late, "c", 2, 399, 10, 300),
+            D::Rotate { from: 3 }
+        );
+        assert_eq!(decide_refresh(&late, "c", 2, 400, 10, 300), D::Refuse);
+        assert!(is_current_refresh(&g, 3, 399, 300));
+        assert!(!is_current_refresh(&g, 3, 400, 300));
+        // A stored expiry past the end is cut to the end.
+        let r = g.refresh.unwrap();
+        assert_eq!(refresh_expiry(&g, &r, 300), 400);
+        assert_eq!(refresh_expiry(&g, &r, NO_CAP), 500);
+    }
+
     #[test]
     fn only_the_current_generation_is_active() {
         let g = refreshable(3, 200);
-        assert!(is_current_refresh(&g, 3, 499));
-        assert!(!is_current_refresh(&g, 3, 500));
-        assert!(!is_current_refresh(&g, 2, 300));
-        assert!(!is_current_refresh(&grant(), 1, 300));
+        assert!(is_current_refresh(&g, 3, 499, NO_CAP));
+        assert!(!is_current_refresh(&g, 3, 500, NO_CAP));
+        assert!(!is_current_refresh(&g, 2, 300, NO_CAP));
+        assert!(!is_current_refresh(&grant(), 1, 300, NO_CAP));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod grant;
+pub mod grant_lifetime;
 pub mod login_throttle;
 pub mod pkce;
 pub mod scope;

@@ -49,6 +49,15 @@ pub fn is_valid_verifier_syntax(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// Whether `s` can be an `S256` challenge at all: `BASE64URL(SHA256(verifier))`
+/// is the unpadded base64url encoding of 32 bytes (RFC 7636 §4.2, Appendix A),
+/// so exactly 43 characters of `[A-Za-z0-9-_]` whose unused low bits are zero.
+/// Any other challenge, though within the 43 to 128 characters a verifier may
+/// have, could never be answered.
+pub fn is_s256_challenge(s: &str) -> bool {
+    s.len() == 43 && URL_SAFE_NO_PAD.decode(s).is_ok_and(|b| b.len() == 32)
+}
+
 impl CodeChallenge {
     /// Whether `verifier` answers this challenge (RFC 7636 §4.6), compared in
     /// constant time.
@@ -69,7 +78,9 @@ impl CodeChallenge {
 
 /// The PKCE policy at the authorization endpoint (RFC 7636 §4.3, RFC 9700
 /// §2.1.1): a challenge is required from public clients, and from all when
-/// `require` says so; `S256` unless `allow_plain`; well formed.
+/// `require` says so; `S256` unless `allow_plain`; well formed: an `S256`
+/// challenge is exactly 43 base64url characters ([`is_s256_challenge`]), a
+/// `plain` one 43 to 128 unreserved characters (§4.2).
 pub fn challenge_for_request(
     public_client: bool,
     require: bool,
@@ -99,8 +110,16 @@ pub fn challenge_for_request(
     if method == ChallengeMethod::Plain && !allow_plain {
         return Err("code_challenge_method must be S256 (plain is not allowed)");
     }
-    if !is_valid_verifier_syntax(challenge) {
-        return Err("code_challenge must be 43 to 128 unreserved characters");
+    match method {
+        ChallengeMethod::S256 if !is_s256_challenge(challenge) => {
+            return Err(
+                "an S256 code_challenge is 43 base64url characters: BASE64URL(SHA256(code_verifier)) without padding",
+            );
+        }
+        ChallengeMethod::Plain if !is_valid_verifier_syntax(challenge) => {
+            return Err("a plain code_challenge must be 43 to 128 unreserved characters");
+        }
+        _ => {}
     }
     Ok(Some(CodeChallenge {
         challenge: challenge.to_owned(),
@@ -210,7 +229,46 @@ mod tests {
                 .is_some()
         );
         assert!(ok(true, false, false, Some("short"), Some("S256")).is_err());
+        let (longest, too_long) = ("a".repeat(128), "a".repeat(129));
+        assert!(
+            challenge_for_request(false, false, true, Some(&longest), Some("plain"))
+                .unwrap()
+                .is_some(),
+            "plain keeps 43 to 128"
+        );
+        assert!(challenge_for_request(false, false, true, Some(&too_long), Some("plain")).is_err());
         assert!(ok(true, false, false, Some(CHALLENGE), Some("S512")).is_err());
+    }
+
+    #[test]
+    fn an_s256_challenge_is_exactly_43_base64url_characters() {
+        let s256 = |c: &str| challenge_for_request(true, false, false, Some(c), Some("S256"));
+        assert!(s256(CHALLENGE).unwrap().is_some());
+        // Every BASE64URL(SHA256(..)) is accepted.
+        for v in [VERIFIER, &"~".repeat(128), &"0".repeat(43)] {
+            let c =
+                URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, v.as_bytes()));
+            assert!(s256(&c).unwrap().is_some(), "{c}");
+        }
+        let refused = [
+            format!("{CHALLENGE}A"),
+            format!("{CHALLENGE}{}", "A".repeat(85)),
+            "A".repeat(44),
+            "A".repeat(128),
+            CHALLENGE[..42].to_owned(),
+            // 43 characters that are no encoding of 32 bytes: unused bits set.
+            format!("{}b", &CHALLENGE[..42]),
+            "a".repeat(43),
+            // Verifier characters outside base64url.
+            format!("{}.", &CHALLENGE[..42]),
+            format!("{}~", &CHALLENGE[..42]),
+            format!("{CHALLENGE}="),
+            format!("{}+", &CHALLENGE[..42]),
+        ];
+        for c in refused {
+            assert!(s256(&c).is_err(), "{c}");
+            assert!(!is_s256_challenge(&c), "{c}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::domain::grant::{
     CodeBinding, CodeRefusal, CodeState, Grant, GrantOwner, GrantState, Redemption, RevokeReason,
     check_redemption,
 };
+use crate::domain::grant_lifetime;
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
 use crate::error::TokenError;
@@ -120,6 +121,11 @@ pub async fn redeem(
                 }
                 return Err(invalid_grant(refusal.description()));
             }
+        }
+        // A cap shorter than the code's lifetime: the grant ended before its code
+        // was used (RFC 6749 §5.2 `invalid_grant`).
+        if grant_lifetime::has_ended(grant.created_at, app.config.grant_max_lifetime, t) {
+            return Err(invalid());
         }
         let scope = grant.scope.clone();
         let issue = issue_for(app, client, &grant, scope, 1, 0, t).await?;

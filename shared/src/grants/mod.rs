@@ -11,6 +11,7 @@ pub mod refresh_token;
 use crate::app::App;
 use crate::domain::client::{Client, GrantType};
 use crate::domain::grant::{Grant, RefreshState};
+use crate::domain::grant_lifetime;
 use crate::domain::scope::Scope;
 use crate::error::{TokenError, TokenErrorCode};
 use crate::secret::Secret;
@@ -175,7 +176,12 @@ pub(crate) async fn issue_for(
                 generation,
                 parent,
                 issued_at: now,
-                expires_at: now + app.config.refresh_token_ttl,
+                expires_at: grant_lifetime::refresh_expires_at(
+                    grant.created_at,
+                    app.config.grant_max_lifetime,
+                    now,
+                    app.config.refresh_token_ttl,
+                ),
             }),
         )
     } else {

@@ -6,7 +6,9 @@
 //! generation being current. A rotated-out token presented again (its MAC proves
 //! the grant issued it) ends the grant with one write: the thief's and the
 //! victim's tokens die together, however fast either side keeps refreshing. The
-//! decision itself is [`decide_refresh`].
+//! decision itself is [`decide_refresh`]. A grant past its longest life
+//! (`GATEHOUSE_GRANT_MAX_LIFETIME`, [`crate::domain::grant_lifetime`]) is refused
+//! with `invalid_grant`, and no refresh token is issued past that end.
 
 use super::{
     ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for, owner_and_client_valid,
@@ -56,6 +58,7 @@ pub async fn refresh(
             presented.generation,
             t,
             app.config.refresh_reuse_grace,
+            app.config.grant_max_lifetime,
         ) {
             RefreshDecision::Refuse => {
                 if grant.client_id != client.client_id {

@@ -1,13 +1,17 @@
 //! The Lambda entry point shared by every function binary: JSON logs, configuration
 //! and the DynamoDB client built once per cold start, then the request loop.
 //!
-//! When `GATEHOUSE_ISSUER` is empty the issuer is the `https://` origin of the API
-//! Gateway domain the first request came through (`requestContext.domainName`).
-//! `template.yaml` needs this: a function cannot be given the default
-//! `execute-api` URL of the API that routes to it (the API depends on the
-//! functions), and with a custom domain the template sets the issuer itself and
-//! turns the `execute-api` endpoint off, so one domain ever reaches a function.
+//! The issuer is never guessed per request. With `GATEHOUSE_ISSUER` set (the
+//! template's `Issuer`, or `https://{DomainName}`), it is that, and the request's
+//! domain plays no part. Left empty, it is the API's default endpoint
+//! `https://{apiId}.execute-api.{region}.amazonaws.com`, from the event's
+//! `requestContext.apiId` and the function's `AWS_REGION` ([`super::issuer`]): the
+//! same for every function and every request, whatever domain each came through,
+//! and a request through any other domain gets 421 Misdirected Request. The
+//! template cannot pass that URL in: the functions would depend on the API and
+//! the API on them.
 
+use super::issuer;
 use crate::app::App;
 use crate::config::{Config, PLACEHOLDER_ISSUER};
 use crate::endpoints::http::response::{json_no_store, not_found};
@@ -44,79 +48,177 @@ pub fn init_logging(json: bool) {
     }
 }
 
-/// The issuer a request implies: `https://` and the API Gateway domain it came
-/// through, or `None` for an event without one.
-pub fn issuer_from_request(req: &Request) -> Option<String> {
-    match req.request_context_ref()? {
-        RequestContext::ApiGatewayV2(ctx) => ctx
-            .domain_name
-            .as_deref()
-            .filter(|d| !d.is_empty())
-            .map(|d| format!("https://{d}")),
-        _ => None,
+/// The API Gateway HTTP API context of an event: its API id and the domain the
+/// request came through.
+fn api_context(req: &Request) -> (Option<&str>, Option<&str>) {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.apiid.as_deref().filter(|d| !d.is_empty()),
+            ctx.domain_name.as_deref().filter(|d| !d.is_empty()),
+        ),
+        _ => (None, None),
     }
 }
 
-/// The configuration from the environment, with `issuer` standing in for an empty
-/// `GATEHOUSE_ISSUER`.
-fn config_with_issuer(issuer: &str) -> Result<Config, String> {
-    Config::from_lookup_with_issuer(|k| std::env::var(k).ok(), issuer)
+/// A configuration for an issuer (the environment's, with the issuer filled in).
+pub type ConfigFor = Box<dyn Fn(&str) -> Result<Config, String> + Send + Sync>;
+
+/// Where a function's issuer comes from.
+pub enum IssuerSource {
+    /// `GATEHOUSE_ISSUER`: the configuration is complete.
+    Configured(Box<Config>),
+    /// `GATEHOUSE_ISSUER` empty: the API's default endpoint in `region`, named by
+    /// the first event's API id; `config_for` completes the configuration.
+    ApiDefaultEndpoint {
+        region: String,
+        config_for: ConfigFor,
+    },
 }
 
-/// Whether `GATEHOUSE_ISSUER` names the issuer (else each request's domain does).
-fn issuer_is_configured() -> bool {
-    std::env::var("GATEHOUSE_ISSUER").is_ok_and(|v| !v.trim().is_empty())
+/// The request loop's state: the endpoints a function serves and the [`App`],
+/// built at the first request (without a configured issuer, the first that names
+/// the API).
+pub struct Handler {
+    endpoints: &'static [Endpoint],
+    store: DynamoStore,
+    source: IssuerSource,
+    app: OnceCell<Arc<App>>,
+}
+
+impl Handler {
+    pub fn new(endpoints: &'static [Endpoint], store: DynamoStore, source: IssuerSource) -> Self {
+        Self {
+            endpoints,
+            store,
+            source,
+            app: OnceCell::new(),
+        }
+    }
+
+    /// From the environment; any configuration error stops the cold start here,
+    /// not at a request.
+    pub fn from_env(
+        endpoints: &'static [Endpoint],
+        db: aws_sdk_dynamodb::Client,
+    ) -> Result<Self, String> {
+        let env = |k: &str| std::env::var(k).ok();
+        let config = Config::from_lookup_with_issuer(env, PLACEHOLDER_ISSUER)?;
+        let store = DynamoStore::new(db, config.tables.clone());
+        let configured = env("GATEHOUSE_ISSUER").is_some_and(|v| !v.trim().is_empty());
+        let source = if configured {
+            IssuerSource::Configured(Box::new(config))
+        } else {
+            let region = env("AWS_REGION")
+                .filter(|r| !r.is_empty())
+                .ok_or("GATEHOUSE_ISSUER is empty and AWS_REGION is not set")?;
+            IssuerSource::ApiDefaultEndpoint {
+                region,
+                config_for: Box::new(move |issuer| {
+                    Config::from_lookup_with_issuer(|k| std::env::var(k).ok(), issuer)
+                }),
+            }
+        };
+        Ok(Self::new(endpoints, store, source))
+    }
+
+    /// Answers one event. Never fails: API Gateway turns a Lambda error into a 502.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let endpoint = match self.endpoints {
+            [only] => *only,
+            many => match Endpoint::for_path(req.uri().path()).filter(|e| many.contains(e)) {
+                Some(e) => e,
+                None => return not_found(),
+            },
+        };
+        let app = match &self.source {
+            IssuerSource::Configured(config) => {
+                self.app
+                    .get_or_init(|| async {
+                        Arc::new(App::new((**config).clone(), self.store.clone()))
+                    })
+                    .await
+            }
+            IssuerSource::ApiDefaultEndpoint { region, config_for } => {
+                let (api_id, domain) = api_context(&req);
+                let app = self
+                    .app
+                    .get_or_try_init(|| async {
+                        let issuer = api_id
+                            .and_then(|id| issuer::api_default_endpoint(id, region))
+                            .ok_or(NoApp::NoApi)?;
+                        let config = config_for(&issuer).map_err(NoApp::Config)?;
+                        tracing::info!(issuer = %config.issuer, "issuer: the API's default endpoint");
+                        Ok(Arc::new(App::new(config, self.store.clone())))
+                    })
+                    .await;
+                match app {
+                    Ok(app) if issuer::serves_domain(&app.config.issuer, domain) => app,
+                    Ok(app) => {
+                        tracing::warn!(domain = domain.unwrap_or(""), issuer = %app.config.issuer, "request through another domain than the issuer's refused");
+                        return misdirected(endpoint, &app.config.issuer);
+                    }
+                    Err(NoApp::NoApi) => {
+                        tracing::warn!(
+                            api_id = api_id.unwrap_or(""),
+                            "event names no API this function can serve"
+                        );
+                        return misdirected(endpoint, "the API's default endpoint");
+                    }
+                    Err(NoApp::Config(e)) => {
+                        tracing::error!(error = %e, "no configuration for the issuer");
+                        return server_error();
+                    }
+                }
+            }
+        };
+        endpoint.handle(app, req).await
+    }
+}
+
+/// Why a function without a configured issuer has no [`App`] for an event.
+enum NoApp {
+    /// The event names no API (no HTTP API event): no issuer can be derived.
+    NoApi,
+    /// The configuration refused the derived issuer.
+    Config(String),
+}
+
+fn server_error() -> Response<Body> {
+    let body = serde_json::json!({
+        "error": "server_error",
+        "error_description": "the server could not complete the request; try again",
+    });
+    json_no_store(StatusCode::INTERNAL_SERVER_ERROR, &body)
+}
+
+/// 421 Misdirected Request (RFC 9110 §15.5.20): this deployment answers only
+/// under its issuer. An error page for the browser-facing `/authorize`, an
+/// RFC 6749 §5.2 shaped body elsewhere.
+fn misdirected(endpoint: Endpoint, issuer: &str) -> Response<Body> {
+    let text = format!("this server answers only at {issuer}");
+    match endpoint {
+        Endpoint::Authorize => crate::endpoints::authorize::pages::error_page(
+            StatusCode::MISDIRECTED_REQUEST,
+            "Wrong address",
+            &format!("This sign-in page is served only at {issuer}."),
+        ),
+        _ => json_no_store(
+            StatusCode::MISDIRECTED_REQUEST,
+            &serde_json::json!({ "error": "invalid_request", "error_description": text }),
+        ),
+    }
 }
 
 /// Runs a function that serves `endpoints` (routed by path when more than one).
 pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), lambda_http::Error> {
     init_logging(true);
-    // Any other configuration error stops the cold start here, not at a request.
-    let config = config_with_issuer(PLACEHOLDER_ISSUER)?;
     let db = crate::dynamodb::lambda_client().await;
-    let app: Arc<OnceCell<Arc<App>>> = Arc::new(OnceCell::new());
-    if issuer_is_configured() {
-        let _ = app.set(Arc::new(App::new(
-            config.clone(),
-            DynamoStore::new(db.clone(), config.tables.clone()),
-        )));
-    }
+    let handler = Arc::new(Handler::from_env(endpoints, db)?);
     lambda_http::run(service_fn(move |req: Request| {
-        let (app, db) = (app.clone(), db.clone());
-        async move {
-            let app = app
-                .get_or_try_init(|| async {
-                    let issuer = issuer_from_request(&req)
-                        .ok_or("GATEHOUSE_ISSUER is empty and the event names no domain")?;
-                    let config = config_with_issuer(&issuer)?;
-                    let store = DynamoStore::new(db, config.tables.clone());
-                    tracing::info!(issuer = %config.issuer, "issuer taken from the API domain");
-                    Ok::<_, String>(Arc::new(App::new(config, store)))
-                })
-                .await;
-            let app = match app {
-                Ok(app) => app,
-                Err(e) => {
-                    tracing::error!(error = %e, "no issuer");
-                    return Ok::<_, Infallible>(server_error());
-                }
-            };
-            let endpoint = match endpoints {
-                [only] => Some(*only),
-                many => Endpoint::for_path(req.uri().path()).filter(|e| many.contains(e)),
-            };
-            Ok(match endpoint {
-                Some(e) => e.handle(app, req).await,
-                None => not_found(),
-            })
-        }
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handler.handle(req).await) }
     }))
     .await
-}
-
-fn server_error() -> Response<Body> {
-    let body = serde_json::json!({ "error": "server_error" });
-    json_no_store(StatusCode::INTERNAL_SERVER_ERROR, &body)
 }
 
 #[cfg(test)]
@@ -124,23 +226,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_issuer_is_the_api_domain_of_the_event() {
+    fn the_api_context_is_read_from_the_event() {
         let event = include_str!("../../../tests/fixtures/apigw/metadata.json");
         let req = lambda_http::request::from_str(event).unwrap();
-        let issuer = issuer_from_request(&req).unwrap();
-        assert!(issuer.starts_with("https://"), "{issuer}");
-        assert!(!issuer.ends_with('/'));
-    }
-
-    #[test]
-    fn an_event_without_a_domain_implies_no_issuer() {
-        let event = include_str!("../../../tests/fixtures/apigw/metadata.json");
+        assert_eq!(
+            api_context(&req),
+            (
+                Some("abc123"),
+                Some("abc123.execute-api.us-east-1.amazonaws.com")
+            )
+        );
         let mut event: serde_json::Value = serde_json::from_str(event).unwrap();
-        event["requestContext"]
-            .as_object_mut()
-            .unwrap()
-            .remove("domainName");
+        let ctx = event["requestContext"].as_object_mut().unwrap();
+        ctx.remove("domainName");
+        ctx.remove("apiId");
         let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-        assert_eq!(issuer_from_request(&req), None);
+        assert_eq!(api_context(&req), (None, None));
     }
 }

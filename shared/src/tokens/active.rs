@@ -14,7 +14,7 @@ use super::presented::{Presented, classify};
 use super::{access, owner, refresh};
 use crate::app::{App, now};
 use crate::domain::client::Client;
-use crate::domain::grant::is_current_refresh;
+use crate::domain::grant::{is_current_refresh, refresh_expiry};
 use crate::domain::scope::Scope;
 use crate::store::{ClientStore, GrantStore, StoreError, TokenStateQuery, TokenStateStore};
 
@@ -62,7 +62,10 @@ pub async fn active(
             let Some(grant) = app.store.get_grant(r.grant_id).await? else {
                 return Ok(None);
             };
-            if !visible(&grant.client_id) || !is_current_refresh(&grant, r.generation, now()) {
+            let max_lifetime = app.config.grant_max_lifetime;
+            if !visible(&grant.client_id)
+                || !is_current_refresh(&grant, r.generation, now(), max_lifetime)
+            {
                 return Ok(None);
             }
             // The client is read unless it is the caller (the usual case).
@@ -81,7 +84,7 @@ pub async fn active(
                 scope: grant.scope.clone(),
                 audience: app.config.audience.clone(),
                 issued_at: r.issued_at,
-                expires_at: r.expires_at,
+                expires_at: refresh_expiry(&grant, &r, max_lifetime),
                 jti: None,
                 username: Some(grant.user.username.clone()),
             }))

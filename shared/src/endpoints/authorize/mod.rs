@@ -40,9 +40,18 @@ const GENERIC_LOGIN_ERROR: &str = "The username or password is incorrect.";
 const THROTTLED_LOGIN_ERROR: &str =
     "Too many failed sign-in attempts. Wait a few minutes and try again.";
 
+/// `GET` and `POST` only. `HEAD` too is 405 (RFC 9110 §15.5.6, with `Allow`):
+/// a `GET` here can issue a code (a signed-in user with remembered consent, or a
+/// client that skips consent) or set cookies, and a `HEAD` must change nothing
+/// (§9.2.1, §9.3.2); its headers cannot be those of such a `GET` (a `Location`
+/// with a code that was never stored) without answering something else than the
+/// `GET` would. On AWS the HTTP API has routes for `GET /authorize` and
+/// `POST /authorize` only (`template.yaml`), no `ANY` or `HEAD` route, so a `HEAD`
+/// there is answered by API Gateway (no route matches) or, should it ever reach
+/// the function, by this same 405; the local server sends it here.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let result = match *req.method() {
-        Method::GET | Method::HEAD => get(app, &req).await,
+        Method::GET => get(app, &req).await,
         Method::POST => post(app, &req).await,
         _ => {
             let mut r = error_page(
@@ -51,7 +60,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                 "This page accepts only GET and POST.",
             );
             r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
             return r;
         }
     };

@@ -36,7 +36,7 @@ pub enum Presented {
 
 impl Presented {
     /// Reads the credentials of a request; more than one method is `invalid_request`,
-    /// a malformed `Authorization` header is `invalid_client` with a challenge.
+    /// a malformed `Authorization` header is `invalid_client`.
     pub fn from_request(headers: &HeaderMap, form: &Form) -> Result<Self, TokenError> {
         let mut auth_headers = headers.get_all(header::AUTHORIZATION).iter();
         let auth = auth_headers.next();
@@ -52,7 +52,7 @@ impl Presented {
                 ));
             }
             let (client_id, secret) =
-                parse_basic(value.as_bytes()).ok_or_else(|| TokenError::invalid_client(true))?;
+                parse_basic(value.as_bytes()).ok_or_else(TokenError::invalid_client)?;
             if form.get("client_id").is_some_and(|id| id != client_id) {
                 return Err(TokenError::invalid_request(
                     "client_id in the body differs from the one in the Authorization header",
@@ -77,10 +77,6 @@ impl Presented {
             (None, None) => Ok(Self::Nothing),
         }
     }
-
-    fn used_header(&self) -> bool {
-        matches!(self, Self::Basic { .. })
-    }
 }
 
 /// A hash no secret has, compared against when the client is unknown so that an
@@ -89,13 +85,14 @@ const DECOY_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 /// Authenticates the presented credentials. Confidential clients need their secret;
 /// public clients authenticate with `none` only when `allow_public` is set.
-/// Every failure is the same `invalid_client`.
+/// Every failure is the same `invalid_client`, a 401 with the same `Basic`
+/// challenge whichever method was tried (RFC 9110 §15.5.2: every 401 carries one).
 pub async fn authenticate(
     store: &impl ClientStore,
     presented: &Presented,
     allow_public: bool,
 ) -> Result<Client, TokenError> {
-    let fail = || TokenError::invalid_client(presented.used_header());
+    let fail = TokenError::invalid_client;
     match presented {
         Presented::Basic { client_id, secret } | Presented::Post { client_id, secret } => {
             let client = store.get_client(client_id).await?;

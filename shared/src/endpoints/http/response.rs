@@ -24,6 +24,13 @@ pub fn json_public(body: &impl Serialize, max_age: u32) -> Response<Body> {
     r
 }
 
+/// The challenge of every 401: HTTP Basic, the scheme of `client_secret_basic`
+/// (RFC 6749 §2.3.1, §5.2; RFC 7617 §2.1 for `charset`).
+pub const CLIENT_AUTH_CHALLENGE: &str = "Basic realm=\"gatehouse\", charset=\"UTF-8\"";
+
+/// Every JSON response is built here, so a 401 cannot leave without its
+/// `WWW-Authenticate` (RFC 9110 §15.5.2: a 401 MUST carry one), whichever client
+/// authentication method failed or none was tried.
 fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
     let text = serde_json::to_string(body).expect("response bodies serialize");
     let mut r = Response::new(Body::Text(text));
@@ -32,6 +39,12 @@ fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json;charset=UTF-8"),
     );
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(CLIENT_AUTH_CHALLENGE),
+        );
+    }
     r
 }
 
@@ -51,12 +64,6 @@ pub fn token_error(err: &TokenError) -> Response<Body> {
         status,
         &serde_json::json!({ "error": err.code.as_str(), "error_description": err.description }),
     );
-    if status == StatusCode::UNAUTHORIZED && err.challenge {
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\""),
-        );
-    }
     if status == StatusCode::METHOD_NOT_ALLOWED {
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
