@@ -18,17 +18,55 @@ pub struct DynamoStore {
     tables: TableNames,
 }
 
-/// Maps an SDK error: a failed condition (or cancelled transaction) is `Conflict`.
+/// Maps an SDK error: a failed condition is `Conflict`. (A cancelled transaction
+/// is told apart by its reasons in [`DynamoStore::transact`].)
 pub(super) fn map_err<E, R>(e: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     match e.code() {
-        Some("ConditionalCheckFailedException") | Some("TransactionCanceledException") => {
-            StoreError::Conflict
-        }
+        Some("ConditionalCheckFailedException") => StoreError::Conflict,
         _ => StoreError::Backend(DisplayErrorContext(e).to_string()),
+    }
+}
+
+/// How many times [`DynamoStore::transact`] sends a transaction that collides with
+/// concurrent ones.
+const TRANSACTION_TRIES: u32 = 3;
+
+/// Why DynamoDB cancelled a transaction, from its cancellation reasons (one per
+/// item, `None` for the items that were fine).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Cancellation {
+    /// A condition failed: the outcome the caller's conditions decide.
+    ConditionFailed,
+    /// Only collisions with concurrent transactions: worth another try.
+    Contended,
+    /// Anything else (validation, capacity): the codes.
+    Other(Vec<String>),
+}
+
+pub(super) fn cancellation<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Option<Cancellation> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    let Some(E::TransactionCanceledException(c)) = err.as_service_error() else {
+        return None;
+    };
+    Some(cancellation_of(
+        c.cancellation_reasons().iter().filter_map(|r| r.code()),
+    ))
+}
+
+fn cancellation_of<'a>(codes: impl Iterator<Item = &'a str>) -> Cancellation {
+    let codes: Vec<&str> = codes.filter(|c| *c != "None").collect();
+    if codes.contains(&"ConditionalCheckFailed") {
+        Cancellation::ConditionFailed
+    } else if !codes.is_empty() && codes.iter().all(|c| *c == "TransactionConflict") {
+        Cancellation::Contended
+    } else {
+        Cancellation::Other(codes.into_iter().map(str::to_owned).collect())
     }
 }
 
@@ -72,14 +110,46 @@ impl DynamoStore {
     }
 
     /// Runs the writes of `ops` as one transaction; `Conflict` if any condition fails.
+    ///
+    /// DynamoDB cancels a transaction that meets another one on the same item
+    /// (reason `TransactionConflict`) rather than queueing it. That says nothing
+    /// about the conditions, so it is retried, a few times; if it persists the
+    /// answer is a backend error, never `Conflict`, so that a mere collision is
+    /// never read as a replay or a reuse.
     pub(super) async fn transact(&self, ops: Vec<TransactWriteItem>) -> StoreResult<()> {
-        self.db
-            .transact_write_items()
-            .set_transact_items(Some(ops))
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let sent = self
+                .db
+                .transact_write_items()
+                .set_transact_items(Some(ops.clone()))
+                .send()
+                .await;
+            let err = match sent {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            match cancellation(&err) {
+                Some(Cancellation::ConditionFailed) => return Err(StoreError::Conflict),
+                Some(Cancellation::Contended) if tries < TRANSACTION_TRIES => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(tries)))
+                        .await;
+                }
+                Some(Cancellation::Contended) => {
+                    return Err(StoreError::Backend(
+                        "the transaction kept conflicting with concurrent ones".into(),
+                    ));
+                }
+                Some(Cancellation::Other(codes)) => {
+                    return Err(StoreError::Backend(format!(
+                        "transaction cancelled: {}",
+                        codes.join(", ")
+                    )));
+                }
+                None => return Err(map_err(err)),
+            }
+        }
     }
 
     /// One item by its key, strongly consistent.
@@ -193,5 +263,37 @@ impl ClientStore for DynamoStore {
             .await
             .map_err(map_err)?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cancellation, cancellation_of};
+
+    #[test]
+    fn a_failed_condition_decides_and_a_mere_collision_is_retried() {
+        let of = |codes: &[&str]| cancellation_of(codes.iter().copied());
+        assert_eq!(
+            of(&["None", "ConditionalCheckFailed"]),
+            Cancellation::ConditionFailed
+        );
+        assert_eq!(
+            of(&["TransactionConflict", "ConditionalCheckFailed"]),
+            Cancellation::ConditionFailed,
+            "a failed condition decides, whatever else happened"
+        );
+        assert_eq!(
+            of(&["None", "TransactionConflict"]),
+            Cancellation::Contended
+        );
+        assert_eq!(
+            of(&["ValidationError", "TransactionConflict"]),
+            Cancellation::Other(vec!["ValidationError".into(), "TransactionConflict".into()])
+        );
+        assert_eq!(
+            of(&[]),
+            Cancellation::Other(vec![]),
+            "no reason is no reason to retry"
+        );
     }
 }
