@@ -280,7 +280,10 @@ impl TestServer {
             .request(reqwest::Method::OPTIONS, self.url(path))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization, content-type");
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            );
         read(req.send().await.expect("request is answered")).await
     }
 

@@ -140,9 +140,7 @@ async fn authorize_and_introspect_never_answer_cors() {
     }
     let answer = read(
         http()
-            .get(server.url(&format!(
-                "/authorize?response_type=code&client_id={id}"
-            )))
+            .get(server.url(&format!("/authorize?response_type=code&client_id={id}")))
             .header("origin", A)
             .send()
             .await
@@ -224,7 +222,10 @@ async fn a_preflight_from_a_clients_redirect_uri_origin_is_allowed() {
         assert_eq!(answer.0, 204, "{path}");
         assert_eq!(header(&answer, "access-control-allow-origin"), Some(A));
         assert_eq!(header(&answer, "vary"), Some("Origin"));
-        assert_eq!(header(&answer, "access-control-allow-methods"), Some("POST"));
+        assert_eq!(
+            header(&answer, "access-control-allow-methods"),
+            Some("POST")
+        );
         assert_eq!(
             header(&answer, "access-control-allow-headers"),
             Some("authorization, content-type")

@@ -445,7 +445,10 @@ async fn observed() -> Seen {
     ] {
         let resp = http().get(discovery.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 200);
-        assert_eq!(discovery.preflight(path, "https://any.example").await.0, 204);
+        assert_eq!(
+            discovery.preflight(path, "https://any.example").await.0,
+            204
+        );
     }
     seen.record(&server, "discovery");
 
