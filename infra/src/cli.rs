@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use gatehouse_core::App;
 use gatehouse_core::config::{Config, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CODE_TTL};
 use gatehouse_core::domain::client::{Client, ClientRegistration, ClientType, GrantType};
+use gatehouse_core::domain::cors::Allowlist;
 use gatehouse_core::domain::scope::{Scope, ScopeCatalog};
 use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_core::registration;
@@ -81,6 +82,10 @@ struct ServeArgs {
     /// Accept code_challenge_method=plain (not recommended).
     #[arg(long, env = "GATEHOUSE_ALLOW_PLAIN_PKCE")]
     allow_plain_pkce: bool,
+    /// Browser origins allowed at /token and /revoke besides those of the
+    /// clients' redirect URIs, comma-separated (`https://app.example.com`).
+    #[arg(long, env = "GATEHOUSE_CORS_ORIGINS")]
+    cors_origins: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -264,6 +269,9 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     config.code_ttl = opts.code_ttl;
     config.require_pkce = opts.require_pkce;
     config.allow_plain_pkce = opts.allow_plain_pkce;
+    if let Some(spec) = &opts.cors_origins {
+        config.cors_origins = Allowlist::parse(spec).map_err(anyhow::Error::msg)?;
+    }
     // A running server sees key rotations by `gatehouse keys rotate` within a second.
     config.key_cache_ttl = Duration::from_secs(1);
     config.validate().map_err(anyhow::Error::msg)?;

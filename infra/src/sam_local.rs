@@ -28,6 +28,7 @@ pub fn env_file(engine: &Engine, tables: &TableNames) -> serde_json::Value {
             "GATEHOUSE_USERS_TABLE": tables.users,
             "GATEHOUSE_CONSENTS_TABLE": tables.consents,
             "GATEHOUSE_LOGIN_ATTEMPTS_TABLE": tables.login_attempts,
+            "GATEHOUSE_ORIGINS_TABLE": tables.origins,
             "GATEHOUSE_LOG_LEVEL": "debug",
         }
     })

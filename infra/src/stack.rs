@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 /// Each table, by the name of its `--*-table` option, and the stack output that
 /// names it (the logical id of the output in `template.yaml`).
-pub const TABLE_OUTPUTS: [(&str, &str); 9] = [
+pub const TABLE_OUTPUTS: [(&str, &str); 10] = [
     ("clients", "ClientsTableName"),
     ("tokens", "TokensTableName"),
     ("grants", "GrantsTableName"),
@@ -19,6 +19,7 @@ pub const TABLE_OUTPUTS: [(&str, &str); 9] = [
     ("users", "UsersTableName"),
     ("consents", "ConsentsTableName"),
     ("login-attempts", "LoginAttemptsTableName"),
+    ("origins", "OriginsTableName"),
 ];
 
 /// The outputs of one stack.

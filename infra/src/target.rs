@@ -93,6 +93,9 @@ pub struct TargetArgs {
     /// The table of failed-login counters.
     #[arg(long, global = true, env = "GATEHOUSE_LOGIN_ATTEMPTS_TABLE", help_heading = TABLE_NAMES)]
     pub login_attempts_table: Option<String>,
+    /// The table of browser origins of the clients' redirect URIs.
+    #[arg(long, global = true, env = "GATEHOUSE_ORIGINS_TABLE", help_heading = TABLE_NAMES)]
+    pub origins_table: Option<String>,
 }
 
 /// A resolved target: a DynamoDB client, the table names, and how to describe it.
@@ -137,6 +140,7 @@ impl TargetArgs {
                 prefixed.login_attempts,
                 "login-attempts",
             )?,
+            origins: pick(&self.origins_table, prefixed.origins, "origins")?,
         })
     }
 
@@ -197,7 +201,7 @@ impl TargetArgs {
         Ok(Target {
             db: aws_sdk_dynamodb::Client::new(&conf),
             description: format!(
-                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}",
+                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
                 crate::aws::region(&conf),
                 tables.clients,
                 tables.tokens,
@@ -207,7 +211,8 @@ impl TargetArgs {
                 tables.secrets,
                 tables.users,
                 tables.consents,
-                tables.login_attempts
+                tables.login_attempts,
+                tables.origins
             ),
             tables,
             own_engine: None,

@@ -1466,6 +1466,7 @@ fn stack_tables(stack: &str) -> gatehouse_core::store::TableNames {
         users: name("UsersTable"),
         consents: name("ConsentsTable"),
         login_attempts: name("LoginAttemptsTable"),
+        origins: name("OriginsTable"),
     }
 }
 
@@ -1481,6 +1482,7 @@ fn stack_outputs(tables: &gatehouse_core::store::TableNames) -> Vec<(String, Str
         ("UsersTableName", &tables.users),
         ("ConsentsTableName", &tables.consents),
         ("LoginAttemptsTableName", &tables.login_attempts),
+        ("OriginsTableName", &tables.origins),
         ("Issuer", &"https://auth.example.com".to_owned()),
     ]
     .into_iter()
@@ -1565,6 +1567,7 @@ fn aws_command(cfn: &CloudFormation, dynamodb: &str, args: &[&str]) -> Command {
         "GATEHOUSE_USERS_TABLE",
         "GATEHOUSE_CONSENTS_TABLE",
         "GATEHOUSE_LOGIN_ATTEMPTS_TABLE",
+        "GATEHOUSE_ORIGINS_TABLE",
     ] {
         cmd.env_remove(var);
     }
@@ -1928,6 +1931,7 @@ fn a_commands_help_lists_its_own_options_apart_from_the_target_and_table_names()
         "users",
         "consents",
         "login-attempts",
+        "origins",
     ] {
         let option = format!("--{table}-table");
         assert!(

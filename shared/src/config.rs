@@ -1,6 +1,7 @@
 //! Deployment configuration, read once per cold start from the environment (the
 //! variables `template.yaml` sets) or built by the `gatehouse` command.
 
+use crate::domain::cors::Allowlist;
 use crate::domain::scope::ScopeCatalog;
 use crate::store::TableNames;
 use std::time::Duration;
@@ -50,6 +51,10 @@ pub struct Config {
     /// keys are made by `gatehouse keys rotate`, so a function only warns when the
     /// active key differs.
     pub signing_alg: Option<crate::keys::SigningAlgorithm>,
+    /// Origins allowed to call the token and revocation endpoints from a browser
+    /// besides those of the clients' redirect URIs (`GATEHOUSE_CORS_ORIGINS`,
+    /// [`crate::domain::cors`]).
+    pub cors_origins: Allowlist,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
@@ -96,6 +101,7 @@ impl Config {
                 DEFAULT_LOGIN_SLOW_DOWN_AFTER_FAILURES_PER_USER,
             login_failure_window: DEFAULT_LOGIN_FAILURE_WINDOW,
             signing_alg: None,
+            cors_origins: Allowlist::default(),
         }
     }
 
@@ -111,7 +117,8 @@ impl Config {
     /// `GATEHOUSE_LOGIN_FAILURE_WINDOW`, `GATEHOUSE_SIGNING_ALG` and the table names `GATEHOUSE_CLIENTS_TABLE`,
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
     /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
-    /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`.
+    /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`,
+    /// `GATEHOUSE_ORIGINS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins).
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -150,6 +157,7 @@ impl Config {
             users: required("GATEHOUSE_USERS_TABLE")?,
             consents: required("GATEHOUSE_CONSENTS_TABLE")?,
             login_attempts: required("GATEHOUSE_LOGIN_ATTEMPTS_TABLE")?,
+            origins: required("GATEHOUSE_ORIGINS_TABLE")?,
         };
         let flag = |k: &str| -> Result<bool, String> {
             match get(k).as_deref().map(str::trim) {
@@ -208,6 +216,9 @@ impl Config {
         c.signing_alg = get("GATEHOUSE_SIGNING_ALG")
             .map(|a| a.trim().parse())
             .transpose()?;
+        if let Some(spec) = get("GATEHOUSE_CORS_ORIGINS") {
+            c.cors_origins = Allowlist::parse(&spec)?;
+        }
         c.validate()?;
         Ok(c)
     }
@@ -313,7 +324,7 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    const BASE: [(&str, &str); 10] = [
+    const BASE: [(&str, &str); 11] = [
         ("GATEHOUSE_ISSUER", "https://auth.example.com/"),
         ("GATEHOUSE_CLIENTS_TABLE", "c"),
         ("GATEHOUSE_TOKENS_TABLE", "t"),
@@ -324,6 +335,7 @@ mod tests {
         ("GATEHOUSE_USERS_TABLE", "u"),
         ("GATEHOUSE_CONSENTS_TABLE", "cs"),
         ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),
+        ("GATEHOUSE_ORIGINS_TABLE", "o"),
     ];
 
     #[test]
@@ -384,6 +396,14 @@ mod tests {
             assert!(with(k, "1").is_ok(), "{k}=1");
         }
         assert!(with("GATEHOUSE_LOGIN_FAILURE_WINDOW", "59").is_err());
+        let cors = with("GATEHOUSE_CORS_ORIGINS", "https://spa.example/").unwrap_err();
+        assert!(cors.contains("GATEHOUSE_CORS_ORIGINS"), "{cors}");
+        assert!(
+            with("GATEHOUSE_CORS_ORIGINS", "https://spa.example")
+                .unwrap()
+                .cors_origins
+                .contains("https://spa.example")
+        );
         let renamed = with("GATEHOUSE_LOGIN_MAX_FAILURES_PER_USER", "5").unwrap_err();
         assert!(renamed.contains("_PER_USER_SOURCE"), "{renamed}");
         assert!(

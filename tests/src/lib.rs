@@ -274,6 +274,19 @@ impl TestServer {
         read(req.send().await.expect("request is answered")).await
     }
 
+    /// A CORS preflight of `path` from `origin` (Fetch §3.2.2): status and headers.
+    pub async fn preflight(&self, path: &str, origin: &str) -> Answer {
+        let req = http()
+            .request(reqwest::Method::OPTIONS, self.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            );
+        read(req.send().await.expect("request is answered")).await
+    }
+
     /// A token from the client credentials grant.
     pub async fn cc_token(&self, client: &TestClient, scope: &str) -> String {
         let (status, _, body) = self

@@ -216,6 +216,19 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
     }
     measure("GET metadata and JWKS (key set cached)", calls.take(), &[]);
 
+    // CORS preflights: one read of the origins table, whatever the number of
+    // clients; none for the public documents.
+    server.preflight("/token", "https://app.example").await;
+    measure(
+        "OPTIONS /token (CORS preflight)",
+        calls.take(),
+        &[("GetItem", 1)],
+    );
+    server
+        .preflight("/.well-known/jwks.json", "https://app.example")
+        .await;
+    measure("OPTIONS JWKS (CORS preflight)", calls.take(), &[]);
+
     // The budgets, whatever the exact mix: requests per call, and no write where
     // none is due.
     let writes = [
@@ -232,6 +245,7 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
         ("POST /token, refresh_token", 3, true),
         ("POST /introspect, a user's access token", 3, false),
         ("POST /revoke, a refresh token (its grant ends)", 3, true),
+        ("OPTIONS /token (CORS preflight)", 1, false),
     ] {
         let c = row(name);
         assert!(total(c) <= budget, "{name}: {c:?} over {budget}");

@@ -410,3 +410,100 @@ async fn a_failed_login_event_counts_against_api_gateways_source_ip() {
         .unwrap();
     assert_eq!(counts, vec![1, 1, 1]);
 }
+
+// CORS through Lambda events: the preflights reach the functions (the template
+// routes OPTIONS to them) and are answered by the same code as locally.
+
+const SPA: &str = "https://spa.example";
+
+/// The fixture client, registering `https://spa.example/cb` as a redirect URI.
+async fn spa_server() -> TestServer {
+    let server = TestServer::start().await;
+    let mut client = stored_client("fixture-client", Some("fixture-secret"));
+    client.redirect_uris = vec![format!("{SPA}/cb")];
+    server.app.store.create_client(&client).await.unwrap();
+    server
+}
+
+fn no_cors_headers(headers: &lambda_http::http::HeaderMap) -> bool {
+    headers
+        .keys()
+        .all(|k| !k.as_str().starts_with("access-control-"))
+}
+
+#[tokio::test]
+async fn preflight_events_from_an_origin_no_client_registers_get_no_cors_headers() {
+    let server = server().await;
+    for (endpoint, fixture) in [
+        (Endpoint::Token, "token-preflight.json"),
+        (Endpoint::Revoke, "revoke-preflight.json"),
+    ] {
+        let (status, headers, _) = invoke(&server, endpoint, fixture).await;
+        assert_eq!(status, 204, "{fixture}");
+        assert!(no_cors_headers(&headers), "{fixture}: {headers:?}");
+    }
+    // An actual request from that origin: the token, without CORS headers.
+    let (status, headers, _) = invoke(
+        &server,
+        Endpoint::Token,
+        "token-client-credentials-from-browser.json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(no_cors_headers(&headers), "{headers:?}");
+}
+
+#[tokio::test]
+async fn preflight_events_from_a_registered_origin_are_allowed_through_the_handler() {
+    let server = spa_server().await;
+    for (endpoint, fixture) in [
+        (Endpoint::Token, "token-preflight.json"),
+        (Endpoint::Revoke, "revoke-preflight.json"),
+    ] {
+        let endpoints: &'static [Endpoint] = match endpoint {
+            Endpoint::Token => &[Endpoint::Token],
+            _ => &[Endpoint::Revoke],
+        };
+        let handler = Handler::new(
+            endpoints,
+            server.app.store.clone(),
+            IssuerSource::Configured(Box::new(server.app.config.clone())),
+        );
+        let path = format!("{}/fixtures/apigw/{fixture}", env!("CARGO_MANIFEST_DIR"));
+        let req = lambda_http::request::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let (status, h, _) = answer(handler.handle(req).await).await;
+        assert_eq!(status, 204, "{fixture}");
+        assert_eq!(h["access-control-allow-origin"], SPA);
+        assert_eq!(h["vary"], "Origin");
+        assert_eq!(h["access-control-allow-methods"], "POST");
+        assert_eq!(
+            h["access-control-allow-headers"],
+            "authorization, content-type"
+        );
+        assert_eq!(h["access-control-max-age"], "600");
+        assert!(!h.contains_key("access-control-allow-credentials"));
+    }
+    let (status, h, body) = invoke(
+        &server,
+        Endpoint::Token,
+        "token-client-credentials-from-browser.json",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(h["access-control-allow-origin"], SPA);
+    assert_eq!(h["vary"], "Origin");
+}
+
+#[tokio::test]
+async fn a_discovery_preflight_event_allows_any_origin() {
+    let server = server().await;
+    let endpoint = Endpoint::for_path("/.well-known/openid-configuration").unwrap();
+    let (status, h, _) = invoke(&server, endpoint, "openid-configuration-preflight.json").await;
+    assert_eq!(status, 204);
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert_eq!(h["access-control-allow-methods"], "GET, HEAD");
+    assert!(!h.contains_key("vary"));
+    let (status, h, _) = invoke(&server, Endpoint::Metadata, "metadata.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(h["access-control-allow-origin"], "*");
+}

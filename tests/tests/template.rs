@@ -135,7 +135,7 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
         "/.well-known/oauth-authorization-server",
         "/.well-known/jwks.json",
     ] {
-        assert_eq!(methods(path), BTreeSet::from(["GET"]), "{path}");
+        assert_eq!(methods(path), BTreeSet::from(["GET", "OPTIONS"]), "{path}");
     }
 }
 
@@ -143,7 +143,7 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
 fn every_table_expires_items_is_recoverable_protected_encrypted_and_retained() {
     let t = template();
     let tables = resources(&t, "AWS::DynamoDB::Table");
-    assert_eq!(tables.len(), 9);
+    assert_eq!(tables.len(), 10);
     for (name, table) in tables {
         let p = &table["Properties"];
         assert_eq!(table["DeletionPolicy"], "Retain", "{name}");
@@ -294,6 +294,7 @@ impl Seen {
             (tables.users.as_str(), "UsersTable"),
             (tables.consents.as_str(), "ConsentsTable"),
             (tables.login_attempts.as_str(), "LoginAttemptsTable"),
+            (tables.origins.as_str(), "OriginsTable"),
         ]
         .into();
         for a in server.dynamodb_calls.take_accesses() {
@@ -382,6 +383,8 @@ async fn observed() -> Seen {
         .await;
     assert_eq!(replay.0, 400);
     let cc_access = token.cc_token(&cc, "read").await;
+    let preflight = token.preflight("/token", "https://app.example").await;
+    assert_eq!(preflight.0, 204);
     seen.record(&server, "token");
     // Set-up: bob signs out everywhere (`gatehouse users end-sessions`)...
     server.app.store.end_sessions("bob").await.unwrap();
@@ -428,6 +431,10 @@ async fn observed() -> Seen {
     let revoke = cold_start(&server).await;
     assert_eq!(revoke.revoke_as(&web, &refresh2).await.0, 200);
     assert_eq!(revoke.revoke_as(&cc, &cc_access).await.0, 200);
+    assert_eq!(
+        revoke.preflight("/revoke", "https://app.example").await.0,
+        204
+    );
     seen.record(&server, "revoke");
 
     // discovery: metadata and the JWKS.
@@ -438,6 +445,10 @@ async fn observed() -> Seen {
     ] {
         let resp = http().get(discovery.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 200);
+        assert_eq!(
+            discovery.preflight(path, "https://any.example").await.0,
+            204
+        );
     }
     seen.record(&server, "discovery");
 

@@ -286,6 +286,7 @@ mod tests {
             ("GATEHOUSE_USERS_TABLE", "u"),
             ("GATEHOUSE_CONSENTS_TABLE", "cs"),
             ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),
+            ("GATEHOUSE_ORIGINS_TABLE", "o"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

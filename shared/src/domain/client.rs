@@ -207,6 +207,14 @@ impl ClientRegistration {
         for uri in &self.redirect_uris {
             validate_redirect_uri(uri)?;
         }
+        if crate::domain::cors::registered_origins(&self.redirect_uris).len()
+            > crate::domain::cors::MAX_CLIENT_ORIGINS
+        {
+            return Err(format!(
+                "a client's redirect URIs may name at most {} origins",
+                crate::domain::cors::MAX_CLIENT_ORIGINS
+            ));
+        }
         if self.allowed_scope.is_empty() {
             return Err("a client needs at least one allowed scope".into());
         }

@@ -1,6 +1,7 @@
 //! Domain types and the pure rules on them.
 
 pub mod client;
+pub mod cors;
 pub mod grant;
 pub mod grant_lifetime;
 pub mod login_throttle;

@@ -2,6 +2,7 @@
 
 use crate::app::App;
 use crate::domain::client::GrantType;
+use crate::endpoints::http::cors;
 use crate::endpoints::http::response::{json_public, token_error};
 use crate::endpoints::http::{Body, Request, Response};
 use crate::error::TokenError;
@@ -17,7 +18,11 @@ pub use crate::keys::JWKS_CACHE_SECONDS as CACHE_SECONDS;
 /// 8414 §5), API Gateway's JWT authorizer among them. Gatehouse issues no ID
 /// tokens: the document is the OAuth metadata, not an OpenID provider's.
 pub async fn metadata(app: &App, req: Request) -> Response<Body> {
-    if let Some(r) = refuse_method(&req) {
+    cors::public(metadata_document(app, &req))
+}
+
+fn metadata_document(app: &App, req: &Request) -> Response<Body> {
+    if let Some(r) = refuse_method(req) {
         return r;
     }
     let c = &app.config;
@@ -55,15 +60,20 @@ pub async fn metadata(app: &App, req: Request) -> Response<Body> {
 /// retired ones still in their window).
 pub async fn jwks(app: &App, req: Request) -> Response<Body> {
     if let Some(r) = refuse_method(&req) {
-        return r;
+        return cors::public(r);
     }
-    match app.key_set().await {
+    cors::public(match app.key_set().await {
         Ok(keys) => json_public(&keys.jwks, CACHE_SECONDS),
         Err(e) => token_error(&TokenError::from(e)),
-    }
+    })
 }
 
+/// A CORS preflight is answered (`cors::preflight_public`); any other method
+/// but GET and HEAD gets 405.
 fn refuse_method(req: &Request) -> Option<Response<Body>> {
+    if cors::is_preflight(req) {
+        return Some(cors::preflight_public());
+    }
     (req.method() != Method::GET && req.method() != Method::HEAD).then(|| {
         let mut r = token_error(
             &TokenError::invalid_request("this endpoint accepts only GET")

@@ -8,8 +8,10 @@
 //! an access token puts its `jti` on the revocation list until it expires.
 
 use crate::app::{App, now};
+use crate::domain::client::Client;
 use crate::domain::grant::RevokeReason;
 use crate::endpoints::http::client_auth::{Presented, authenticate};
+use crate::endpoints::http::cors;
 use crate::endpoints::http::form::Form;
 use crate::endpoints::http::response::token_error;
 use crate::endpoints::http::{Body, Request, Response};
@@ -20,7 +22,11 @@ use crate::tokens::{access, refresh};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    match revoke(app, &req).await {
+    if cors::is_preflight(&req) {
+        return cors::preflight_for_clients(app, &req).await;
+    }
+    let mut client = None;
+    let r = match revoke(app, &req, &mut client).await {
         Ok(()) => {
             let mut r = Response::new(Body::Empty);
             *r.status_mut() = StatusCode::OK;
@@ -29,13 +35,19 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             r
         }
         Err(e) => token_error(&e),
-    }
+    };
+    cors::for_client(app, &req, client.as_ref(), r)
 }
 
-async fn revoke(app: &App, req: &Request) -> Result<(), TokenError> {
+/// Revokes; `authenticated` is the caller once it has authenticated.
+async fn revoke(
+    app: &App,
+    req: &Request,
+    authenticated: &mut Option<Client>,
+) -> Result<(), TokenError> {
     let form = Form::from_post(req.method(), req.headers(), req.body())?;
     let presented = Presented::from_request(req.headers(), &form)?;
-    let caller = authenticate(&app.store, &presented, true).await?;
+    let caller = &*authenticated.insert(authenticate(&app.store, &presented, true).await?);
     let token = form
         .get("token")
         .ok_or_else(|| TokenError::invalid_request("token is required"))?;

@@ -3,8 +3,10 @@
 //! [`crate::grants`].
 
 use crate::app::App;
+use crate::domain::client::Client;
 use crate::domain::client::GrantType;
 use crate::endpoints::http::client_auth::{Presented, authenticate};
+use crate::endpoints::http::cors;
 use crate::endpoints::http::form::Form;
 use crate::endpoints::http::response::{json_no_store, token_error};
 use crate::endpoints::http::{Body, Request, Response};
@@ -14,19 +16,30 @@ use crate::secret::Secret;
 use lambda_http::http::StatusCode;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    match token(app, &req).await {
+    if cors::is_preflight(&req) {
+        return cors::preflight_for_clients(app, &req).await;
+    }
+    let mut client = None;
+    let r = match token(app, &req, &mut client).await {
         Ok(r) => r,
         Err(e) => token_error(&e),
-    }
+    };
+    cors::for_client(app, &req, client.as_ref(), r)
 }
 
-async fn token(app: &App, req: &Request) -> Result<Response<Body>, TokenError> {
+/// The answer; `authenticated` is the client once it has authenticated, so
+/// that its errors too can be read by its browser origins.
+async fn token(
+    app: &App,
+    req: &Request,
+    authenticated: &mut Option<Client>,
+) -> Result<Response<Body>, TokenError> {
     let form = Form::from_post(req.method(), req.headers(), req.body())?;
     let presented = Presented::from_request(req.headers(), &form)?;
     let grant_type = form
         .get("grant_type")
         .ok_or_else(|| TokenError::invalid_request("grant_type is required"))?;
-    let client = authenticate(&app.store, &presented, true).await?;
+    let client = &*authenticated.insert(authenticate(&app.store, &presented, true).await?);
     let grant = grant_type.parse::<GrantType>().map_err(|_| {
         TokenError::new(
             TokenErrorCode::UnsupportedGrantType,
@@ -53,6 +66,6 @@ async fn token(app: &App, req: &Request) -> Result<Response<Body>, TokenError> {
             scope: owned("scope"),
         },
     };
-    let response = grants::exchange(app, &client, request).await?;
+    let response = grants::exchange(app, client, request).await?;
     Ok(json_no_store(StatusCode::OK, &response))
 }

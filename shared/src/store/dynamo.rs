@@ -5,11 +5,12 @@
 
 use super::item::{self, Item, n, s};
 use super::tables::TableNames;
-use super::{ClientStore, StoreError, StoreResult};
+use super::{ClientStore, OriginStore, StoreError, StoreResult};
 use crate::domain::client::Client;
+use crate::domain::cors::registered_origins;
 use crate::secret::SecretHash;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 /// The store, on any DynamoDB-compatible endpoint.
 #[derive(Clone, Debug)]
@@ -193,17 +194,57 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The transaction steps that add `client_id` to (`ADD`) or take it from
+    /// (`DELETE`) the set of clients of each origin of `redirect_uris`. An origin
+    /// whose set is empty is registered by no client.
+    fn origin_steps(
+        &self,
+        action: &str,
+        client_id: &str,
+        redirect_uris: &[String],
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        registered_origins(redirect_uris)
+            .into_iter()
+            .map(|origin| {
+                let update = Update::builder()
+                    .table_name(&self.tables.origins)
+                    .set_key(Some(key("origin", &origin)))
+                    .update_expression(format!("{action} client_ids :id"))
+                    .expression_attribute_values(
+                        ":id",
+                        AttributeValue::Ss(vec![client_id.to_owned()]),
+                    )
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            })
+            .collect()
+    }
+}
+
+impl OriginStore for DynamoStore {
+    async fn origin_registered(&self, origin: &str) -> StoreResult<bool> {
+        let item = self
+            .get_consistent(&self.tables.origins, "origin", origin)
+            .await?;
+        Ok(matches!(
+            item.as_ref().and_then(|i| i.get("client_ids")),
+            Some(AttributeValue::Ss(ids)) if !ids.is_empty()
+        ))
+    }
+}
+
 impl ClientStore for DynamoStore {
+    /// The client and its redirect URIs' origins, in one transaction.
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
-        self.db
-            .put_item()
-            .table_name(&self.tables.clients)
-            .set_item(Some(item::client_to_item(client)))
-            .condition_expression("attribute_not_exists(client_id)")
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        let mut ops = vec![put_new(
+            &self.tables.clients,
+            item::client_to_item(client),
+            "client_id",
+        )?];
+        ops.extend(self.origin_steps("ADD", &client.client_id, &client.redirect_uris)?);
+        self.transact(ops).await
     }
 
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
@@ -252,17 +293,22 @@ impl ClientStore for DynamoStore {
         found(req.send().await.map(|_| ()).map_err(map_err))
     }
 
+    /// The client and its redirect URIs' origins, in one transaction conditioned
+    /// on the client being as read (redirect URIs never change after
+    /// registration, so the condition is only that it still exists).
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
-        let out = self
-            .db
-            .delete_item()
+        let Some(client) = self.get_client(client_id).await? else {
+            return Ok(false);
+        };
+        let delete = Delete::builder()
             .table_name(&self.tables.clients)
             .set_key(Some(key("client_id", client_id)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+            .condition_expression("attribute_exists(client_id)")
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut ops = vec![TransactWriteItem::builder().delete(delete).build()];
+        ops.extend(self.origin_steps("DELETE", client_id, &client.redirect_uris)?);
+        found(self.transact(ops).await)
     }
 }
 

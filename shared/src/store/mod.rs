@@ -66,6 +66,16 @@ pub trait ClientStore {
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
 }
 
+/// The browser origins of the registered clients' redirect URIs
+/// (`domain/cors.rs`), kept in the same transaction as each client's creation
+/// and deletion, so a CORS preflight costs one read whatever the number of
+/// clients.
+#[allow(async_fn_in_trait)]
+pub trait OriginStore {
+    /// Whether some registered client has a redirect URI of `origin`.
+    async fn origin_registered(&self, origin: &str) -> StoreResult<bool>;
+}
+
 /// Grants (RFC 6749 §1.3): one record per authorization, the unit of revocation.
 #[allow(async_fn_in_trait)]
 pub trait GrantStore {

@@ -12,6 +12,7 @@
 //! | users          | `username` (S)     |                               |       |
 //! | consents       | `consent_id` (S)   |                               |       |
 //! | login-attempts | `attempt_key` (S)  |                               | `ttl` |
+//! | origins        | `origin` (S)       |                               |       |
 
 use super::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
@@ -42,11 +43,15 @@ pub struct TableNames {
     pub users: String,
     pub consents: String,
     pub login_attempts: String,
+    /// Each browser origin of a registered redirect URI (`domain/cors.rs`) and
+    /// the clients that register it (`client_ids`), kept with the clients.
+    pub origins: String,
 }
 
 impl TableNames {
     /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-grants`, `{prefix}-sessions`,
-    /// `{prefix}-keys`, `{prefix}-secrets`, `{prefix}-users`, `{prefix}-consents`, `{prefix}-login-attempts`.
+    /// `{prefix}-keys`, `{prefix}-secrets`, `{prefix}-users`, `{prefix}-consents`, `{prefix}-login-attempts`,
+    /// `{prefix}-origins`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}-clients"),
@@ -58,6 +63,7 @@ impl TableNames {
             users: format!("{prefix}-users"),
             consents: format!("{prefix}-consents"),
             login_attempts: format!("{prefix}-login-attempts"),
+            origins: format!("{prefix}-origins"),
         }
     }
 
@@ -100,6 +106,9 @@ impl TableNames {
         }
         if !existing.contains(&self.login_attempts) {
             create(db, &self.login_attempts, "attempt_key", &[], true).await?;
+        }
+        if !existing.contains(&self.origins) {
+            create(db, &self.origins, "origin", &[], false).await?;
         }
         Ok(())
     }
