@@ -254,6 +254,8 @@ impl TestServer {
                 access_token_ttl: None,
                 introspect_any: false,
                 skip_consent: false,
+                token_endpoint_auth_method: None,
+                require_pkce: false,
             })
             .await;
         TestClient::from(c)
@@ -299,6 +301,8 @@ pub fn cc_registration(scope: &str) -> ClientRegistration {
         access_token_ttl: None,
         introspect_any: false,
         skip_consent: false,
+        token_endpoint_auth_method: None,
+        require_pkce: false,
     }
 }
 
@@ -358,6 +362,8 @@ pub fn stored_client(id: &str, secret: Option<&str>) -> gatehouse_core::domain::
         access_token_ttl: None,
         introspect_any: false,
         skip_consent: false,
+        token_endpoint_auth_method: None,
+        require_pkce: false,
         created_at: 1,
     }
 }

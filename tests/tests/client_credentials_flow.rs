@@ -280,6 +280,15 @@ async fn metadata_names_every_endpoint_and_what_they_support() {
         m["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
+    assert_eq!(
+        m["revocation_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(
+        m["introspection_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"]),
+        "introspection takes no public client"
+    );
     for field in ["password", "implicit"] {
         assert!(
             !m.to_string().contains(field),

@@ -666,6 +666,8 @@ async fn a_public_client_revoking_its_refresh_token_revokes_its_grant() {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
         })
         .await;
     assert!(registered.secret.is_none());

@@ -554,6 +554,8 @@ async fn without_a_scope_a_client_with_a_default_scope_gets_its_default() {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
         })
         .await;
     let secret = registered.secret.unwrap();
