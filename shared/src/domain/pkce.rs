@@ -245,7 +245,10 @@ mod tests {
                 .is_some(),
             "plain keeps 43 to 128"
         );
-        assert!(challenge_for_request(false, false, false, true, Some(&too_long), Some("plain")).is_err());
+        assert!(
+            challenge_for_request(false, false, false, true, Some(&too_long), Some("plain"))
+                .is_err()
+        );
         assert!(ok(true, false, false, Some(CHALLENGE), Some("S512")).is_err());
     }
 
@@ -274,7 +277,8 @@ mod tests {
 
     #[test]
     fn an_s256_challenge_is_exactly_43_base64url_characters() {
-        let s256 = |c: &str| challenge_for_request(true, false, false, false, Some(c), Some("S256"));
+        let s256 =
+            |c: &str| challenge_for_request(true, false, false, false, Some(c), Some("S256"));
         assert!(s256(CHALLENGE).unwrap().is_some());
         // Every BASE64URL(SHA256(..)) is accepted.
         for v in [VERIFIER, &"~".repeat(128), &"0".repeat(43)] {

@@ -52,11 +52,11 @@ impl TokenEndpointAuthMethod {
     /// §2.1, RFC 7591 §2).
     pub fn check_registration(self, client_type: ClientType) -> Result<(), String> {
         match (client_type, self.uses_secret()) {
-            (ClientType::Confidential, false) => Err(
-                "a confidential client authenticates with its secret: \
+            (ClientType::Confidential, false) => {
+                Err("a confidential client authenticates with its secret: \
                  token endpoint auth method client_secret_basic or client_secret_post, not none"
-                    .into(),
-            ),
+                    .into())
+            }
             (ClientType::Public, true) => Err(format!(
                 "a public client has no secret: its token endpoint auth method is none, not {}",
                 self.as_str()
@@ -132,7 +132,11 @@ mod tests {
         );
         assert_eq!(TokenEndpointAuthMethod::default_for(Public), None);
         for t in [Confidential, Public] {
-            assert!(TokenEndpointAuthMethod::default_for(t).check_registration(t).is_ok());
+            assert!(
+                TokenEndpointAuthMethod::default_for(t)
+                    .check_registration(t)
+                    .is_ok()
+            );
         }
     }
 
@@ -170,7 +174,12 @@ mod tests {
         for m in TokenEndpointAuthMethod::ALL {
             assert_eq!(m.as_str().parse::<TokenEndpointAuthMethod>(), Ok(m));
         }
-        for bad in ["private_key_jwt", "client_secret_jwt", "", "Client_Secret_Basic"] {
+        for bad in [
+            "private_key_jwt",
+            "client_secret_jwt",
+            "",
+            "Client_Secret_Basic",
+        ] {
             assert!(bad.parse::<TokenEndpointAuthMethod>().is_err(), "{bad}");
         }
     }

@@ -118,9 +118,7 @@ pub async fn authenticate(
                 None => SecretHash::from_stored(DECOY_HASH.into()).matches(secret.expose()),
             };
             match client {
-                Some(c) if ok && c.client_type == ClientType::Confidential && accepts(&c) => {
-                    Ok(c)
-                }
+                Some(c) if ok && c.client_type == ClientType::Confidential && accepts(&c) => Ok(c),
                 _ => Err(fail()),
             }
         }
