@@ -101,8 +101,9 @@ const DECOY_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 /// public clients authenticate with `none` only when `allow_public` is set; and
 /// the method used must be one the client accepts (RFC 7591 §2): a client
 /// registered for `client_secret_post` that sends Basic, or the reverse, fails
-/// even with the right secret, after the same secret comparison. Every failure is the same `invalid_client`, a 401 with the same `Basic`
-/// challenge whichever method was tried (RFC 9110 §15.5.2: every 401 carries one).
+/// even with the right secret, after the same secret comparison. Every failure
+/// is the same `invalid_client`, a 401 with the same `Basic` challenge whichever
+/// method was tried (RFC 9110 §15.5.2: every 401 carries one).
 pub async fn authenticate(
     store: &impl ClientStore,
     presented: &Presented,
