@@ -468,6 +468,71 @@ fn client_create_records_the_auth_method_and_pkce_and_show_and_list_print_them()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_stored_without_a_method_is_shown_with_what_it_may_use_and_still_works() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let dir = data_dir("legacy-method");
+    let serve = Serve::start(&dir);
+    let (url, key_id, key_secret) = engine_of(&dir);
+    let db = sdk_client(&url, &key_id, &key_secret).await;
+    let s = |v: &str| AttributeValue::S(v.into());
+    db.put_item()
+        .table_name("gatehouse-clients")
+        .item("client_id", s("old-service"))
+        .item("name", s("Old service"))
+        .item("client_type", s("confidential"))
+        .item(
+            "secret_hash",
+            s(gatehouse_core::secret::SecretHash::of("old-secret").as_str()),
+        )
+        .item(
+            "grant_types",
+            AttributeValue::L(vec![s("client_credentials")]),
+        )
+        .item("redirect_uris", AttributeValue::L(vec![]))
+        .item("allowed_scope", s("read"))
+        .item("default_scope", s("read"))
+        .item("created_at", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("the item is written");
+
+    let shown = ok_json(gatehouse(
+        &dir,
+        &["client", "show", "old-service", "--json"],
+    ));
+    assert_eq!(shown["token_endpoint_auth_method"], serde_json::Value::Null);
+    assert_eq!(
+        shown["token_endpoint_auth_methods_accepted"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    let text = stdout(&gatehouse(&dir, &["client", "show", "old-service"]));
+    assert!(
+        text.contains(
+            "auth method:      client_secret_basic or client_secret_post (registered before the method was recorded)"
+        ),
+        "{text}"
+    );
+    assert_eq!(token(&serve.url, "old-service", "old-secret").await, 200);
+    let post = reqwest::Client::new()
+        .post(format!("{}/token", serve.url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "old-service"),
+            ("client_secret", "old-secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        post.status().as_u16(),
+        200,
+        "client_secret_post still works"
+    );
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dynamodb_endpoint_is_used_instead_of_the_local_data() {
     let engine = gatehouse::engine::Engine::in_memory().await.unwrap();
     let dir = data_dir("endpoint");
