@@ -9,6 +9,7 @@ use gatehouse_core::config::{Config, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CODE_TTL}
 use gatehouse_core::domain::client::{Client, ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::cors::Allowlist;
 use gatehouse_core::domain::scope::{Scope, ScopeCatalog};
+use gatehouse_core::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_core::registration;
 use gatehouse_core::store::{ClientStore, DynamoStore, KeyStore};
@@ -118,6 +119,15 @@ enum ClientCommand {
         /// A trusted first-party client: users are not asked for consent.
         #[arg(long)]
         skip_consent: bool,
+        /// How the client authenticates at /token, /introspect and /revoke, the only
+        /// way it may: client_secret_basic (the default for confidential clients),
+        /// client_secret_post, or none (public clients, and their default).
+        #[arg(long, value_parser = parse_auth_method)]
+        token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+        /// Require PKCE (S256) from this client even where the deployment does not
+        /// (public clients always need it).
+        #[arg(long)]
+        require_pkce: bool,
         #[arg(long)]
         json: bool,
     },
@@ -182,6 +192,19 @@ fn parse_client_type(s: &str) -> Result<ClientType, String> {
 }
 fn parse_grant(s: &str) -> Result<GrantType, String> {
     s.parse()
+}
+fn parse_auth_method(s: &str) -> Result<TokenEndpointAuthMethod, String> {
+    s.parse()
+}
+
+/// What a client may authenticate with: its registered method, or for a client
+/// stored before the method was recorded, what its type allows.
+fn auth_methods(c: &Client) -> Vec<&'static str> {
+    TokenEndpointAuthMethod::ALL
+        .into_iter()
+        .filter(|m| c.accepts_auth_method(*m))
+        .map(TokenEndpointAuthMethod::as_str)
+        .collect()
 }
 
 /// Entry point of the `gatehouse` binary.
@@ -325,6 +348,9 @@ fn client_json(c: &Client) -> serde_json::Value {
         "access_token_ttl": c.access_token_ttl,
         "introspect_any": c.introspect_any,
         "skip_consent": c.skip_consent,
+        "token_endpoint_auth_method": c.token_endpoint_auth_method.map(|m| m.as_str()),
+        "token_endpoint_auth_methods_accepted": auth_methods(c),
+        "require_pkce": c.require_pkce,
         "created_at": c.created_at,
     })
 }
@@ -353,6 +379,16 @@ fn print_client(c: &Client) {
     if c.skip_consent {
         println!("skip consent:     yes");
     }
+    match c.token_endpoint_auth_method {
+        Some(m) => println!("auth method:      {m}"),
+        None => println!(
+            "auth method:      {} (registered before the method was recorded)",
+            auth_methods(c).join(" or ")
+        ),
+    }
+    if c.require_pkce {
+        println!("require PKCE:     yes");
+    }
 }
 
 fn parse_scope(s: &str) -> anyhow::Result<Scope> {
@@ -376,6 +412,8 @@ async fn client_command(
             access_token_ttl,
             introspect_any,
             skip_consent,
+            token_endpoint_auth_method,
+            require_pkce,
             json,
         } => {
             let reg = ClientRegistration {
@@ -388,6 +426,8 @@ async fn client_command(
                 access_token_ttl,
                 introspect_any,
                 skip_consent,
+                token_endpoint_auth_method,
+                require_pkce,
             };
             let created = registration::register_client(store, config, reg)
                 .await
@@ -417,8 +457,8 @@ async fn client_command(
                 );
             } else {
                 println!(
-                    "{:<24} {:<13} {:<40} NAME",
-                    "CLIENT_ID", "TYPE", "GRANT TYPES"
+                    "{:<24} {:<13} {:<40} {:<38} NAME",
+                    "CLIENT_ID", "TYPE", "GRANT TYPES", "AUTH METHOD"
                 );
                 for c in &clients {
                     let grants = c
@@ -428,10 +468,11 @@ async fn client_command(
                         .collect::<Vec<_>>()
                         .join(",");
                     println!(
-                        "{:<24} {:<13} {:<40} {}",
+                        "{:<24} {:<13} {:<40} {:<38} {}",
                         c.client_id,
                         c.client_type.as_str(),
                         grants,
+                        auth_methods(c).join(","),
                         c.name
                     );
                 }

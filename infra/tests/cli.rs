@@ -290,6 +290,62 @@ fn invalid_registrations_are_refused_with_a_clear_message() {
             ],
             "fragment",
         ),
+        (
+            &[
+                "--type",
+                "confidential",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "read",
+                "--token-endpoint-auth-method",
+                "none",
+            ],
+            "a confidential client authenticates with its secret",
+        ),
+        (
+            &[
+                "--type",
+                "public",
+                "--grant-type",
+                "authorization_code",
+                "--redirect-uri",
+                "http://127.0.0.1/cb",
+                "--scope",
+                "read",
+                "--token-endpoint-auth-method",
+                "client_secret_basic",
+            ],
+            "a public client has no secret: its token endpoint auth method is none, not client_secret_basic",
+        ),
+        (
+            &[
+                "--type",
+                "public",
+                "--grant-type",
+                "authorization_code",
+                "--redirect-uri",
+                "http://127.0.0.1/cb",
+                "--scope",
+                "read",
+                "--token-endpoint-auth-method",
+                "client_secret_post",
+            ],
+            "not client_secret_post",
+        ),
+        (
+            &[
+                "--type",
+                "confidential",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "read",
+                "--token-endpoint-auth-method",
+                "private_key_jwt",
+            ],
+            "unknown token endpoint auth method `private_key_jwt`",
+        ),
     ];
     for (args, message) in cases {
         let mut all = vec!["client", "create", "--name", "X"];
@@ -299,11 +355,180 @@ fn invalid_registrations_are_refused_with_a_clear_message() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+    let list = ok_json(gatehouse(&dir, &["client", "list", "--json"]));
+    assert_eq!(list, serde_json::json!([]), "nothing was registered");
     let out = gatehouse(&dir, &["client", "show", "nope"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no client"));
     let out = gatehouse(&dir, &["client", "rotate-secret", "nope"]);
     assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn client_create_records_the_auth_method_and_pkce_and_show_and_list_print_them() {
+    let dir = data_dir("auth-method");
+    let create = |extra: &[&str]| {
+        let mut args = vec!["client", "create", "--name", "Svc", "--json"];
+        args.extend_from_slice(extra);
+        ok_json(gatehouse(&dir, &args))
+    };
+    let confidential = [
+        "--type",
+        "confidential",
+        "--grant-type",
+        "authorization_code",
+        "--redirect-uri",
+        REDIRECT,
+        "--scope",
+        "read",
+    ];
+    let public = [
+        "--type",
+        "public",
+        "--grant-type",
+        "authorization_code",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+        "--scope",
+        "read",
+    ];
+    let by_default = create(&confidential);
+    assert_eq!(
+        by_default["token_endpoint_auth_method"],
+        "client_secret_basic"
+    );
+    assert_eq!(by_default["require_pkce"], false);
+    let public_default = create(&public);
+    assert_eq!(public_default["token_endpoint_auth_method"], "none");
+    let mut args = confidential.to_vec();
+    args.extend([
+        "--token-endpoint-auth-method",
+        "client_secret_post",
+        "--require-pkce",
+    ]);
+    let post = create(&args);
+    assert_eq!(post["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(
+        post["token_endpoint_auth_methods_accepted"],
+        serde_json::json!(["client_secret_post"])
+    );
+    assert_eq!(post["require_pkce"], true);
+    assert!(post["client_secret"].is_string());
+    let id = post["client_id"].as_str().unwrap();
+
+    let shown = ok_json(gatehouse(&dir, &["client", "show", id, "--json"]));
+    assert_eq!(shown["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(shown["require_pkce"], true);
+    let text = stdout(&gatehouse(&dir, &["client", "show", id]));
+    assert!(
+        text.contains("auth method:      client_secret_post\n"),
+        "{text}"
+    );
+    assert!(text.contains("require PKCE:     yes\n"), "{text}");
+    let text = stdout(&gatehouse(
+        &dir,
+        &["client", "show", by_default["client_id"].as_str().unwrap()],
+    ));
+    assert!(
+        text.contains("auth method:      client_secret_basic\n"),
+        "{text}"
+    );
+    assert!(!text.contains("require PKCE"), "{text}");
+
+    let list = ok_json(gatehouse(&dir, &["client", "list", "--json"]));
+    let method_of = |id: &serde_json::Value| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["client_id"] == *id)
+            .map(|c| c["token_endpoint_auth_method"].clone())
+    };
+    assert_eq!(
+        method_of(&by_default["client_id"]),
+        Some("client_secret_basic".into())
+    );
+    assert_eq!(method_of(&public_default["client_id"]), Some("none".into()));
+    assert_eq!(
+        method_of(&post["client_id"]),
+        Some("client_secret_post".into())
+    );
+    let text = stdout(&gatehouse(&dir, &["client", "list"]));
+    assert!(
+        text.lines().next().unwrap().contains("AUTH METHOD"),
+        "{text}"
+    );
+    let line = text.lines().find(|l| l.starts_with(id)).unwrap();
+    assert!(line.contains(" client_secret_post "), "{line}");
+    for c in [&by_default, &public_default, &post] {
+        let id = c["client_id"].as_str().unwrap();
+        assert!(id.as_bytes()[0].is_ascii_alphanumeric(), "{id}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_stored_without_a_method_is_shown_with_what_it_may_use_and_still_works() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let dir = data_dir("legacy-method");
+    let serve = Serve::start(&dir);
+    let (url, key_id, key_secret) = engine_of(&dir);
+    let db = sdk_client(&url, &key_id, &key_secret).await;
+    let s = |v: &str| AttributeValue::S(v.into());
+    db.put_item()
+        .table_name("gatehouse-clients")
+        .item("client_id", s("old-service"))
+        .item("name", s("Old service"))
+        .item("client_type", s("confidential"))
+        .item(
+            "secret_hash",
+            s(gatehouse_core::secret::SecretHash::of("old-secret").as_str()),
+        )
+        .item(
+            "grant_types",
+            AttributeValue::L(vec![s("client_credentials")]),
+        )
+        .item("redirect_uris", AttributeValue::L(vec![]))
+        .item("allowed_scope", s("read"))
+        .item("default_scope", s("read"))
+        .item("created_at", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("the item is written");
+
+    let shown = ok_json(gatehouse(
+        &dir,
+        &["client", "show", "old-service", "--json"],
+    ));
+    assert_eq!(shown["token_endpoint_auth_method"], serde_json::Value::Null);
+    assert_eq!(
+        shown["token_endpoint_auth_methods_accepted"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    let text = stdout(&gatehouse(&dir, &["client", "show", "old-service"]));
+    assert!(
+        text.contains(
+            "auth method:      client_secret_basic or client_secret_post (registered before the method was recorded)"
+        ),
+        "{text}"
+    );
+    assert_eq!(token(&serve.url, "old-service", "old-secret").await, 200);
+    let post = reqwest::Client::new()
+        .post(format!("{}/token", serve.url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "old-service"),
+            ("client_secret", "old-secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        post.status().as_u16(),
+        200,
+        "client_secret_post still works"
+    );
+    drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

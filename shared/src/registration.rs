@@ -8,7 +8,7 @@ use crate::domain::client::{Client, ClientRegistration, ClientType};
 use crate::domain::user::{User, hash_password, validate_password, validate_username};
 use crate::keys::{JWKS_CACHE_SECONDS, MAX_KEY_CACHE_SECONDS, PUBLISH_BEFORE_SIGNING_SECONDS};
 use crate::keys::{KeyStatus, Rotation, SigningAlgorithm};
-use crate::secret::{Secret, random_id, random_token};
+use crate::secret::{Secret, random_client_id, random_id, random_token};
 use crate::store::{ClientStore, KeyStore, StoreError, UserStore};
 
 /// A newly registered client and, for a confidential client, its secret: shown
@@ -27,8 +27,9 @@ pub async fn register_client(
 ) -> Result<RegisteredClient, String> {
     reg.validate(&config.scopes, config.max_access_token_ttl)?;
     let secret = (reg.client_type == ClientType::Confidential).then(random_token);
+    let auth_method = reg.auth_method();
     let client = Client {
-        client_id: random_id(),
+        client_id: random_client_id(),
         name: reg.name.trim().to_owned(),
         client_type: reg.client_type,
         secret_hash: secret.as_ref().map(Secret::hash),
@@ -42,6 +43,8 @@ pub async fn register_client(
         access_token_ttl: reg.access_token_ttl,
         introspect_any: reg.introspect_any,
         skip_consent: reg.skip_consent,
+        token_endpoint_auth_method: Some(auth_method),
+        require_pkce: reg.require_pkce,
         created_at: now(),
     };
     store

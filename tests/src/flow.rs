@@ -245,6 +245,8 @@ impl TestServer {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
         };
         adjust(&mut reg);
         let c = self.register(reg).await;

@@ -241,6 +241,18 @@ impl TestServer {
         TestClient::from(c)
     }
 
+    /// A confidential client like [`Self::cc_client`] registered to authenticate
+    /// with `method` (RFC 7591 §2).
+    pub async fn cc_client_using(
+        &self,
+        scope: &str,
+        method: gatehouse_core::domain::token_endpoint_auth_method::TokenEndpointAuthMethod,
+    ) -> TestClient {
+        let mut reg = cc_registration(scope);
+        reg.token_endpoint_auth_method = Some(method);
+        TestClient::from(self.register(reg).await)
+    }
+
     /// A public client (authorization code) allowed `scope`.
     pub async fn public_client(&self, scope: &str) -> TestClient {
         let c = self
@@ -254,6 +266,8 @@ impl TestServer {
                 access_token_ttl: None,
                 introspect_any: false,
                 skip_consent: false,
+                token_endpoint_auth_method: None,
+                require_pkce: false,
             })
             .await;
         TestClient::from(c)
@@ -312,6 +326,8 @@ pub fn cc_registration(scope: &str) -> ClientRegistration {
         access_token_ttl: None,
         introspect_any: false,
         skip_consent: false,
+        token_endpoint_auth_method: None,
+        require_pkce: false,
     }
 }
 
@@ -371,6 +387,8 @@ pub fn stored_client(id: &str, secret: Option<&str>) -> gatehouse_core::domain::
         access_token_ttl: None,
         introspect_any: false,
         skip_consent: false,
+        token_endpoint_auth_method: None,
+        require_pkce: false,
         created_at: 1,
     }
 }

@@ -880,6 +880,62 @@ async fn a_confidential_client_without_pkce_is_accepted_unless_the_server_requir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_registered_to_require_pkce_needs_it_though_the_server_does_not() {
+    let server = TestServer::start().await;
+    assert!(!server.app.config.require_pkce);
+    let strict = server
+        .code_client_with(ClientType::Confidential, "read", |r| r.require_pkce = true)
+        .await;
+    let stored = server
+        .app
+        .store
+        .get_client(&strict.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.require_pkce, "the flag is stored");
+    for (case, query) in [
+        (
+            "no challenge",
+            Query::valid(&strict, CONFIDENTIAL_REDIRECT)
+                .without("code_challenge")
+                .without("code_challenge_method"),
+        ),
+        (
+            "method without challenge",
+            Query::valid(&strict, CONFIDENTIAL_REDIRECT).without("code_challenge"),
+        ),
+    ] {
+        let page = get(&server, &query.encode()).await;
+        assert_error_redirect(
+            &server,
+            &page,
+            CONFIDENTIAL_REDIRECT,
+            "invalid_request",
+            Some("st-123"),
+            case,
+        );
+    }
+    let page = get(
+        &server,
+        &Query::valid(&strict, CONFIDENTIAL_REDIRECT).encode(),
+    )
+    .await;
+    assert!(page.is_login(), "with S256 it signs in: {}", page.body);
+
+    let relaxed = server.code_client(ClientType::Confidential, "read").await;
+    let query = Query::valid(&relaxed, CONFIDENTIAL_REDIRECT)
+        .without("code_challenge")
+        .without("code_challenge_method");
+    let page = get(&server, &query.encode()).await;
+    assert!(
+        page.is_login(),
+        "another client of the same server needs none: {}",
+        page.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plain_pkce_method_is_refused_unless_the_server_allows_it() {
     let (server, client, public) = setup().await;
     for (case, query) in [

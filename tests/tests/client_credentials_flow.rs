@@ -1,6 +1,7 @@
 //! The client credentials flow end to end over HTTP, driven by the `oauth2` crate:
 //! get a token, verify it against the JWKS, introspect it, revoke it.
 
+use gatehouse_core::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_tests::{TestServer, http, verify};
 use jsonwebtoken::decode_header;
@@ -89,7 +90,9 @@ async fn a_client_gets_a_verifiable_token_introspects_it_revokes_it_and_it_goes_
 #[tokio::test]
 async fn client_secret_post_works_as_well_as_basic() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read write").await;
+    let client = server
+        .cc_client_using("read write", TokenEndpointAuthMethod::ClientSecretPost)
+        .await;
     let token = oauth2_token(
         &server,
         &client.id,
@@ -279,6 +282,15 @@ async fn metadata_names_every_endpoint_and_what_they_support() {
     assert_eq!(
         m["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(
+        m["revocation_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(
+        m["introspection_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"]),
+        "introspection takes no public client"
     );
     for field in ["password", "implicit"] {
         assert!(

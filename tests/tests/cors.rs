@@ -38,6 +38,8 @@ async fn spa(server: &TestServer, origin: &str) -> String {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
         })
         .await
         .client

@@ -86,13 +86,19 @@ async fn introspection_with_a_wrong_secret_is_invalid_client() {
         .unwrap_or("");
     assert!(challenge.starts_with("Basic"), "{challenge:?}");
 
+    let post_client = server
+        .cc_client_using(
+            "read",
+            gatehouse_core::domain::token_endpoint_auth_method::TokenEndpointAuthMethod::ClientSecretPost,
+        )
+        .await;
     let answer = server
         .post_form(
             "/introspect",
             None,
             &[
                 ("token", &token),
-                ("client_id", &client.id),
+                ("client_id", &post_client.id),
                 ("client_secret", "not-the-secret"),
             ],
         )
@@ -666,6 +672,8 @@ async fn a_public_client_revoking_its_refresh_token_revokes_its_grant() {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
         })
         .await;
     assert!(registered.secret.is_none());

@@ -42,6 +42,8 @@ fn client(id: &str, client_type: ClientType) -> Client {
         access_token_ttl: None,
         introspect_any: false,
         skip_consent: false,
+        token_endpoint_auth_method: None,
+        require_pkce: false,
         created_at: 1,
     }
 }

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::scope::Scope;
+use gatehouse_core::domain::token_endpoint_auth_method::TokenEndpointAuthMethod::ClientSecretPost;
 use gatehouse_tests::reqwest::header;
 use gatehouse_tests::serde_json::json;
 use gatehouse_tests::{Answer, TestClient, TestServer, assert_error, http, read};
@@ -124,7 +125,7 @@ async fn wrong_secret_is_invalid_client_with_a_basic_challenge() {
 #[tokio::test]
 async fn wrong_secret_via_client_secret_post_is_invalid_client() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
+    let client = server.cc_client_using("read", ClientSecretPost).await;
     let answer = server
         .post_form(
             "/token",
@@ -171,11 +172,12 @@ async fn unknown_client_id_is_indistinguishable_from_a_wrong_secret() {
         wrong_secret.1.get(header::WWW_AUTHENTICATE)
     );
 
+    let post_client = server.cc_client_using("read", ClientSecretPost).await;
     let wrong_secret_post = server
         .post_form(
             "/token",
             None,
-            &[CC, ("client_id", &client.id), ("client_secret", "x")],
+            &[CC, ("client_id", &post_client.id), ("client_secret", "x")],
         )
         .await;
     let unknown_post = server
@@ -554,6 +556,8 @@ async fn without_a_scope_a_client_with_a_default_scope_gets_its_default() {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
         })
         .await;
     let secret = registered.secret.unwrap();

@@ -1,6 +1,7 @@
 //! Registered clients (RFC 6749 §2): type, redirect URIs, grants, scopes, lifetimes.
 
 use crate::domain::scope::{Scope, ScopeCatalog};
+use crate::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use crate::secret::SecretHash;
 use std::fmt;
 use std::str::FromStr;
@@ -104,6 +105,13 @@ pub struct Client {
     pub introspect_any: bool,
     /// A trusted first-party client: users are not asked to approve it.
     pub skip_consent: bool,
+    /// The one client authentication method it may use (RFC 7591 §2); `None` for a
+    /// client stored before the method was recorded (see
+    /// [`TokenEndpointAuthMethod::accepts`]).
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    /// PKCE (S256) is required of this client whatever the deployment's setting
+    /// (RFC 9700 §2.1.1); public clients always need it.
+    pub require_pkce: bool,
     pub created_at: u64,
 }
 
@@ -117,6 +125,11 @@ pub struct PreviousSecret {
 impl Client {
     pub fn allows_grant(&self, g: GrantType) -> bool {
         self.grant_types.contains(&g)
+    }
+
+    /// Whether this client may authenticate with `used` (RFC 7591 §2).
+    pub fn accepts_auth_method(&self, used: TokenEndpointAuthMethod) -> bool {
+        TokenEndpointAuthMethod::accepts(self.token_endpoint_auth_method, self.client_type, used)
     }
 
     /// The registered redirect URI that `given` names, compared as strings
@@ -169,13 +182,25 @@ pub struct ClientRegistration {
     pub access_token_ttl: Option<u64>,
     pub introspect_any: bool,
     pub skip_consent: bool,
+    /// `None`: the default for the client type
+    /// ([`TokenEndpointAuthMethod::default_for`]).
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    pub require_pkce: bool,
 }
 
 impl ClientRegistration {
+    /// The method the client is registered with: the one asked for, or the
+    /// default for its type.
+    pub fn auth_method(&self) -> TokenEndpointAuthMethod {
+        self.token_endpoint_auth_method
+            .unwrap_or_else(|| TokenEndpointAuthMethod::default_for(self.client_type))
+    }
+
     /// Checks the registration against the rules of RFC 6749 §2, §3.1.2 and RFC 9700
     /// §2.1, §4.1.3: a public client may not use the client credentials grant, code
     /// clients need a redirect URI, and every redirect URI is absolute, without a
-    /// fragment, and `https` unless it is a loopback or private-use (native app) URI.
+    /// fragment, and `https` unless it is a loopback or private-use (native app) URI;
+    /// the token endpoint auth method fits the client type (RFC 7591 §2).
     pub fn validate(&self, catalog: &ScopeCatalog, max_ttl: u64) -> Result<(), String> {
         if self.name.trim().is_empty() {
             return Err("a client needs a name".into());
@@ -188,6 +213,7 @@ impl ClientRegistration {
         if self.grant_types.is_empty() {
             return Err("a client needs at least one grant type".into());
         }
+        self.auth_method().check_registration(self.client_type)?;
         if self.client_type == ClientType::Public
             && self.grant_types.contains(&GrantType::ClientCredentials)
         {
@@ -317,6 +343,8 @@ mod tests {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
             created_at: 0,
         }
     }
@@ -386,6 +414,8 @@ mod tests {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
             created_at: 0,
         };
         let m = |u: &str| c.registered_redirect_uri(u).map(str::to_owned);
@@ -440,6 +470,8 @@ mod tests {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
         }
     }
 
@@ -487,6 +519,37 @@ mod tests {
             r.redirect_uris = vec![u.into()];
             assert_eq!(r.validate(&ScopeCatalog::default(), 86400), Err(e));
         }
+    }
+
+    #[test]
+    fn a_token_endpoint_auth_method_that_does_not_fit_the_client_type_is_refused() {
+        let catalog = ScopeCatalog::default();
+        let mut r = reg();
+        r.token_endpoint_auth_method = Some(TokenEndpointAuthMethod::None);
+        let e = r.validate(&catalog, 86400).unwrap_err();
+        assert!(e.contains("confidential") && e.contains("none"), "{e}");
+
+        for m in [
+            TokenEndpointAuthMethod::ClientSecretBasic,
+            TokenEndpointAuthMethod::ClientSecretPost,
+        ] {
+            let mut r = reg();
+            r.client_type = ClientType::Public;
+            r.grant_types = vec![GrantType::AuthorizationCode];
+            r.redirect_uris = vec!["http://127.0.0.1/cb".into()];
+            r.token_endpoint_auth_method = Some(m);
+            let e = r.validate(&catalog, 86400).unwrap_err();
+            assert!(e.contains("public") && e.contains(m.as_str()), "{e}");
+            r.token_endpoint_auth_method = None;
+            assert_eq!(r.validate(&catalog, 86400), Ok(()));
+            assert_eq!(r.auth_method(), TokenEndpointAuthMethod::None);
+        }
+
+        let mut r = reg();
+        r.token_endpoint_auth_method = Some(TokenEndpointAuthMethod::ClientSecretPost);
+        assert_eq!(r.validate(&catalog, 86400), Ok(()));
+        r.token_endpoint_auth_method = None;
+        assert_eq!(r.auth_method(), TokenEndpointAuthMethod::ClientSecretBasic);
     }
 
     #[test]

@@ -120,6 +120,8 @@ mod tests {
             access_token_ttl: None,
             introspect_any: false,
             skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
             created_at: 0,
         }
     }

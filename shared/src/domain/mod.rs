@@ -9,4 +9,5 @@ pub mod pkce;
 pub mod scope;
 pub mod session;
 pub mod throttle_source;
+pub mod token_endpoint_auth_method;
 pub mod user;

@@ -77,12 +77,14 @@ impl CodeChallenge {
 }
 
 /// The PKCE policy at the authorization endpoint (RFC 7636 §4.3, RFC 9700
-/// §2.1.1): a challenge is required from public clients, and from all when
+/// §2.1.1): a challenge is required from public clients, from a client
+/// registered with `client_requires`, and from all when the deployment's
 /// `require` says so; `S256` unless `allow_plain`; well formed: an `S256`
 /// challenge is exactly 43 base64url characters ([`is_s256_challenge`]), a
 /// `plain` one 43 to 128 unreserved characters (§4.2).
 pub fn challenge_for_request(
     public_client: bool,
+    client_requires: bool,
     require: bool,
     allow_plain: bool,
     challenge: Option<&str>,
@@ -94,6 +96,11 @@ pub fn challenge_for_request(
         }
         if public_client {
             return Err("PKCE is required: send code_challenge with code_challenge_method=S256");
+        }
+        if client_requires {
+            return Err(
+                "PKCE is required for this client: send code_challenge with code_challenge_method=S256",
+            );
         }
         if require {
             return Err(
@@ -209,7 +216,9 @@ mod tests {
 
     #[test]
     fn the_authorization_request_policy() {
-        let ok = |public, require, plain, c, m| challenge_for_request(public, require, plain, c, m);
+        let ok = |public, require, plain, c, m| {
+            challenge_for_request(public, false, require, plain, c, m)
+        };
         assert_eq!(ok(false, false, false, None, None), Ok(None));
         assert!(ok(true, false, false, None, None).is_err());
         assert!(ok(false, true, false, None, None).is_err());
@@ -231,18 +240,45 @@ mod tests {
         assert!(ok(true, false, false, Some("short"), Some("S256")).is_err());
         let (longest, too_long) = ("a".repeat(128), "a".repeat(129));
         assert!(
-            challenge_for_request(false, false, true, Some(&longest), Some("plain"))
+            challenge_for_request(false, false, false, true, Some(&longest), Some("plain"))
                 .unwrap()
                 .is_some(),
             "plain keeps 43 to 128"
         );
-        assert!(challenge_for_request(false, false, true, Some(&too_long), Some("plain")).is_err());
+        assert!(
+            challenge_for_request(false, false, false, true, Some(&too_long), Some("plain"))
+                .is_err()
+        );
         assert!(ok(true, false, false, Some(CHALLENGE), Some("S512")).is_err());
     }
 
     #[test]
+    fn a_client_registered_to_require_pkce_needs_a_challenge_whatever_the_deployment() {
+        let e = challenge_for_request(false, true, false, false, None, None).unwrap_err();
+        assert!(e.contains("required for this client"), "{e}");
+        assert!(challenge_for_request(false, true, true, false, None, None).is_err());
+        assert!(challenge_for_request(false, true, false, false, None, Some("S256")).is_err());
+        assert!(
+            challenge_for_request(false, true, false, false, Some(CHALLENGE), None).is_err(),
+            "still S256 only"
+        );
+        assert_eq!(
+            challenge_for_request(false, true, false, false, Some(CHALLENGE), Some("S256")),
+            Ok(Some(CodeChallenge {
+                challenge: CHALLENGE.into(),
+                method: ChallengeMethod::S256
+            }))
+        );
+        assert_eq!(
+            challenge_for_request(false, false, false, false, None, None),
+            Ok(None)
+        );
+    }
+
+    #[test]
     fn an_s256_challenge_is_exactly_43_base64url_characters() {
-        let s256 = |c: &str| challenge_for_request(true, false, false, Some(c), Some("S256"));
+        let s256 =
+            |c: &str| challenge_for_request(true, false, false, false, Some(c), Some("S256"));
         assert!(s256(CHALLENGE).unwrap().is_some());
         // Every BASE64URL(SHA256(..)) is accepted.
         for v in [VERIFIER, &"~".repeat(128), &"0".repeat(43)] {

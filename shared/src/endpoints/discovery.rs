@@ -2,6 +2,7 @@
 
 use crate::app::App;
 use crate::domain::client::GrantType;
+use crate::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use crate::endpoints::http::cors;
 use crate::endpoints::http::response::{json_public, token_error};
 use crate::endpoints::http::{Body, Request, Response};
@@ -26,7 +27,14 @@ fn metadata_document(app: &App, req: &Request) -> Response<Body> {
         return r;
     }
     let c = &app.config;
-    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    // RFC 7591 §2: every method a client may register; `none` is for public
+    // clients, which use PKCE, and introspection takes no public client.
+    let all_auth_methods: Vec<_> = TokenEndpointAuthMethod::ALL.map(|m| m.as_str()).into();
+    let auth_methods: Vec<_> = TokenEndpointAuthMethod::ALL
+        .into_iter()
+        .filter(|m| m.uses_secret())
+        .map(|m| m.as_str())
+        .collect();
     let pkce_methods: &[&str] = if c.allow_plain_pkce {
         &["S256", "plain"]
     } else {
@@ -45,12 +53,11 @@ fn metadata_document(app: &App, req: &Request) -> Response<Body> {
             "code_challenge_methods_supported": pkce_methods,
             // RFC 9207 §3.
             "authorization_response_iss_parameter_supported": true,
-            // `none` is for public clients (RFC 7591 §2), which use PKCE.
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "token_endpoint_auth_methods_supported": all_auth_methods,
             "introspection_endpoint": c.endpoint(INTROSPECT_PATH),
             "introspection_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint": c.endpoint(REVOKE_PATH),
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "revocation_endpoint_auth_methods_supported": all_auth_methods,
         }),
         CACHE_SECONDS,
     )

@@ -8,6 +8,7 @@ use crate::domain::grant::{
 use crate::domain::pkce::{ChallengeMethod, CodeChallenge};
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
+use crate::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use crate::domain::user::{User, UserState};
 use crate::keys::{KeyStatus, PrivateKeyDer, SigningAlgorithm, StoredKey};
 use crate::secret::SecretHash;
@@ -115,6 +116,12 @@ pub fn client_to_item(c: &Client) -> Item {
     if let Some(ttl) = c.access_token_ttl {
         item.insert("access_token_ttl".into(), n(ttl));
     }
+    if let Some(m) = c.token_endpoint_auth_method {
+        item.insert("token_endpoint_auth_method".into(), s(m.as_str()));
+    }
+    if c.require_pkce {
+        item.insert("require_pkce".into(), AttributeValue::Bool(true));
+    }
     item
 }
 
@@ -144,6 +151,15 @@ pub fn client_from_item(item: &Item) -> Result<Client, StoreError> {
         access_token_ttl: get_opt_n(item, "access_token_ttl"),
         introspect_any: matches!(item.get("introspect_any"), Some(AttributeValue::Bool(true))),
         skip_consent: matches!(item.get("skip_consent"), Some(AttributeValue::Bool(true))),
+        // Absent on clients stored before the method was recorded.
+        token_endpoint_auth_method: match item.get("token_endpoint_auth_method") {
+            None => None,
+            Some(_) => Some(parse::<TokenEndpointAuthMethod>(
+                item,
+                "token_endpoint_auth_method",
+            )?),
+        },
+        require_pkce: matches!(item.get("require_pkce"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at")?,
     })
 }
@@ -416,6 +432,8 @@ mod tests {
             access_token_ttl: Some(600),
             introspect_any: true,
             skip_consent: false,
+            token_endpoint_auth_method: Some(TokenEndpointAuthMethod::ClientSecretPost),
+            require_pkce: true,
             created_at: 5,
         }
     }
@@ -430,7 +448,24 @@ mod tests {
         p.previous_secret = None;
         p.access_token_ttl = None;
         p.default_scope = Scope::default();
+        p.token_endpoint_auth_method = Some(TokenEndpointAuthMethod::None);
+        p.require_pkce = false;
         assert_eq!(client_from_item(&client_to_item(&p)).unwrap(), p);
+    }
+
+    #[test]
+    fn a_client_stored_before_the_method_and_pkce_flag_reads_without_them() {
+        let mut item = client_to_item(&client());
+        item.remove("token_endpoint_auth_method");
+        item.remove("require_pkce");
+        let c = client_from_item(&item).unwrap();
+        assert_eq!(c.token_endpoint_auth_method, None);
+        assert!(!c.require_pkce);
+        let mut bad = client_to_item(&client());
+        bad.insert("token_endpoint_auth_method".into(), s("private_key_jwt"));
+        assert!(client_from_item(&bad).is_err());
+        bad.insert("token_endpoint_auth_method".into(), n(1));
+        assert!(client_from_item(&bad).is_err());
     }
 
     fn grant() -> Grant {

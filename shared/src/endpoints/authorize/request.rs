@@ -205,6 +205,7 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
         .map_err(|d| refuse(E::InvalidScope, &d))?;
     let challenge = pkce::challenge_for_request(
         client.client_type == ClientType::Public,
+        client.require_pkce,
         app.config.require_pkce,
         app.config.allow_plain_pkce,
         get("code_challenge"),

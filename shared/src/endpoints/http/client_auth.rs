@@ -4,9 +4,13 @@
 //! Methods: `client_secret_basic` (§2.3.1, the `Authorization: Basic` header, whose
 //! parts are form-urlencoded before base64), `client_secret_post` (client_id and
 //! client_secret in the body), and `none` for public clients (client_id only).
-//! A request may use exactly one method (§2.3).
+//! A request may use exactly one method (§2.3), and it must be the one the client
+//! registered (RFC 7591 §2 `token_endpoint_auth_method`; clients stored before the
+//! method was recorded keep what they could always use, see
+//! [`TokenEndpointAuthMethod::accepts`]).
 
 use crate::domain::client::{Client, ClientType};
+use crate::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use crate::endpoints::http::form::Form;
 use crate::error::TokenError;
 use crate::secret::SecretHash;
@@ -35,6 +39,16 @@ pub enum Presented {
 }
 
 impl Presented {
+    /// The method these credentials use; `None` when nothing was presented.
+    pub fn method(&self) -> Option<TokenEndpointAuthMethod> {
+        match self {
+            Self::Basic { .. } => Some(TokenEndpointAuthMethod::ClientSecretBasic),
+            Self::Post { .. } => Some(TokenEndpointAuthMethod::ClientSecretPost),
+            Self::ClientIdOnly { .. } => Some(TokenEndpointAuthMethod::None),
+            Self::Nothing => None,
+        }
+    }
+
     /// Reads the credentials of a request; more than one method is `invalid_request`,
     /// a malformed `Authorization` header is `invalid_client`.
     pub fn from_request(headers: &HeaderMap, form: &Form) -> Result<Self, TokenError> {
@@ -84,15 +98,19 @@ impl Presented {
 const DECOY_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 /// Authenticates the presented credentials. Confidential clients need their secret;
-/// public clients authenticate with `none` only when `allow_public` is set.
-/// Every failure is the same `invalid_client`, a 401 with the same `Basic`
-/// challenge whichever method was tried (RFC 9110 §15.5.2: every 401 carries one).
+/// public clients authenticate with `none` only when `allow_public` is set; and
+/// the method used must be one the client accepts (RFC 7591 §2): a client
+/// registered for `client_secret_post` that sends Basic, or the reverse, fails
+/// even with the right secret, after the same secret comparison. Every failure
+/// is the same `invalid_client`, a 401 with the same `Basic` challenge whichever
+/// method was tried (RFC 9110 §15.5.2: every 401 carries one).
 pub async fn authenticate(
     store: &impl ClientStore,
     presented: &Presented,
     allow_public: bool,
 ) -> Result<Client, TokenError> {
     let fail = TokenError::invalid_client;
+    let accepts = |c: &Client| presented.method().is_some_and(|m| c.accepts_auth_method(m));
     match presented {
         Presented::Basic { client_id, secret } | Presented::Post { client_id, secret } => {
             let client = store.get_client(client_id).await?;
@@ -101,13 +119,13 @@ pub async fn authenticate(
                 None => SecretHash::from_stored(DECOY_HASH.into()).matches(secret.expose()),
             };
             match client {
-                Some(c) if ok && c.client_type == ClientType::Confidential => Ok(c),
+                Some(c) if ok && c.client_type == ClientType::Confidential && accepts(&c) => Ok(c),
                 _ => Err(fail()),
             }
         }
         Presented::ClientIdOnly { client_id } if allow_public => {
             match store.get_client(client_id).await? {
-                Some(c) if c.client_type == ClientType::Public => Ok(c),
+                Some(c) if c.client_type == ClientType::Public && accepts(&c) => Ok(c),
                 _ => Err(fail()),
             }
         }
