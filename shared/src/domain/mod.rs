@@ -9,3 +9,4 @@ pub mod scope;
 pub mod session;
 pub mod throttle_source;
 pub mod user;
+pub mod userinfo_claims;
