@@ -251,6 +251,7 @@ fn user(name: &str) -> User {
         created_at: 1,
         password_changed_at: 1,
         epoch: 0,
+        profile: Default::default(),
     }
 }
 
