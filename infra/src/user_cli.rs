@@ -145,10 +145,9 @@ pub async fn user_command(store: &DynamoStore, cmd: UserCommand) -> anyhow::Resu
             // Checked before the password is read, so a typo costs no typing.
             change.validate().map_err(anyhow::Error::msg)?;
             let password = read_password()?;
-            let user =
-                registration::create_user_with_profile(store, &username, &password, &change)
-                    .await
-                    .map_err(anyhow::Error::msg)?;
+            let user = registration::create_user_with_profile(store, &username, &password, &change)
+                .await
+                .map_err(anyhow::Error::msg)?;
             if json {
                 println!("{}", user_json(&user));
             } else {

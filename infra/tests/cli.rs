@@ -467,7 +467,10 @@ fn users_are_created_listed_disabled_and_deleted_with_passwords_from_stdin() {
 fn user_profiles_are_set_at_creation_checked_and_updated() {
     let dir = data_dir("user-profiles");
     let help = gatehouse(&dir, &["user", "create", "--help"]);
-    assert!(stdout(&help).contains("OpenID `sub`"), "the help names the sub");
+    assert!(
+        stdout(&help).contains("OpenID `sub`"),
+        "the help names the sub"
+    );
     let created = ok_json(user_cmd(
         &dir,
         &[
@@ -500,11 +503,25 @@ fn user_profiles_are_set_at_creation_checked_and_updated() {
     // Bad profiles are refused with a clear message, and nothing is created.
     for (args, message) in [
         (
-            vec!["create", "--username", "bob", "--password-stdin", "--email", "bob"],
+            vec![
+                "create",
+                "--username",
+                "bob",
+                "--password-stdin",
+                "--email",
+                "bob",
+            ],
             "e-mail address",
         ),
         (
-            vec!["create", "--username", "bob", "--password-stdin", "--name", " Bob"],
+            vec![
+                "create",
+                "--username",
+                "bob",
+                "--password-stdin",
+                "--name",
+                " Bob",
+            ],
             "spaces",
         ),
         (vec!["update", "alice", "--email", "a@b"], "e-mail address"),
@@ -560,7 +577,14 @@ async fn a_profile_update_ends_no_grant() {
     let (access, refresh_token) = user_tokens(&serve.url, &mut alice, &photos, "alice").await;
     stdout(&user_cmd(
         &dir,
-        &["update", "alice", "--name", "Alice", "--email", "alice@example.com"],
+        &[
+            "update",
+            "alice",
+            "--name",
+            "Alice",
+            "--email",
+            "alice@example.com",
+        ],
         "",
     ));
     assert_eq!(introspect(&serve.url, &rs, &access).await["active"], true);

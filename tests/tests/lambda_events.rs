@@ -302,7 +302,10 @@ async fn userinfo_events_without_a_token_or_with_an_unknown_one_are_refused() {
     .await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "invalid_token");
-    assert_eq!(headers["www-authenticate"], "Bearer error=\"invalid_token\"");
+    assert_eq!(
+        headers["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
 }
 
 #[tokio::test]

@@ -738,7 +738,10 @@ async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
             .filter(|b| *b != "authorize")
             .map(String::as_str)
             .collect::<Vec<_>>(),
-        USER_ATTRIBUTES_OF.iter().map(|(b, _)| *b).collect::<Vec<_>>(),
+        USER_ATTRIBUTES_OF
+            .iter()
+            .map(|(b, _)| *b)
+            .collect::<Vec<_>>(),
         "the functions that read users are observed doing so"
     );
 }

@@ -17,8 +17,7 @@ const SCOPES: &str = "read=Read;openid=Sign-in;profile=Profile;email=E-mail addr
 /// A server that knows `openid`, `profile` and `email`, its user alice with a
 /// full profile, and a client allowed every scope.
 async fn setup() -> (TestServer, TestClient) {
-    let server =
-        TestServer::start_with(|c| c.scopes = ScopeCatalog::parse(SCOPES).unwrap()).await;
+    let server = TestServer::start_with(|c| c.scopes = ScopeCatalog::parse(SCOPES).unwrap()).await;
     registration::create_user_with_profile(
         &server.app.store,
         "alice",

@@ -1,8 +1,8 @@
 //! The UserInfo endpoint (OpenID Connect Core §5.3): HTTP around
 //! [`crate::tokens::userinfo`].
 //!
-//! `GET` and `POST` (§5.3.1: both MUST be supported). The access token is sent as
-//! a bearer token (RFC 6750): in the `Authorization` header (§2.1), or for a
+//! `GET` and `POST` (§5.3: both MUST be supported). The access token is sent as
+//! a bearer token (§5.3.1, RFC 6750): in the `Authorization` header (§2.1), or for a
 //! `POST` in an `access_token` form field (§2.2). More than one way at once is
 //! `invalid_request` (§3.1); the URI query (§2.3) is refused, since it ends up in
 //! logs. Errors follow RFC 6750 §3 (Core §5.3.3): a request without a token gets a

@@ -306,7 +306,10 @@ pub fn user_to_item(u: &User) -> Item {
 /// `updated_at`.
 pub fn profile_to_attributes(p: &Profile) -> Item {
     let mut item = Item::from([
-        ("email_verified".into(), AttributeValue::Bool(p.email_verified)),
+        (
+            "email_verified".into(),
+            AttributeValue::Bool(p.email_verified),
+        ),
         ("updated_at".into(), n(p.updated_at)),
     ]);
     for (attr, value) in profile_texts(p) {
@@ -608,7 +611,10 @@ mod tests {
             old.remove(a);
         }
         let p = user_from_item(&old).unwrap().profile;
-        assert_eq!(p.updated_at, 3, "a user stored before profiles: its creation");
+        assert_eq!(
+            p.updated_at, 3,
+            "a user stored before profiles: its creation"
+        );
         assert_eq!(p.email, None);
         let mut item = user_to_item(&u);
         item.remove("user_id");
