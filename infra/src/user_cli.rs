@@ -1,7 +1,7 @@
 //! `gatehouse user ...`: the resource owners who sign in on the login page.
 
-use clap::Subcommand;
-use gatehouse_core::domain::user::User;
+use clap::{Args, Subcommand};
+use gatehouse_core::domain::user::{ProfileChange, User};
 use gatehouse_core::registration;
 use gatehouse_core::store::{DynamoStore, UserStore};
 use serde_json::json;
@@ -10,15 +10,27 @@ use std::io::BufRead;
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
     /// Create a user. The password is read from standard input (one line), never
-    /// from the command line, where other users could see it.
+    /// from the command line, where other users could see it. Prints the user id:
+    /// the user's OpenID `sub`, stable for the user's life.
     Create {
         #[arg(long)]
         username: String,
         /// Read the password from standard input.
         #[arg(long, required = true)]
         password_stdin: bool,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        /// Print the user as JSON (`user_id` is the OpenID `sub`).
         #[arg(long)]
         json: bool,
+    },
+    /// Change a user's profile claims (what the UserInfo endpoint returns); an
+    /// empty value removes a claim. Sessions and grants go on.
+    Update {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// List users.
     List {
@@ -57,6 +69,39 @@ pub enum UserCommand {
     },
 }
 
+/// The profile claims (OpenID Connect Core §5.1) of `user create` and `user update`.
+#[derive(Args, Debug, Default)]
+pub struct ProfileArgs {
+    /// The `email` claim.
+    #[arg(long)]
+    email: Option<String>,
+    /// The `email_verified` claim: the address is known to be the user's
+    /// (`--email-verified=false` clears it).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    email_verified: Option<bool>,
+    /// The `name` claim: the full name, as displayed.
+    #[arg(long)]
+    name: Option<String>,
+    /// The `given_name` claim.
+    #[arg(long)]
+    given_name: Option<String>,
+    /// The `family_name` claim.
+    #[arg(long)]
+    family_name: Option<String>,
+}
+
+impl ProfileArgs {
+    fn change(self) -> ProfileChange {
+        ProfileChange {
+            email: self.email,
+            email_verified: self.email_verified,
+            name: self.name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+        }
+    }
+}
+
 /// One line of standard input, without its line ending.
 fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
@@ -66,19 +111,41 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 fn user_json(u: &User) -> serde_json::Value {
-    json!({
+    let p = &u.profile;
+    let mut v = json!({
         "username": u.username,
         "user_id": u.user_id,
         "disabled": u.disabled,
         "created_at": u.created_at,
-    })
+        "email_verified": p.email_verified,
+        "updated_at": p.updated_at,
+    });
+    for (claim, value) in [
+        ("email", &p.email),
+        ("name", &p.name),
+        ("given_name", &p.given_name),
+        ("family_name", &p.family_name),
+    ] {
+        if let Some(value) = value {
+            v[claim] = json!(value);
+        }
+    }
+    v
 }
 
 pub async fn user_command(store: &DynamoStore, cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
-        UserCommand::Create { username, json, .. } => {
+        UserCommand::Create {
+            username,
+            profile,
+            json,
+            ..
+        } => {
+            let change = profile.change();
+            // Checked before the password is read, so a typo costs no typing.
+            change.validate().map_err(anyhow::Error::msg)?;
             let password = read_password()?;
-            let user = registration::create_user(store, &username, &password)
+            let user = registration::create_user_with_profile(store, &username, &password, &change)
                 .await
                 .map_err(anyhow::Error::msg)?;
             if json {
@@ -86,6 +153,12 @@ pub async fn user_command(store: &DynamoStore, cmd: UserCommand) -> anyhow::Resu
             } else {
                 println!("created user {} (sub {})", user.username, user.user_id);
             }
+        }
+        UserCommand::Update { username, profile } => {
+            registration::update_user_profile(store, &username, &profile.change())
+                .await
+                .map_err(anyhow::Error::msg)?;
+            println!("updated the profile of {username}");
         }
         UserCommand::List { json } => {
             let users = store.list_users().await?;

@@ -688,6 +688,139 @@ fn users_are_created_listed_disabled_and_deleted_with_passwords_from_stdin() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn user_profiles_are_set_at_creation_checked_and_updated() {
+    let dir = data_dir("user-profiles");
+    let help = gatehouse(&dir, &["user", "create", "--help"]);
+    assert!(
+        stdout(&help).contains("OpenID `sub`"),
+        "the help names the sub"
+    );
+    let created = ok_json(user_cmd(
+        &dir,
+        &[
+            "create",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--email",
+            "alice@example.com",
+            "--email-verified",
+            "--name",
+            "Alice Smith",
+            "--given-name",
+            "Alice",
+            "--family-name",
+            "Smith",
+            "--json",
+        ],
+        "correct horse battery\n",
+    ));
+    assert!(created["user_id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(created["email"], "alice@example.com");
+    assert_eq!(created["email_verified"], true);
+    assert_eq!(created["name"], "Alice Smith");
+    assert_eq!(created["given_name"], "Alice");
+    assert_eq!(created["family_name"], "Smith");
+    assert_eq!(created["updated_at"], created["created_at"]);
+    assert!(!created.to_string().contains("correct horse"));
+
+    // Bad profiles are refused with a clear message, and nothing is created.
+    for (args, message) in [
+        (
+            vec![
+                "create",
+                "--username",
+                "bob",
+                "--password-stdin",
+                "--email",
+                "bob",
+            ],
+            "e-mail address",
+        ),
+        (
+            vec![
+                "create",
+                "--username",
+                "bob",
+                "--password-stdin",
+                "--name",
+                " Bob",
+            ],
+            "spaces",
+        ),
+        (vec!["update", "alice", "--email", "a@b"], "e-mail address"),
+        (vec!["update", "alice"], "nothing to change"),
+        (vec!["update", "nobody", "--name", "Nobody"], "no user"),
+    ] {
+        assert_fails(&user_cmd(&dir, &args, "long enough pw\n"), message);
+    }
+    assert_fails(
+        &user_cmd(&dir, &["update", "alice", "--email-verified=maybe"], ""),
+        "invalid value 'maybe' for '--email-verified",
+    );
+
+    let out = user_cmd(
+        &dir,
+        &[
+            "update",
+            "alice",
+            "--name",
+            "Alice Jones",
+            "--family-name",
+            "Jones",
+            "--email-verified=false",
+        ],
+        "",
+    );
+    assert!(stdout(&out).contains("updated the profile of alice"));
+    let list = ok_json(user_cmd(&dir, &["list", "--json"], ""));
+    assert_eq!(list.as_array().unwrap().len(), 1, "bob was not created");
+    let alice = &list[0];
+    assert_eq!(alice["name"], "Alice Jones");
+    assert_eq!(alice["family_name"], "Jones");
+    assert_eq!(alice["given_name"], "Alice", "kept");
+    assert_eq!(alice["email"], "alice@example.com", "kept");
+    assert_eq!(alice["email_verified"], false);
+    assert!(alice["updated_at"].as_u64() >= created["updated_at"].as_u64());
+    // An empty value removes the claim.
+    stdout(&user_cmd(&dir, &["update", "alice", "--email", ""], ""));
+    let list = ok_json(user_cmd(&dir, &["list", "--json"], ""));
+    assert!(list[0].get("email").is_none(), "{}", list[0]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A profile change is not a credential change: the user's grants live on.
+#[tokio::test]
+async fn a_profile_update_ends_no_grant() {
+    let dir = data_dir("profile-update-grants");
+    let serve = Serve::start(&dir);
+    create_user(&dir, "alice");
+    let photos = code_client(&dir, "Photo App");
+    let rs = resource_server(&dir);
+    let mut alice = Browser::new();
+    let (access, refresh_token) = user_tokens(&serve.url, &mut alice, &photos, "alice").await;
+    stdout(&user_cmd(
+        &dir,
+        &[
+            "update",
+            "alice",
+            "--name",
+            "Alice",
+            "--email",
+            "alice@example.com",
+        ],
+        "",
+    ));
+    assert_eq!(introspect(&serve.url, &rs, &access).await["active"], true);
+    let (status, body) = refresh(&serve.url, &photos, &refresh_token).await;
+    assert_eq!(status, 200, "{body}");
+    let (page, _) = alice.open_authorize(&serve.url, &photos.0).await;
+    assert!(!page.is_login(), "the login session lives on");
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------------------
 // `gatehouse grant ...` and `gatehouse user end-sessions`: grants made by real
 // users through the real browser flow on `gatehouse serve`, ended from the

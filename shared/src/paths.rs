@@ -5,6 +5,8 @@ pub const AUTHORIZE_PATH: &str = "/authorize";
 pub const TOKEN_PATH: &str = "/token";
 pub const INTROSPECT_PATH: &str = "/introspect";
 pub const REVOKE_PATH: &str = "/revoke";
+/// The UserInfo endpoint (OpenID Connect Core §5.3).
+pub const USERINFO_PATH: &str = "/userinfo";
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// The same metadata at the OpenID Connect discovery location (RFC 8414 §5):

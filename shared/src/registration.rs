@@ -5,7 +5,9 @@
 use crate::app::now;
 use crate::config::Config;
 use crate::domain::client::{Client, ClientRegistration, ClientType};
-use crate::domain::user::{User, hash_password, validate_password, validate_username};
+use crate::domain::user::{
+    Profile, ProfileChange, User, hash_password, validate_password, validate_username,
+};
 use crate::keys::{JWKS_CACHE_SECONDS, MAX_KEY_CACHE_SECONDS, PUBLISH_BEFORE_SIGNING_SECONDS};
 use crate::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use crate::secret::{Secret, random_client_id, random_id, random_token};
@@ -135,8 +137,20 @@ pub async fn create_user(
     username: &str,
     password: &str,
 ) -> Result<User, String> {
+    create_user_with_profile(store, username, password, &ProfileChange::default()).await
+}
+
+/// Creates a user with an argon2id hash of `password` and the profile claims
+/// `profile` gives (OpenID Connect Core §5.1); `updated_at` is the creation.
+pub async fn create_user_with_profile(
+    store: &impl UserStore,
+    username: &str,
+    password: &str,
+    profile: &ProfileChange,
+) -> Result<User, String> {
     validate_username(username)?;
     validate_password(password)?;
+    profile.validate()?;
     let t = now();
     let user = User {
         username: username.to_owned(),
@@ -146,6 +160,7 @@ pub async fn create_user(
         created_at: t,
         password_changed_at: t,
         epoch: 0,
+        profile: profile.apply(&Profile::default(), t),
     };
     match store.create_user(&user).await {
         Ok(()) => Ok(user),
@@ -163,6 +178,28 @@ pub async fn set_user_password(
     validate_password(password)?;
     let hash = hash_password(password)?;
     match store.set_password(username, &hash, now()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("no user `{username}`")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Changes a user's profile claims; `updated_at` moves to now. Sessions and
+/// grants go on: only a password change, disabling or `end-sessions` ends them.
+pub async fn update_user_profile(
+    store: &impl UserStore,
+    username: &str,
+    change: &ProfileChange,
+) -> Result<(), String> {
+    if change.is_empty() {
+        return Err(
+            "nothing to change: give --email, --email-verified, --name, --given-name or \
+             --family-name"
+                .into(),
+        );
+    }
+    change.validate()?;
+    match store.update_profile(username, change, now()).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!("no user `{username}`")),
         Err(e) => Err(e.to_string()),

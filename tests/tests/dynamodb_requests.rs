@@ -333,3 +333,57 @@ async fn revoking_a_grant_costs_the_same_after_1000_rotations_as_after_1() {
     assert_eq!(cost[0], cost[1], "the same requests: {cost:?}");
     assert!(total(&cost[0]) <= 3, "{cost:?}");
 }
+
+/// A UserInfo request (OpenID Connect Core §5.3), by GET and by POST: the token's
+/// grant, client and revocation list in one `BatchGetItem`, the user's state
+/// (the owner check), then the profile claims; nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_userinfo_request_makes_three_reads() {
+    let server = TestServer::start_with(|c| {
+        c.key_cache_ttl = Duration::from_secs(600);
+        c.scopes = gatehouse_core::domain::scope::ScopeCatalog::parse(
+            "openid=Sign-in;profile=Profile;email=E-mail",
+        )
+        .unwrap();
+    })
+    .await;
+    server.user("alice").await;
+    let client = server
+        .code_client(ClientType::Confidential, "openid profile email")
+        .await;
+    let (verifier, challenge) = pkce();
+    let query = server.authorize_query(
+        &client,
+        CONFIDENTIAL_REDIRECT,
+        "openid profile email",
+        &challenge,
+    );
+    let page = UserAgent::new().authorize(&server, &query, "alice").await;
+    let code = param(&page.location().unwrap(), "code").unwrap();
+    let (access, _) = gatehouse_tests::flow::tokens(
+        &server
+            .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+            .await,
+    );
+    // Warm the key set, as in a warm function.
+    let get = || {
+        gatehouse_tests::http()
+            .get(server.url("/userinfo"))
+            .bearer_auth(&access)
+            .send()
+    };
+    assert_eq!(get().await.unwrap().status(), 200);
+    server.dynamodb_calls.take();
+    assert_eq!(get().await.unwrap().status(), 200);
+    let want = counts(&[("BatchGetItem", 1), ("GetItem", 2)]);
+    assert_eq!(server.dynamodb_calls.take(), want, "GET /userinfo");
+    let resp = gatehouse_tests::http()
+        .post(server.url("/userinfo"))
+        .form(&[("access_token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.dynamodb_calls.take(), want, "POST /userinfo");
+    assert!(total(&want) <= 3);
+}

@@ -289,6 +289,26 @@ async fn introspection_and_revocation_events_of_unknown_tokens() {
 }
 
 #[tokio::test]
+async fn userinfo_events_without_a_token_or_with_an_unknown_one_are_refused() {
+    let server = server().await;
+    let (status, headers, _) = invoke(&server, Endpoint::Userinfo, "userinfo-no-token.json").await;
+    assert_eq!(status, 401);
+    assert_eq!(headers["www-authenticate"], "Bearer realm=\"gatehouse\"");
+    let (status, headers, body) = invoke(
+        &server,
+        Endpoint::Userinfo,
+        "userinfo-form-unknown-token.json",
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "invalid_token");
+    assert_eq!(
+        headers["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+}
+
+#[tokio::test]
 async fn discovery_events_answer_metadata_and_jwks() {
     let server = server().await;
     let (status, _, body) = invoke(&server, Endpoint::Metadata, "metadata.json").await;

@@ -253,6 +253,7 @@ fn user(name: &str) -> User {
         created_at: 1,
         password_changed_at: 1,
         epoch: 0,
+        profile: Default::default(),
     }
 }
 
@@ -761,6 +762,43 @@ async fn the_epoch_moves_on_with_a_password_change_disabling_and_end_sessions() 
     assert!(s.get_user("nobody").await.unwrap().is_none());
     let state = s.get_user_state("alice").await.unwrap().unwrap();
     assert!(!format!("{state:?}").contains("argon2"), "no password hash");
+}
+
+#[tokio::test]
+async fn a_profile_update_sets_keeps_or_removes_each_claim_and_moves_no_epoch() {
+    use gatehouse_core::domain::user::ProfileChange;
+    let s = store().await;
+    s.create_user(&user("alice")).await.unwrap();
+    let set = ProfileChange {
+        email: Some("alice@example.com".into()),
+        email_verified: Some(true),
+        name: Some("Alice".into()),
+        ..ProfileChange::default()
+    };
+    assert!(s.update_profile("alice", &set, 9).await.unwrap());
+    let remove = ProfileChange {
+        name: Some(String::new()),
+        ..ProfileChange::default()
+    };
+    assert!(s.update_profile("alice", &remove, 10).await.unwrap());
+    let p = s.get_user_profile("alice").await.unwrap().unwrap();
+    assert_eq!(p.user_id, "id-alice");
+    assert_eq!(
+        p.profile.email.as_deref(),
+        Some("alice@example.com"),
+        "kept"
+    );
+    assert!(p.profile.email_verified);
+    assert_eq!(p.profile.name, None, "removed");
+    assert_eq!(p.profile.updated_at, 10);
+    assert_eq!(s.get_user_state("alice").await.unwrap().unwrap().epoch, 0);
+    assert_eq!(
+        s.get_user("alice").await.unwrap().unwrap().profile,
+        p.profile
+    );
+    assert!(!s.update_profile("nobody", &set, 11).await.unwrap());
+    assert!(s.get_user_profile("nobody").await.unwrap().is_none());
+    assert!(!format!("{p:?}").contains("argon2"), "no password hash");
 }
 
 /// Keys of the layout before the secrets table: private halves and HMAC keys in

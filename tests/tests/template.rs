@@ -131,6 +131,7 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
         assert_eq!(methods(path), BTreeSet::from(["ANY"]), "{path}");
     }
     assert_eq!(methods("/authorize"), BTreeSet::from(["GET", "POST"]));
+    assert_eq!(methods("/userinfo"), BTreeSet::from(["GET", "POST"]));
     for path in [
         "/.well-known/oauth-authorization-server",
         "/.well-known/jwks.json",
@@ -322,7 +323,13 @@ impl Seen {
 /// Runs every flow, each function's on its own cold start, recording which
 /// DynamoDB accesses each function makes.
 async fn observed() -> Seen {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| {
+        c.scopes = gatehouse_core::domain::scope::ScopeCatalog::parse(
+            "read=Read;write=Write;openid=Sign-in;profile=Profile;email=E-mail",
+        )
+        .unwrap();
+    })
+    .await;
     let mut seen = Seen::default();
 
     // Set-up through the store, as the command line does: not a function's work.
@@ -437,6 +444,45 @@ async fn observed() -> Seen {
     );
     seen.record(&server, "revoke");
 
+    // userinfo: a user's token with `openid profile email`, by GET and by POST.
+    let oidc = server
+        .code_client(
+            gatehouse_core::domain::client::ClientType::Confidential,
+            "openid profile email",
+        )
+        .await;
+    let (verifier4, challenge4) = pkce();
+    let query4 = server.authorize_query(
+        &oidc,
+        CONFIDENTIAL_REDIRECT,
+        "openid profile email",
+        &challenge4,
+    );
+    let page = UserAgent::new().authorize(&server, &query4, "alice").await;
+    let code4 = param(&page.location().unwrap(), "code").unwrap();
+    let (oidc_access, _) = tokens(
+        &server
+            .exchange_code(&oidc, &code4, CONFIDENTIAL_REDIRECT, &verifier4)
+            .await,
+    );
+    server.dynamodb_calls.take_accesses();
+    let userinfo = cold_start(&server).await;
+    let resp = http()
+        .get(userinfo.url("/userinfo"))
+        .bearer_auth(&oidc_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = http()
+        .post(userinfo.url("/userinfo"))
+        .form(&[("access_token", oidc_access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    seen.record(&server, "userinfo");
+
     // discovery: metadata and the JWKS.
     let discovery = cold_start(&server).await;
     for path in [
@@ -490,7 +536,32 @@ const SECRETS_OF: [(&str, &[&str]); 4] = [
 
 /// What a function that needs only a user's state may read of the user: never
 /// the password hash.
-const USER_STATE: [&str; 4] = ["disabled", "epoch", "user_id", "username"];
+const USER_STATE: &[&str] = &["disabled", "epoch", "user_id", "username"];
+
+/// What the UserInfo endpoint reads of a user: the state (the token's owner
+/// check) and the profile claims (with `created_at`, the `updated_at` of a user
+/// stored before profiles).
+const USER_PROFILE: &[&str] = &[
+    "created_at",
+    "disabled",
+    "email",
+    "email_verified",
+    "epoch",
+    "family_name",
+    "given_name",
+    "name",
+    "updated_at",
+    "user_id",
+    "username",
+];
+
+/// The users-table attributes each function other than sign-in may read.
+const USER_ATTRIBUTES_OF: [(&str, &[&str]); 4] = [
+    ("authorizer", USER_STATE),
+    ("introspect", USER_STATE),
+    ("token", USER_STATE),
+    ("userinfo", USER_PROFILE),
+];
 
 fn statements<'a>(f: &'a Value, table: &str) -> Vec<&'a Value> {
     f["Properties"]["Policies"]
@@ -623,18 +694,26 @@ async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
 
     // The users table: only the authorization endpoint (sign-in) may read a
     // password hash. Every other function's statements on the table carry an
-    // attribute condition naming the user's state alone, and its reads project
-    // exactly that.
+    // attribute condition naming what it needs (`USER_ATTRIBUTES_OF`, without the
+    // hash), and its reads project within that, all of it between them.
+    for (_, attrs) in USER_ATTRIBUTES_OF {
+        assert!(!attrs.contains(&"password_hash"));
+    }
     for (binary, f) in &functions {
+        let allowed: Option<&[&str]> = USER_ATTRIBUTES_OF
+            .iter()
+            .find(|(b, _)| b == binary)
+            .map(|(_, a)| *a);
         for s in statements(f, "UsersTable") {
             let c = &s["Condition"];
             if binary == "authorize" {
                 assert!(c.is_null(), "sign-in reads the hash");
                 continue;
             }
+            let allowed = allowed.unwrap_or_else(|| panic!("{binary} reads users"));
             let mut attrs = strings(&c["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
             attrs.sort();
-            assert_eq!(attrs, USER_STATE, "{binary}: the attributes it may read");
+            assert_eq!(attrs, allowed, "{binary}: the attributes it may read");
             assert_eq!(
                 c["StringEqualsIfExists"]["dynamodb:Select"], "SPECIFIC_ATTRIBUTES",
                 "{binary}"
@@ -644,20 +723,37 @@ async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
         if binary == "authorize" {
             continue;
         }
+        let mut read = BTreeSet::new();
         for a in seen.user_items.get(binary.as_str()).into_iter().flatten() {
             if a.action == "ConditionCheckItem" {
                 continue;
             }
-            let mut projected = a.attributes.clone().expect("a projection");
-            projected.sort();
-            assert_eq!(projected, USER_STATE, "{binary}: {a:?}");
+            let projected = a.attributes.clone().expect("a projection");
+            let allowed = allowed.unwrap_or_else(|| panic!("{binary} reads users"));
+            for attr in &projected {
+                assert!(allowed.contains(&attr.as_str()), "{binary}: {a:?}");
+            }
+            read.extend(projected);
+        }
+        if let Some(allowed) = allowed {
+            assert_eq!(
+                read.iter().map(String::as_str).collect::<Vec<_>>(),
+                allowed,
+                "{binary}: what it reads of users"
+            );
         }
     }
-    assert!(
-        seen.user_items.keys().any(|b| b == "introspect")
-            && seen.user_items.keys().any(|b| b == "token")
-            && seen.user_items.keys().any(|b| b == "authorizer"),
-        "the functions that check a user's state are observed doing so"
+    assert_eq!(
+        seen.user_items
+            .keys()
+            .filter(|b| *b != "authorize")
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        USER_ATTRIBUTES_OF
+            .iter()
+            .map(|(b, _)| *b)
+            .collect::<Vec<_>>(),
+        "the functions that read users are observed doing so"
     );
 }
 

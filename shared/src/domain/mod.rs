@@ -11,3 +11,4 @@ pub mod session;
 pub mod throttle_source;
 pub mod token_endpoint_auth_method;
 pub mod user;
+pub mod userinfo_claims;

@@ -31,6 +31,117 @@ pub struct User {
     /// Moves on at every password change, disabling and `end-sessions`: sessions
     /// and grants made at an earlier epoch are over ([`crate::tokens::owner`]).
     pub epoch: u64,
+    /// The profile claims the UserInfo endpoint releases (OpenID Connect Core
+    /// §5.1); changing them moves no epoch.
+    pub profile: Profile,
+}
+
+/// A user's profile claims (OpenID Connect Core §5.1), as the operator set them.
+/// Absent claims are `None` and are left out of the UserInfo response (§5.3.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub email: Option<String>,
+    /// Whether the operator vouches for the address (§5.1 `email_verified`).
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// When the profile last changed, in seconds since the epoch (§5.1
+    /// `updated_at`); set at creation too.
+    pub updated_at: u64,
+}
+
+/// A change to a profile: each `Some` field replaces the stored value, and
+/// `Some("")` (a text field) removes it; `None` keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+}
+
+/// Longest e-mail address accepted (RFC 5321 §4.5.3.1.3: a path of 256 octets,
+/// less its angle brackets).
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// Longest name claim accepted.
+pub const MAX_NAME_CHARS: usize = 256;
+
+impl ProfileChange {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Checks every field given: an e-mail address of the form `local@domain`,
+    /// names without control characters, and the lengths above. An empty text
+    /// field (a removal) is always accepted.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(email) = self.email.as_deref().filter(|e| !e.is_empty()) {
+            validate_email(email)?;
+        }
+        for (claim, value) in [
+            ("name", &self.name),
+            ("given name", &self.given_name),
+            ("family name", &self.family_name),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                validate_name(claim, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `profile` with this change applied, `updated_at` set to `now`.
+    pub fn apply(&self, profile: &Profile, now: u64) -> Profile {
+        let text = |new: &Option<String>, old: &Option<String>| match new {
+            Some(v) if v.is_empty() => None,
+            Some(v) => Some(v.clone()),
+            None => old.clone(),
+        };
+        Profile {
+            email: text(&self.email, &profile.email),
+            email_verified: self.email_verified.unwrap_or(profile.email_verified),
+            name: text(&self.name, &profile.name),
+            given_name: text(&self.given_name, &profile.given_name),
+            family_name: text(&self.family_name, &profile.family_name),
+            updated_at: now,
+        }
+    }
+}
+
+/// An e-mail address as the UserInfo `email` claim carries it (OpenID Connect
+/// Core §5.1, RFC 5322 addr-spec): checked for shape only, one `@` between a
+/// non-empty local part and a dotted domain, no spaces or control characters.
+pub fn validate_email(email: &str) -> Result<(), String> {
+    let shaped = email.len() <= MAX_EMAIL_BYTES
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && domain.split('.').all(|label| !label.is_empty())
+        });
+    if shaped {
+        Ok(())
+    } else {
+        Err(format!(
+            "an e-mail address is local@domain.example, at most {MAX_EMAIL_BYTES} bytes, \
+             without spaces"
+        ))
+    }
+}
+
+fn validate_name(claim: &str, value: &str) -> Result<(), String> {
+    if value.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("a {claim} has at most {MAX_NAME_CHARS} characters"));
+    }
+    if value.chars().any(char::is_control) || value.trim() != value {
+        return Err(format!(
+            "a {claim} has no control characters and no leading or trailing spaces"
+        ));
+    }
+    Ok(())
 }
 
 /// What the token checks read of a user: never the password hash.
@@ -63,6 +174,7 @@ impl std::fmt::Debug for User {
             .field("created_at", &self.created_at)
             .field("password_changed_at", &self.password_changed_at)
             .field("epoch", &self.epoch)
+            .field("profile", &self.profile)
             .finish()
     }
 }
@@ -172,7 +284,68 @@ mod tests {
             created_at: 0,
             password_changed_at: 0,
             epoch: 0,
+            profile: Profile::default(),
         };
         assert!(!format!("{u:?}").contains("argon2id"));
+    }
+
+    #[test]
+    fn profile_changes_are_checked() {
+        for ok in ["a@b.example", "alice.smith+tag@mail.example.com"] {
+            assert!(validate_email(ok).is_ok(), "{ok}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        for bad in [
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@localhost",
+            "alice@example..com",
+            "a@b@example.com",
+            "alice smith@example.com",
+            "alice@example.com\n",
+            long.as_str(),
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad:?}");
+        }
+        let change = |name: &str| ProfileChange {
+            name: Some(name.into()),
+            ..ProfileChange::default()
+        };
+        assert!(change("Alice Smith").validate().is_ok());
+        assert!(change("").validate().is_ok(), "a removal");
+        assert!(change(&"x".repeat(257)).validate().is_err());
+        assert!(change("Alice\u{7}").validate().is_err());
+        assert!(change(" Alice").validate().is_err());
+        let email = ProfileChange {
+            email: Some("not an address".into()),
+            ..ProfileChange::default()
+        };
+        assert!(email.validate().is_err());
+    }
+
+    #[test]
+    fn a_change_replaces_removes_or_keeps_each_claim() {
+        let before = Profile {
+            email: Some("a@b.example".into()),
+            email_verified: true,
+            name: Some("Alice".into()),
+            given_name: Some("Alice".into()),
+            family_name: None,
+            updated_at: 1,
+        };
+        let change = ProfileChange {
+            email: Some(String::new()),
+            family_name: Some("Smith".into()),
+            ..ProfileChange::default()
+        };
+        let after = change.apply(&before, 5);
+        assert_eq!(after.email, None, "removed");
+        assert!(after.email_verified, "kept");
+        assert_eq!(after.name.as_deref(), Some("Alice"), "kept");
+        assert_eq!(after.family_name.as_deref(), Some("Smith"), "set");
+        assert_eq!(after.updated_at, 5);
+        assert!(ProfileChange::default().is_empty());
+        assert!(!change.is_empty());
     }
 }

@@ -7,7 +7,9 @@ use crate::endpoints::http::cors;
 use crate::endpoints::http::response::{json_public, token_error};
 use crate::endpoints::http::{Body, Request, Response};
 use crate::error::TokenError;
-use crate::paths::{AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH};
+use crate::paths::{
+    AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+};
 use lambda_http::http::{Method, StatusCode};
 use serde_json::json;
 
@@ -58,6 +60,8 @@ fn metadata_document(app: &App, req: &Request) -> Response<Body> {
             "introspection_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint": c.endpoint(REVOKE_PATH),
             "revocation_endpoint_auth_methods_supported": all_auth_methods,
+            // OpenID Connect Discovery 1.0 §3.
+            "userinfo_endpoint": c.endpoint(USERINFO_PATH),
         }),
         CACHE_SECONDS,
     )

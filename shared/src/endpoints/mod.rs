@@ -9,3 +9,4 @@ pub mod http;
 pub mod introspect;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;

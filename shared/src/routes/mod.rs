@@ -19,16 +19,18 @@ pub enum Endpoint {
     Token,
     Introspect,
     Revoke,
+    Userinfo,
     Metadata,
     Jwks,
 }
 
 /// Every path and the endpoint behind it.
-pub const ROUTES: [(&str, Endpoint); 7] = [
+pub const ROUTES: [(&str, Endpoint); 8] = [
     (AUTHORIZE_PATH, Endpoint::Authorize),
     (TOKEN_PATH, Endpoint::Token),
     (INTROSPECT_PATH, Endpoint::Introspect),
     (REVOKE_PATH, Endpoint::Revoke),
+    (USERINFO_PATH, Endpoint::Userinfo),
     (METADATA_PATH, Endpoint::Metadata),
     (OPENID_CONFIGURATION_PATH, Endpoint::Metadata),
     (JWKS_PATH, Endpoint::Jwks),
@@ -45,6 +47,7 @@ impl Endpoint {
             Self::Token => endpoints::token::handle(app, req).await,
             Self::Introspect => endpoints::introspect::handle(app, req).await,
             Self::Revoke => endpoints::revoke::handle(app, req).await,
+            Self::Userinfo => endpoints::userinfo::handle(app, req).await,
             Self::Metadata => endpoints::discovery::metadata(app, req).await,
             Self::Jwks => endpoints::discovery::jwks(app, req).await,
         }

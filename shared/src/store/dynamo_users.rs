@@ -3,10 +3,12 @@
 
 use super::dynamo::{DynamoStore, found, key, map_err};
 use super::item::{self, Item, n, s};
-use super::{ConsentStore, LoginAttemptStore, Slots, StoreError, StoreResult, UserStore};
+use super::{
+    ConsentStore, LoginAttemptStore, Slots, StoreError, StoreResult, UserProfile, UserStore,
+};
 use crate::domain::login_throttle::{Counter, Release};
 use crate::domain::scope::Scope;
-use crate::domain::user::{User, UserState};
+use crate::domain::user::{ProfileChange, User, UserState};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update,
@@ -49,6 +51,75 @@ impl UserStore for DynamoStore {
             .as_ref()
             .map(item::user_state_from_item)
             .transpose()
+    }
+
+    async fn get_user_profile(&self, username: &str) -> StoreResult<Option<UserProfile>> {
+        let names: Vec<String> = (0..item::USER_PROFILE_ATTRIBUTES.len())
+            .map(|i| format!("#a{i}"))
+            .collect();
+        let mut req = self
+            .client()
+            .get_item()
+            .table_name(&self.tables().users)
+            .set_key(Some(key("username", username)))
+            .consistent_read(true)
+            .projection_expression(names.join(", "));
+        for (name, a) in names.iter().zip(item::USER_PROFILE_ATTRIBUTES) {
+            req = req.expression_attribute_names(name, a);
+        }
+        let out = req.send().await.map_err(map_err)?;
+        out.item
+            .as_ref()
+            .map(item::user_profile_from_item)
+            .transpose()
+    }
+
+    async fn update_profile(
+        &self,
+        username: &str,
+        change: &ProfileChange,
+        now: u64,
+    ) -> StoreResult<bool> {
+        let mut set = vec!["updated_at = :now".to_owned()];
+        let mut remove = Vec::new();
+        let mut req = self
+            .client()
+            .update_item()
+            .table_name(&self.tables().users)
+            .set_key(Some(key("username", username)))
+            .condition_expression("attribute_exists(username)")
+            .expression_attribute_values(":now", n(now));
+        let texts = [
+            ("email", &change.email),
+            ("name", &change.name),
+            ("given_name", &change.given_name),
+            ("family_name", &change.family_name),
+        ];
+        for (i, (attr, value)) in texts.into_iter().enumerate() {
+            let Some(value) = value else { continue };
+            req = req.expression_attribute_names(format!("#t{i}"), attr);
+            if value.is_empty() {
+                remove.push(format!("#t{i}"));
+            } else {
+                set.push(format!("#t{i} = :t{i}"));
+                req = req.expression_attribute_values(format!(":t{i}"), s(value));
+            }
+        }
+        if let Some(verified) = change.email_verified {
+            set.push("email_verified = :v".to_owned());
+            req = req.expression_attribute_values(":v", AttributeValue::Bool(verified));
+        }
+        let mut update = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            update.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        found(
+            req.update_expression(update)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(map_err),
+        )
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {

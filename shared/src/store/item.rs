@@ -9,7 +9,7 @@ use crate::domain::pkce::{ChallengeMethod, CodeChallenge};
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
 use crate::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
-use crate::domain::user::{User, UserState};
+use crate::domain::user::{Profile, User, UserState};
 use crate::keys::{KeyStatus, PrivateKeyDer, SigningAlgorithm, StoredKey};
 use crate::secret::SecretHash;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -305,7 +305,7 @@ pub fn session_from_item(item: &Item) -> Result<LoginSession, StoreError> {
 }
 
 pub fn user_to_item(u: &User) -> Item {
-    Item::from([
+    let mut item = Item::from([
         ("username".into(), s(&u.username)),
         ("user_id".into(), s(&u.user_id)),
         ("password_hash".into(), s(&u.password_hash)),
@@ -313,7 +313,77 @@ pub fn user_to_item(u: &User) -> Item {
         ("created_at".into(), n(u.created_at)),
         ("password_changed_at".into(), n(u.password_changed_at)),
         ("epoch".into(), n(u.epoch)),
-    ])
+    ]);
+    item.extend(profile_to_attributes(&u.profile));
+    item
+}
+
+/// The profile's attributes: the claims that have a value, `email_verified` and
+/// `updated_at`.
+pub fn profile_to_attributes(p: &Profile) -> Item {
+    let mut item = Item::from([
+        (
+            "email_verified".into(),
+            AttributeValue::Bool(p.email_verified),
+        ),
+        ("updated_at".into(), n(p.updated_at)),
+    ]);
+    for (attr, value) in profile_texts(p) {
+        if let Some(v) = value {
+            item.insert(attr.into(), s(v));
+        }
+    }
+    item
+}
+
+/// The profile's optional text attributes and their values.
+pub fn profile_texts(p: &Profile) -> [(&'static str, &Option<String>); 4] {
+    [
+        ("email", &p.email),
+        ("name", &p.name),
+        ("given_name", &p.given_name),
+        ("family_name", &p.family_name),
+    ]
+}
+
+/// A profile read from a users-table item. A user stored before profiles
+/// existed has none: no claims, `updated_at` its creation.
+fn profile_from_item(item: &Item) -> Result<Profile, StoreError> {
+    let updated_at = match get_opt_n(item, "updated_at") {
+        Some(t) => t,
+        None => get_n(item, "created_at")?,
+    };
+    Ok(Profile {
+        email: get_opt_s(item, "email"),
+        email_verified: matches!(item.get("email_verified"), Some(AttributeValue::Bool(true))),
+        name: get_opt_s(item, "name"),
+        given_name: get_opt_s(item, "given_name"),
+        family_name: get_opt_s(item, "family_name"),
+        updated_at,
+    })
+}
+
+/// The attributes [`user_profile_from_item`] reads, for the UserInfo endpoint:
+/// never the password hash.
+pub const USER_PROFILE_ATTRIBUTES: [&str; 9] = [
+    "username",
+    "user_id",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "updated_at",
+    "created_at",
+];
+
+/// What the UserInfo endpoint reads of a user.
+pub fn user_profile_from_item(item: &Item) -> Result<crate::store::UserProfile, StoreError> {
+    Ok(crate::store::UserProfile {
+        username: get_s(item, "username")?,
+        user_id: get_s(item, "user_id")?,
+        profile: profile_from_item(item)?,
+    })
 }
 
 pub fn user_from_item(item: &Item) -> Result<User, StoreError> {
@@ -325,6 +395,7 @@ pub fn user_from_item(item: &Item) -> Result<User, StoreError> {
         created_at: get_n(item, "created_at")?,
         password_changed_at: get_n(item, "password_changed_at")?,
         epoch: get_n(item, "epoch")?,
+        profile: profile_from_item(item)?,
     })
 }
 
@@ -558,8 +629,28 @@ mod tests {
             created_at: 3,
             password_changed_at: 4,
             epoch: 2,
+            profile: Profile {
+                email: Some("alice@example.com".into()),
+                email_verified: true,
+                name: None,
+                given_name: Some("Alice".into()),
+                family_name: None,
+                updated_at: 5,
+            },
         };
         assert_eq!(user_from_item(&user_to_item(&u)).unwrap(), u);
+        let profile = user_profile_from_item(&user_to_item(&u)).unwrap();
+        assert_eq!(profile.profile, u.profile);
+        let mut old = user_to_item(&u);
+        for a in ["email", "email_verified", "given_name", "updated_at"] {
+            old.remove(a);
+        }
+        let p = user_from_item(&old).unwrap().profile;
+        assert_eq!(
+            p.updated_at, 3,
+            "a user stored before profiles: its creation"
+        );
+        assert_eq!(p.email, None);
         let mut item = user_to_item(&u);
         item.remove("user_id");
         assert!(user_from_item(&item).is_err());

@@ -13,7 +13,7 @@ use crate::domain::grant::{Grant, RefreshState, RevokeReason};
 use crate::domain::login_throttle::{Counter, Release};
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
-use crate::domain::user::{User, UserState};
+use crate::domain::user::{Profile, ProfileChange, User, UserState};
 use crate::keys::{PrivateKeyDer, StoredKey};
 use crate::secret::{Secret, SecretHash};
 use std::fmt;
@@ -177,6 +177,18 @@ pub trait UserStore {
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>>;
     /// The user's state without the password hash.
     async fn get_user_state(&self, username: &str) -> StoreResult<Option<UserState>>;
+    /// The user's id and profile claims, for the UserInfo endpoint: one `GetItem`
+    /// projecting those attributes alone, never the password hash.
+    async fn get_user_profile(&self, username: &str) -> StoreResult<Option<UserProfile>>;
+    /// Applies `change` to the profile and sets `updated_at` to `now`, in one
+    /// write; the epoch stays, so sessions and grants go on. False if the user is
+    /// unknown.
+    async fn update_profile(
+        &self,
+        username: &str,
+        change: &ProfileChange,
+        now: u64,
+    ) -> StoreResult<bool>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Replaces the password hash and moves the epoch on, ending the user's
     /// sessions and grants; false if the user is unknown.
@@ -190,6 +202,14 @@ pub trait UserStore {
     /// Deletes a user; false if unknown. Their sessions and grants end because
     /// every use checks that the user still exists.
     async fn delete_user(&self, username: &str) -> StoreResult<bool>;
+}
+
+/// What [`UserStore::get_user_profile`] reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserProfile {
+    pub username: String,
+    pub user_id: String,
+    pub profile: Profile,
 }
 
 /// Scopes a user has approved for a client, remembered so that consent is asked

@@ -13,7 +13,8 @@ use crate::store::{LoginAttemptStore, Slots, StoreError, UserStore};
 /// The outcome of a sign-in attempt. Callers show the same message for every
 /// failure, so the page tells nobody which usernames exist.
 pub enum Login {
-    Success(User),
+    /// Boxed: a user (with their profile) is far larger than the other outcomes.
+    Success(Box<User>),
     Failed,
     Throttled,
 }
@@ -79,7 +80,7 @@ pub async fn sign_in(
                 .release_slots(&login_throttle::release(&taken))
                 .await?;
             tracing::info!(username = %u.username, "signed in");
-            Ok(Login::Success(u))
+            Ok(Login::Success(Box::new(u)))
         }
         // The attempt keeps its slots: they count the failure.
         _ => {
