@@ -4,6 +4,7 @@ pub mod client;
 pub mod grant;
 pub mod grant_lifetime;
 pub mod login_throttle;
+pub mod nonce;
 pub mod pkce;
 pub mod scope;
 pub mod session;

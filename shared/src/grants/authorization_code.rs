@@ -57,6 +57,7 @@ pub async fn issue(app: &App, r: CodeIssue<'_>) -> StoreResult<Option<Secret>> {
         last_used_at: t,
         session_id: r.session.session_id.clone(),
         auth_time: r.session.auth_time,
+        amr: r.session.amr.clone(),
         state: GrantState::Live,
         code: CodeState {
             hash: code.hash(),
