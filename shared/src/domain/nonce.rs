@@ -28,7 +28,15 @@ mod tests {
     #[test]
     fn bad_nonces_are_refused() {
         let long = "n".repeat(MAX_NONCE_CHARS + 1);
-        for bad in ["", "a\u{0}b", "line\nbreak", "tab\t", "del\u{7f}", "c1\u{85}", &long] {
+        for bad in [
+            "",
+            "a\u{0}b",
+            "line\nbreak",
+            "tab\t",
+            "del\u{7f}",
+            "c1\u{85}",
+            &long,
+        ] {
             assert!(check_nonce(bad).is_err(), "{bad:?}");
         }
     }
@@ -37,7 +45,14 @@ mod tests {
     fn printable_nonces_are_accepted_as_they_are() {
         let longest = "n".repeat(MAX_NONCE_CHARS);
         let longest_multibyte = "é".repeat(MAX_NONCE_CHARS);
-        for good in ["n-0S6_WzA2Mj", "a b", "ünïcode", "=+/&?", &longest, &longest_multibyte] {
+        for good in [
+            "n-0S6_WzA2Mj",
+            "a b",
+            "ünïcode",
+            "=+/&?",
+            &longest,
+            &longest_multibyte,
+        ] {
             assert_eq!(check_nonce(good), Ok(()), "{good:?}");
         }
     }

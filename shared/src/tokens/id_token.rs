@@ -239,7 +239,15 @@ mod tests {
         // A grant stored before `amr` was kept says none.
         let mut old = grant(None);
         old.amr = String::new();
-        let c = claims("i", &old, IdTokenFor::Code, SigningAlgorithm::Rs256, "at", 1, 1);
+        let c = claims(
+            "i",
+            &old,
+            IdTokenFor::Code,
+            SigningAlgorithm::Rs256,
+            "at",
+            1,
+            1,
+        );
         assert!(serde_json::to_value(&c).unwrap().get("amr").is_none());
     }
 
@@ -249,7 +257,15 @@ mod tests {
             let pair = KeyPair::generate(alg, KeyStatus::Active, 1).unwrap();
             let key = SigningKey::new(&pair.public.kid, alg, &pair.private);
             let set = KeySet::build(vec![pair.public], 2).unwrap();
-            let c = claims("https://issuer", &grant(None), IdTokenFor::Code, alg, "at", 10, 60);
+            let c = claims(
+                "https://issuer",
+                &grant(None),
+                IdTokenFor::Code,
+                alg,
+                "at",
+                10,
+                60,
+            );
             let token = sign_claims(&key, &c).unwrap();
             let header = decode_header(&token).unwrap();
             assert_eq!(header.alg, alg.jwt_algorithm());
