@@ -62,6 +62,11 @@ pub enum AuthorizeErrorCode {
     LoginRequired,
     /// `prompt=none` and consent would have to be asked (OpenID Connect Core §3.1.2.6).
     ConsentRequired,
+    /// A `request` parameter: request objects are not supported (OpenID Connect
+    /// Core §3.1.2.6, §6.1).
+    RequestNotSupported,
+    /// A `request_uri` parameter (OpenID Connect Core §3.1.2.6, §6.2).
+    RequestUriNotSupported,
 }
 
 impl AuthorizeErrorCode {
@@ -76,6 +81,8 @@ impl AuthorizeErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }

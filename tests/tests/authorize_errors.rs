@@ -1092,7 +1092,7 @@ async fn malformed_pkce_parameters_are_invalid_request_by_redirect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_response_modes_and_request_objects_are_invalid_request_by_redirect() {
+async fn other_response_modes_are_invalid_request_and_request_objects_not_supported_by_redirect() {
     let (server, client, _) = setup().await;
     for mode in ["fragment", "form_post", "query.jwt", "web_message", "QUERY"] {
         let query = Query::valid(&client, CONFIDENTIAL_REDIRECT).set("response_mode", mode);
@@ -1109,11 +1109,24 @@ async fn other_response_modes_and_request_objects_are_invalid_request_by_redirec
     }
     let query = Query::valid(&client, CONFIDENTIAL_REDIRECT).set("response_mode", "query");
     assert!(get(&server, &query.encode()).await.is_login());
-    // Nor are request objects (RFC 9101) supported.
-    for (name, value) in [
-        ("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImFkbWluIn0."),
-        ("request_uri", "https://evil.example/request.jwt"),
-        ("request_uri", "urn:ietf:params:oauth:request_uri:abc"),
+    // Nor are request objects (RFC 9101): OpenID Connect Core §6.1, §6.2 name
+    // the errors.
+    for (name, value, error) in [
+        (
+            "request",
+            "eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImFkbWluIn0.",
+            "request_not_supported",
+        ),
+        (
+            "request_uri",
+            "https://evil.example/request.jwt",
+            "request_uri_not_supported",
+        ),
+        (
+            "request_uri",
+            "urn:ietf:params:oauth:request_uri:abc",
+            "request_uri_not_supported",
+        ),
     ] {
         let query = Query::valid(&client, CONFIDENTIAL_REDIRECT).set(name, value);
         let page = get(&server, &query.encode()).await;
@@ -1121,10 +1134,63 @@ async fn other_response_modes_and_request_objects_are_invalid_request_by_redirec
             &server,
             &page,
             CONFIDENTIAL_REDIRECT,
-            "invalid_request",
+            error,
             Some("st-123"),
             name,
         );
+    }
+    // Only once the client and redirect URI are known good is the client told.
+    let query = Query::valid(&client, "https://evil.example/cb").set("request_uri", "urn:x");
+    let page = get(&server, &query.encode()).await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.location().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_nonces_are_invalid_request_by_redirect() {
+    let (server, client, _) = setup().await;
+    let long = "n".repeat(513);
+    for (case, raw_nonce) in [
+        ("empty", ""),
+        ("over 512 characters", long.as_str()),
+        ("a NUL", "a%00b"),
+        ("a line feed", "a%0Ab"),
+        ("a tab", "a%09b"),
+        ("DEL", "a%7Fb"),
+        ("a C1 control", "a%C2%85b"),
+    ] {
+        let query = format!(
+            "{}&nonce={raw_nonce}",
+            Query::valid(&client, CONFIDENTIAL_REDIRECT).encode()
+        );
+        let page = get(&server, &query).await;
+        assert_error_redirect(
+            &server,
+            &page,
+            CONFIDENTIAL_REDIRECT,
+            "invalid_request",
+            Some("st-123"),
+            case,
+        );
+    }
+    // Repeated, it is refused as any repeated parameter is.
+    let query = format!(
+        "{}&nonce=a&nonce=b",
+        Query::valid(&client, CONFIDENTIAL_REDIRECT).encode()
+    );
+    let page = get(&server, &query).await;
+    assert_error_redirect(
+        &server,
+        &page,
+        CONFIDENTIAL_REDIRECT,
+        "invalid_request",
+        Some("st-123"),
+        "repeated",
+    );
+    // 512 printable characters, spaces and non-ASCII letters included, are fine.
+    for good in ["n".repeat(512), "a b ünï".into()] {
+        let query = Query::valid(&client, CONFIDENTIAL_REDIRECT).set("nonce", &good);
+        assert!(get(&server, &query.encode()).await.is_login(), "{good}");
     }
 }
 

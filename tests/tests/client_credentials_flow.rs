@@ -278,7 +278,18 @@ async fn metadata_names_every_endpoint_and_what_they_support() {
         serde_json::json!(["S256"])
     );
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(m["scopes_supported"], serde_json::json!(["read", "write"]));
+    // The deployment's scopes, then the OpenID scopes every deployment knows.
+    assert_eq!(
+        m["scopes_supported"],
+        serde_json::json!([
+            "read",
+            "write",
+            "openid",
+            "profile",
+            "email",
+            "offline_access"
+        ])
+    );
     assert_eq!(
         m["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])

@@ -31,6 +31,9 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
     let rs = server.register(rs).await;
     let rs_secret = rs.secret.unwrap().expose().to_owned();
     let cc = server.cc_client("read").await;
+    let oidc = server
+        .code_client(ClientType::Confidential, "openid offline_access read")
+        .await;
     let calls = &server.dynamodb_calls;
     let mut table: Vec<(&str, BTreeMap<String, u64>)> = Vec::new();
     let mut measure = |name: &'static str, got: BTreeMap<String, u64>, want: &[(&str, u64)]| {
@@ -108,6 +111,55 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
     assert_eq!(status, 200, "{refreshed}");
     measure(
         "POST /token, refresh_token",
+        calls.take(),
+        &[("GetItem", 2), ("TransactWriteItems", 1)],
+    );
+
+    // The authorization with openid (OpenID Connect Core §3.1): the same
+    // requests, since ID tokens are signed, never stored, and the nonce rides in
+    // the grant record.
+    let (oidc_verifier, challenge) = pkce();
+    let query = format!(
+        "{}&nonce=n-0S6_WzA2Mj",
+        server.authorize_query(
+            &oidc,
+            CONFIDENTIAL_REDIRECT,
+            "openid offline_access read",
+            &challenge
+        )
+    );
+    let consent = ua.get(&server.url(&format!("/authorize?{query}"))).await;
+    assert!(consent.is_consent(), "{}", consent.body);
+    measure(
+        "GET /authorize openid, session (consent page)",
+        calls.take(),
+        &[("GetItem", 4)],
+    );
+    let done = ua.consent(&server, &consent, "approve").await;
+    assert_eq!(done.status, 303);
+    measure(
+        "POST /authorize openid, approve (code issued)",
+        calls.take(),
+        &[("GetItem", 4), ("PutItem", 1), ("TransactWriteItems", 1)],
+    );
+    let code = param(&done.location().unwrap(), "code").unwrap();
+    let (status, _, oidc_tokens) = server
+        .exchange_code(&oidc, &code, CONFIDENTIAL_REDIRECT, &oidc_verifier)
+        .await;
+    assert_eq!(status, 200, "{oidc_tokens}");
+    assert!(oidc_tokens["id_token"].is_string());
+    measure(
+        "POST /token openid, authorization_code",
+        calls.take(),
+        &[("GetItem", 2), ("TransactWriteItems", 1)],
+    );
+    let (status, _, oidc_refreshed) = server
+        .refresh_grant(&oidc, oidc_tokens["refresh_token"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(status, 200, "{oidc_refreshed}");
+    assert!(oidc_refreshed["id_token"].is_string());
+    measure(
+        "POST /token openid, refresh_token",
         calls.take(),
         &[("GetItem", 2), ("TransactWriteItems", 1)],
     );
@@ -205,6 +257,7 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
 
     for path in [
         "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
         "/.well-known/jwks.json",
     ] {
         let resp = gatehouse_tests::http()
@@ -243,6 +296,8 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
         ("POST /token, client_credentials", 1, false),
         ("POST /token, authorization_code", 3, true),
         ("POST /token, refresh_token", 3, true),
+        ("POST /token openid, authorization_code", 3, true),
+        ("POST /token openid, refresh_token", 3, true),
         ("POST /introspect, a user's access token", 3, false),
         ("POST /revoke, a refresh token (its grant ends)", 3, true),
         ("OPTIONS /token (CORS preflight)", 1, false),
@@ -360,11 +415,12 @@ async fn a_userinfo_request_makes_three_reads() {
     );
     let page = UserAgent::new().authorize(&server, &query, "alice").await;
     let code = param(&page.location().unwrap(), "code").unwrap();
-    let (access, _) = gatehouse_tests::flow::tokens(
-        &server
-            .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
-            .await,
-    );
+    // An OpenID grant without offline_access: an access token, no refresh token.
+    let answer = server
+        .exchange_code(&client, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    let access = answer.2["access_token"].as_str().unwrap().to_owned();
     // Warm the key set, as in a warm function.
     let get = || {
         gatehouse_tests::http()

@@ -473,6 +473,7 @@ fn grant(id: &str) -> Grant {
         last_used_at: 20,
         session_id: "s1".into(),
         auth_time: 10,
+        amr: "pwd".into(),
         state: GrantState::Live,
         code: CodeState {
             hash: SecretHash::of(&format!("{id}.code")),
@@ -480,6 +481,7 @@ fn grant(id: &str) -> Grant {
                 redirect_uri: "https://app.example/cb".into(),
                 redirect_uri_in_request: true,
                 challenge: None,
+                nonce: None,
             },
             expires_at: 80,
             redeemed_at: None,

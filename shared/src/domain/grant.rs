@@ -29,6 +29,10 @@ pub struct Grant {
     pub session_id: String,
     /// When the user authenticated in that session (OpenID Connect Core §2 `auth_time`).
     pub auth_time: u64,
+    /// How the user authenticated in that session, carried from it when the grant
+    /// is made (`pwd`; RFC 8176 §2): the ID token's `amr` (OpenID Connect Core §2).
+    /// Empty for a grant stored before it was kept: no `amr` is said then.
+    pub amr: String,
     pub state: GrantState,
     pub code: CodeState,
     /// The current refresh token, once the code is redeemed by a client that may
@@ -114,6 +118,9 @@ pub struct CodeBinding {
     /// request must repeat it (RFC 6749 §4.1.3).
     pub redirect_uri_in_request: bool,
     pub challenge: Option<CodeChallenge>,
+    /// The request's `nonce`, echoed in the ID token issued for the code
+    /// (OpenID Connect Core §3.1.2.1, §3.1.3.6).
+    pub nonce: Option<String>,
 }
 
 /// The grant's current refresh token: its generation (the token carries it) and
@@ -308,6 +315,7 @@ mod tests {
             last_used_at: 100,
             session_id: "s".into(),
             auth_time: 90,
+            amr: "pwd".into(),
             state: GrantState::Live,
             code: CodeState {
                 hash: SecretHash::of("the-code"),
@@ -318,6 +326,7 @@ mod tests {
                         challenge: CHALLENGE.into(),
                         method: ChallengeMethod::S256,
                     }),
+                    nonce: None,
                 },
                 expires_at: 160,
                 redeemed_at: None,

@@ -5,6 +5,8 @@ pub mod cors;
 pub mod grant;
 pub mod grant_lifetime;
 pub mod login_throttle;
+pub mod nonce;
+pub mod offline_access;
 pub mod pkce;
 pub mod scope;
 pub mod session;

@@ -116,9 +116,27 @@ pub struct ScopeDefinition {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScopeCatalog(Vec<ScopeDefinition>);
 
+/// The scopes of OpenID Connect Core (§3.1.2.1 `openid`, §5.4 `profile` and
+/// `email`, §11 `offline_access`), known to every deployment whatever
+/// `GATEHOUSE_SCOPES` says, with the descriptions shown on consent.
+pub const OPENID_SCOPES: [(&str, &str); 4] = [
+    ("openid", "Sign you in and know who you are"),
+    ("profile", "Your basic profile information"),
+    ("email", "Your email address"),
+    (
+        "offline_access",
+        "Keep access while you are not using the application",
+    ),
+];
+
+/// `openid`: the request is an OpenID Connect one (Core §3.1.2.1).
+pub const OPENID: &str = "openid";
+/// `offline_access`: a refresh token for an OpenID request (Core §11).
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
 impl Default for ScopeCatalog {
     fn default() -> Self {
-        Self(vec![
+        Self::with_openid(vec![
             ScopeDefinition {
                 name: "read".into(),
                 description: "Read access to resources".into(),
@@ -156,7 +174,21 @@ impl ScopeCatalog {
         if defs.is_empty() {
             return Err("at least one scope must be defined".into());
         }
-        Ok(Self(defs))
+        Ok(Self::with_openid(defs))
+    }
+
+    /// The deployment's scopes followed by the OpenID scopes it does not define
+    /// itself (a deployment may word their descriptions its own way).
+    fn with_openid(mut defs: Vec<ScopeDefinition>) -> Self {
+        for (name, description) in OPENID_SCOPES {
+            if !defs.iter().any(|d| d.name == name) {
+                defs.push(ScopeDefinition {
+                    name: name.into(),
+                    description: description.into(),
+                });
+            }
+        }
+        Self(defs)
     }
 
     pub fn definitions(&self) -> &[ScopeDefinition] {
@@ -225,7 +257,7 @@ mod tests {
     #[test]
     fn catalog_parses_names_and_descriptions_and_refuses_bad_entries() {
         let c = ScopeCatalog::parse("read=Read things; write = Write things").unwrap();
-        assert_eq!(c.definitions().len(), 2);
+        assert_eq!(c.definitions().len(), 2 + OPENID_SCOPES.len());
         assert_eq!(c.definitions()[1].description, "Write things");
         assert!(ScopeCatalog::parse("read").is_err());
         assert!(ScopeCatalog::parse("re ad=x").is_err());
@@ -234,10 +266,32 @@ mod tests {
     }
 
     #[test]
-    fn default_catalog_is_read_and_write() {
+    fn default_catalog_is_read_and_write_and_the_openid_scopes() {
         let c = ScopeCatalog::default();
-        assert_eq!(c.all().to_string(), "read write");
+        assert_eq!(
+            c.all().to_string(),
+            "email offline_access openid profile read write"
+        );
         assert_eq!(c.definitions()[0].description, "Read access to resources");
+    }
+
+    #[test]
+    fn the_openid_scopes_are_known_whatever_the_deployment_defines() {
+        let c = ScopeCatalog::parse("notes=Your notes").unwrap();
+        assert_eq!(
+            c.all().to_string(),
+            "email notes offline_access openid profile"
+        );
+        assert!(c.definitions().iter().all(|d| !d.description.is_empty()));
+        // A deployment's own wording of an OpenID scope is kept, once.
+        let c = ScopeCatalog::parse("notes=Notes;openid=Sign in").unwrap();
+        let openid: Vec<_> = c
+            .definitions()
+            .iter()
+            .filter(|d| d.name == "openid")
+            .collect();
+        assert_eq!(openid.len(), 1);
+        assert_eq!(openid[0].description, "Sign in");
     }
 
     proptest::proptest! {

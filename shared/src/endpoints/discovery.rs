@@ -1,4 +1,5 @@
-//! Authorization server metadata (RFC 8414) and the JWKS (RFC 7517 §5).
+//! Authorization server metadata (RFC 8414), which is also the OpenID Provider
+//! metadata (OpenID Connect Discovery 1.0 §3), and the JWKS (RFC 7517 §5).
 
 use crate::app::App;
 use crate::domain::client::GrantType;
@@ -7,6 +8,7 @@ use crate::endpoints::http::cors;
 use crate::endpoints::http::response::{json_public, token_error};
 use crate::endpoints::http::{Body, Request, Response};
 use crate::error::TokenError;
+use crate::keys::SigningAlgorithm;
 use crate::paths::{
     AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
 };
@@ -16,15 +18,42 @@ use serde_json::json;
 /// How long clients and verifiers may cache the metadata and the JWKS.
 pub use crate::keys::JWKS_CACHE_SECONDS as CACHE_SECONDS;
 
+/// The claims an ID token ([`crate::tokens::id_token`]) or the UserInfo endpoint
+/// ([`crate::domain::userinfo_claims`]) may carry.
+pub const CLAIMS_SUPPORTED: [&str; 17] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "sid",
+    "amr",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "updated_at",
+    "email",
+    "email_verified",
+];
+
+/// The `prompt` values `/authorize` honours (OpenID Connect Core §3.1.2.1;
+/// `select_account` is accepted and has nothing to choose: one account per
+/// session).
+pub const PROMPT_VALUES_SUPPORTED: [&str; 4] = ["none", "login", "consent", "select_account"];
+
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3), also served at
-/// `/.well-known/openid-configuration` for verifiers that look only there (RFC
-/// 8414 §5), API Gateway's JWT authorizer among them. Gatehouse issues no ID
-/// tokens: the document is the OAuth metadata, not an OpenID provider's.
+/// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4; RFC
+/// 8414 §5): one document, the metadata of an OAuth authorization server that
+/// is an OpenID Provider (Discovery §3).
 pub async fn metadata(app: &App, req: Request) -> Response<Body> {
-    cors::public(metadata_document(app, &req))
+    cors::public(metadata_document(app, &req).await)
 }
 
-fn metadata_document(app: &App, req: &Request) -> Response<Body> {
+async fn metadata_document(app: &App, req: &Request) -> Response<Body> {
     if let Some(r) = refuse_method(req) {
         return r;
     }
@@ -42,6 +71,23 @@ fn metadata_document(app: &App, req: &Request) -> Response<Body> {
     } else {
         &["S256"]
     };
+    // Discovery §3: RS256 must be listed. ES256 too when the deployment signs with
+    // it or a published key has it (a key set that cannot be read now leaves the
+    // configured algorithm alone to say so).
+    let published_es256 = match app.key_set().await {
+        Ok(set) => set
+            .verifying
+            .iter()
+            .any(|k| k.alg == SigningAlgorithm::Es256),
+        Err(e) => {
+            tracing::warn!(cause = %e, "reading the key set for the metadata failed");
+            false
+        }
+    };
+    let mut signing_algs = vec![SigningAlgorithm::Rs256.as_str()];
+    if published_es256 || c.signing_alg == Some(SigningAlgorithm::Es256) {
+        signing_algs.push(SigningAlgorithm::Es256.as_str());
+    }
     json_public(
         &json!({
             "issuer": c.issuer,
@@ -62,6 +108,13 @@ fn metadata_document(app: &App, req: &Request) -> Response<Body> {
             "revocation_endpoint_auth_methods_supported": all_auth_methods,
             // OpenID Connect Discovery 1.0 §3.
             "userinfo_endpoint": c.endpoint(USERINFO_PATH),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": signing_algs,
+            "claims_supported": CLAIMS_SUPPORTED,
+            "prompt_values_supported": PROMPT_VALUES_SUPPORTED,
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
         }),
         CACHE_SECONDS,
     )

@@ -25,6 +25,7 @@ use crate::domain::session::LoginSession;
 use crate::error::TokenError;
 use crate::secret::{Secret, random_id, random_token};
 use crate::store::{GrantStore, StoreError, StoreResult};
+use crate::tokens::id_token::IdTokenFor;
 use crate::tokens::presented;
 
 /// What a code is issued for: the client, the signed-in user's session, the
@@ -57,6 +58,7 @@ pub async fn issue(app: &App, r: CodeIssue<'_>) -> StoreResult<Option<Secret>> {
         last_used_at: t,
         session_id: r.session.session_id.clone(),
         auth_time: r.session.auth_time,
+        amr: r.session.amr.clone(),
         state: GrantState::Live,
         code: CodeState {
             hash: code.hash(),
@@ -128,7 +130,7 @@ pub async fn redeem(
             return Err(invalid());
         }
         let scope = grant.scope.clone();
-        let issue = issue_for(app, client, &grant, scope, 1, 0, t).await?;
+        let issue = issue_for(app, client, &grant, scope, IdTokenFor::Code, 1, 0, t).await?;
         match app.store.redeem_code(&grant, &issue.update).await {
             Ok(()) => return Ok(issue.response),
             Err(StoreError::Conflict) => {

@@ -31,5 +31,8 @@ pub async fn issue(
     Ok(TokenResponse {
         access_token,
         refresh_token: None,
+        // No user signed in: no ID token, whatever the scope (OpenID Connect
+        // Core §2 is about an End-User's authentication).
+        id_token: None,
     })
 }

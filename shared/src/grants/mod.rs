@@ -12,12 +12,14 @@ use crate::app::App;
 use crate::domain::client::{Client, GrantType};
 use crate::domain::grant::{Grant, RefreshState};
 use crate::domain::grant_lifetime;
-use crate::domain::scope::Scope;
+use crate::domain::offline_access;
+use crate::domain::scope::{OPENID, Scope};
 use crate::error::{TokenError, TokenErrorCode};
 use crate::secret::Secret;
 use crate::store::ClientStore;
 use crate::store::GrantUpdate;
 use crate::tokens::access::{self, AccessTokenRequest, IssuedAccessToken};
+use crate::tokens::id_token::{self, IdTokenFor};
 use crate::tokens::{owner, refresh};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -47,10 +49,12 @@ impl GrantRequest {
     }
 }
 
-/// A successful token response (RFC 6749 §5.1).
+/// A successful token response (RFC 6749 §5.1), with the ID token of a grant
+/// whose scope includes `openid` (OpenID Connect Core §3.1.3.3, §12.2).
 pub struct TokenResponse {
     pub access_token: IssuedAccessToken,
     pub refresh_token: Option<Secret>,
+    pub id_token: Option<String>,
 }
 
 impl Serialize for TokenResponse {
@@ -62,6 +66,9 @@ impl Serialize for TokenResponse {
         m.serialize_entry("scope", &self.access_token.scope.to_string())?;
         if let Some(r) = &self.refresh_token {
             m.serialize_entry("refresh_token", r.expose())?;
+        }
+        if let Some(t) = &self.id_token {
+            m.serialize_entry("id_token", t)?;
         }
         m.end()
     }
@@ -110,6 +117,7 @@ pub async fn exchange(
         grant = grant.as_str(),
         scope = %response.access_token.scope,
         refresh = response.refresh_token.is_some(),
+        id_token = response.id_token.is_some(),
         "access token issued"
     );
     Ok(response)
@@ -136,23 +144,28 @@ pub(crate) async fn owner_and_client_valid(
 /// another one on the same item).
 pub(crate) const ATTEMPTS: usize = 3;
 
-/// The tokens of a grant at one moment: an access token with `scope`, and the
-/// refresh token of `generation` when the client may refresh; and what the grant
-/// record must then say.
+/// The tokens of a grant at one moment: an access token with `scope`, the
+/// refresh token of `generation` when the client may refresh (and, for an
+/// OpenID grant, was granted `offline_access`: [`offline_access`]), the ID token
+/// when the grant's scope includes `openid`; and what the grant record must then
+/// say.
 pub(crate) struct Issue {
     pub response: TokenResponse,
     pub update: GrantUpdate,
 }
 
-/// Signs the access token of `grant` and mints its refresh token of
+/// Signs the access token of `grant` (and its ID token, issued with the code
+/// or on refresh as `issued_with` says) and mints its refresh token of
 /// `generation`, obtained by presenting `parent` (when the client may refresh).
 /// Nothing is written: the caller's transaction makes them valid, or they are
 /// dropped.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn issue_for(
     app: &App,
     client: &Client,
     grant: &Grant,
     scope: Scope,
+    issued_with: IdTokenFor,
     generation: u64,
     parent: u64,
     now: u64,
@@ -168,7 +181,24 @@ pub(crate) async fn issue_for(
         },
     )
     .await?;
-    let (refresh_token, refresh) = if client.allows_grant(GrantType::RefreshToken) {
+    // The ID token lives as long as the access token it is issued with.
+    let id_token = if grant.scope.contains(OPENID) {
+        Some(
+            id_token::sign(
+                app,
+                grant,
+                issued_with,
+                &access_token.token,
+                access_token.expires_in,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let may_refresh =
+        client.allows_grant(GrantType::RefreshToken) && offline_access::may_refresh(&grant.scope);
+    let (refresh_token, refresh) = if may_refresh {
         let key = app.refresh_key().await?;
         (
             Some(refresh::mint(&key, &grant.grant_id, generation)),
@@ -194,6 +224,7 @@ pub(crate) async fn issue_for(
         response: TokenResponse {
             access_token,
             refresh_token,
+            id_token,
         },
         update: GrantUpdate {
             now,

@@ -19,6 +19,7 @@ use crate::domain::grant::{RefreshDecision, RevokeReason, decide_refresh};
 use crate::domain::scope::Scope;
 use crate::error::{TokenError, TokenErrorCode};
 use crate::store::{GrantStore, StoreError};
+use crate::tokens::id_token::IdTokenFor;
 use crate::tokens::{presented, refresh};
 
 const INVALID_REFRESH: &str = "the refresh token is invalid, expired or revoked";
@@ -90,6 +91,7 @@ pub async fn refresh(
             client,
             &grant,
             scope,
+            IdTokenFor::Refresh,
             from + 1,
             presented.generation,
             t,

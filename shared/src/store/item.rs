@@ -200,6 +200,12 @@ pub fn grant_to_item(g: &Grant) -> Item {
         item.insert("code_challenge".into(), s(&ch.challenge));
         item.insert("code_challenge_method".into(), s(ch.method.as_str()));
     }
+    if !g.amr.is_empty() {
+        item.insert("amr".into(), s(&g.amr));
+    }
+    if let Some(nonce) = &g.code.binding.nonce {
+        item.insert("nonce".into(), s(nonce));
+    }
     if let Some(at) = g.code.redeemed_at {
         item.insert("code_redeemed_at".into(), n(at));
     }
@@ -243,6 +249,7 @@ pub fn grant_from_item(item: &Item) -> Result<Grant, StoreError> {
         last_used_at: get_n(item, "last_used_at")?,
         session_id: get_s(item, "session_id")?,
         auth_time: get_n(item, "auth_time")?,
+        amr: get_opt_s(item, "amr").unwrap_or_default(),
         state,
         code: CodeState {
             hash: SecretHash::from_stored(get_s(item, "code_hash")?),
@@ -259,6 +266,7 @@ pub fn grant_from_item(item: &Item) -> Result<Grant, StoreError> {
                         method: parse::<ChallengeMethod>(item, "code_challenge_method")?,
                     }),
                 },
+                nonce: get_opt_s(item, "nonce"),
             },
             expires_at: get_n(item, "code_expires_at")?,
             redeemed_at: get_opt_n(item, "code_redeemed_at"),
@@ -553,6 +561,7 @@ mod tests {
             last_used_at: 11,
             session_id: "s".into(),
             auth_time: 9,
+            amr: "pwd".into(),
             state: GrantState::Live,
             code: CodeState {
                 hash: SecretHash::of("code"),
@@ -563,6 +572,7 @@ mod tests {
                         challenge: "x".repeat(43),
                         method: ChallengeMethod::S256,
                     }),
+                    nonce: Some("n-0S6_WzA2Mj".into()),
                 },
                 expires_at: 70,
                 redeemed_at: None,
@@ -587,6 +597,8 @@ mod tests {
         used.code.redeemed_at = Some(20);
         used.code.binding.challenge = None;
         used.code.binding.redirect_uri_in_request = false;
+        used.code.binding.nonce = None;
+        used.amr = String::new();
         used.refresh = Some(RefreshState {
             generation: 4,
             parent: 2,

@@ -1,11 +1,12 @@
 //! The token rules every endpoint shares, below HTTP: what a presented value is
 //! ([`presented`]), refresh token values ([`refresh`]), signing and verifying
-//! access tokens ([`access`]), whether a token's owner is still valid ([`owner`]),
-//! whether a token is active ([`active`]), and what the UserInfo endpoint tells
-//! the bearer of one ([`userinfo`]).
+//! access tokens ([`access`]), ID tokens ([`id_token`]), whether a token's owner
+//! is still valid ([`owner`]), whether a token is active ([`active`]), and what the
+//! UserInfo endpoint tells the bearer of one ([`userinfo`]).
 
 pub mod access;
 pub mod active;
+pub mod id_token;
 pub mod owner;
 pub mod presented;
 pub mod refresh;

@@ -278,6 +278,7 @@ impl<'a> Step<'a> {
                     redirect_uri: ar.redirect_uri.clone(),
                     redirect_uri_in_request: ar.redirect_uri_in_request,
                     challenge: ar.challenge.clone(),
+                    nonce: ar.nonce.clone(),
                 },
             },
         )

@@ -6,6 +6,7 @@
 
 use crate::app::App;
 use crate::domain::client::{Client, ClientType, GrantType};
+use crate::domain::nonce::check_nonce;
 use crate::domain::pkce::{self, CodeChallenge};
 use crate::domain::scope::{Scope, requested_scope};
 use crate::endpoints::http::form::decode_component;
@@ -31,6 +32,8 @@ pub struct AuthorizationRequest {
     pub scope: Scope,
     pub challenge: Option<CodeChallenge>,
     pub prompt: Prompt,
+    /// `nonce` (OpenID Connect Core §3.1.2.1), checked by [`check_nonce`].
+    pub nonce: Option<String>,
 }
 
 /// The `prompt` values honoured (OpenID Connect Core §3.1.2.1).
@@ -89,6 +92,11 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
             _ => return Err(page("The authorization request is malformed.")),
         }
     }
+    // `nonce=` is a malformed nonce, not an omitted one (OpenID Connect Core
+    // §3.1.2.1 gives no empty value a meaning): told apart before the rule below.
+    let empty_nonce = params
+        .get("nonce")
+        .is_some_and(|v| v.iter().any(String::is_empty));
     // Empty values count as omitted (RFC 6749 §3.1).
     for values in params.values_mut() {
         values.retain(|v| !v.is_empty());
@@ -189,11 +197,26 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
             "only response_mode=query is supported",
         ));
     }
-    if get("request").is_some() || get("request_uri").is_some() {
+    // OpenID Connect Core §6.1, §6.2: request objects are not supported, and
+    // each parameter has its own error.
+    if get("request").is_some() {
         return Err(refuse(
-            E::InvalidRequest,
-            "request objects (request, request_uri) are not supported",
+            E::RequestNotSupported,
+            "the request parameter (request objects) is not supported",
         ));
+    }
+    if get("request_uri").is_some() {
+        return Err(refuse(
+            E::RequestUriNotSupported,
+            "the request_uri parameter is not supported",
+        ));
+    }
+    if empty_nonce {
+        return Err(refuse(E::InvalidRequest, "nonce must not be empty"));
+    }
+    let nonce = get("nonce");
+    if let Some(n) = nonce {
+        check_nonce(n).map_err(|d| refuse(E::InvalidRequest, d))?;
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(refuse(
@@ -230,6 +253,7 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
         scope,
         challenge,
         prompt,
+        nonce: nonce.map(str::to_owned),
     })
 }
 
