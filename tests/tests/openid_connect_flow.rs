@@ -378,8 +378,8 @@ async fn the_metadata_is_an_openid_providers_at_both_well_known_paths() {
         ] {
             assert_eq!(body[flag], false, "{flag}");
         }
+        assert_eq!(body["userinfo_endpoint"], server.url("/userinfo"));
         for absent in [
-            "userinfo_endpoint",
             "end_session_endpoint",
             "backchannel_logout_supported",
             "acr_values_supported",
