@@ -1,12 +1,14 @@
 //! The token rules every endpoint shares, below HTTP: what a presented value is
 //! ([`presented`]), refresh token values ([`refresh`]), signing and verifying
-//! access tokens ([`access`]), ID tokens ([`id_token`]), whether a token's owner
+//! access tokens ([`access`]), ID tokens ([`id_token`]) and the ID tokens presented
+//! back as hints ([`id_token_hint`]), whether a token's owner
 //! is still valid ([`owner`]), whether a token is active ([`active`]), and what the
 //! UserInfo endpoint tells the bearer of one ([`userinfo`]).
 
 pub mod access;
 pub mod active;
 pub mod id_token;
+pub mod id_token_hint;
 pub mod owner;
 pub mod presented;
 pub mod refresh;
