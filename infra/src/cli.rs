@@ -159,6 +159,13 @@ enum ClientCommand {
         #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
+    /// Bring the origins table (the browser origins CORS answers) in line with the
+    /// clients: for clients registered before the table existed. Idempotent;
+    /// `serve` runs it at start.
+    SyncOrigins {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -302,6 +309,13 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     let moved = store.migrate_legacy_keys().await?;
     if moved > 0 {
         eprintln!("moved {moved} secret item(s) of an older layout to the secrets table");
+    }
+    let synced = store.sync_origins().await?;
+    if synced.stale_removed > 0 {
+        eprintln!(
+            "removed {} origin entry(ies) of deleted clients",
+            synced.stale_removed
+        );
     }
     if registration::ensure_signing_keys(&store, &config, opts.signing_alg)
         .await
@@ -523,6 +537,24 @@ async fn client_command(
             } else {
                 anyhow::bail!("no client `{client_id}`")
             }
+        }
+        ClientCommand::SyncOrigins { json } => {
+            let sync = store.sync_origins().await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({
+                        "clients": sync.clients,
+                        "stale_removed": sync.stale_removed,
+                    })
+                );
+            } else {
+                eprintln!(
+                    "origins of {} client(s) are registered; {} entry(ies) of deleted clients removed",
+                    sync.clients, sync.stale_removed
+                );
+            }
+            Ok(())
         }
     }
 }

@@ -578,6 +578,20 @@ async fn a_dynamodb_endpoint_is_used_instead_of_the_local_data() {
 }
 
 #[test]
+fn sync_origins_registers_the_origins_of_every_client_and_is_idempotent() {
+    let dir = data_dir("sync-origins");
+    code_client(&dir, "one");
+    code_client(&dir, "two");
+    let first = ok_json(gatehouse(&dir, &["client", "sync-origins", "--json"]));
+    assert_eq!(first, serde_json::json!({"clients": 2, "stale_removed": 0}));
+    let again = ok_json(gatehouse(&dir, &["client", "sync-origins", "--json"]));
+    assert_eq!(again, first);
+    let out = gatehouse(&dir, &["client", "sync-origins"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("origins of 2 client(s) are registered"));
+}
+
+#[test]
 fn aws_targets_need_table_names() {
     let out = Command::new(BIN)
         .args(["--aws", "client", "list"])

@@ -16,8 +16,8 @@ use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::store::{
     ClientStore, ConsentStore, DynamoStore, GrantStore, GrantUpdate, GrantsOf, KeyStore,
-    LoginAttemptStore, SecretKeyPurpose, SecretKeyStore, SessionStore, Slots, StoreError,
-    TableNames, TokenStateQuery, TokenStateStore, UserStore,
+    LoginAttemptStore, OriginStore, SecretKeyPurpose, SecretKeyStore, SessionStore, Slots,
+    StoreError, TableNames, TokenStateQuery, TokenStateStore, UserStore,
 };
 
 async fn store() -> DynamoStore {
@@ -120,6 +120,74 @@ async fn clients_are_created_once_read_listed_rotated_and_deleted() {
     assert!(s.delete_client("a").await.unwrap());
     assert!(!s.delete_client("a").await.unwrap());
     assert!(s.get_client("a").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn syncing_origins_adds_the_missing_and_removes_those_of_no_client() {
+    let s = store().await;
+    let mut a = client("a", ClientType::Public);
+    a.redirect_uris = vec![
+        "https://app.example/cb".into(),
+        "https://app.example/other".into(),
+        "http://127.0.0.1:8080/cb".into(),
+    ];
+    s.create_client(&a).await.unwrap();
+    let mut b = client("b", ClientType::Public);
+    b.redirect_uris = vec!["https://app.example/b".into()];
+    s.create_client(&b).await.unwrap();
+    let origins = &s.tables().origins;
+    let raw = s.client();
+    // A deployment whose clients came before the table: one origin lost, and an
+    // entry of a client that no longer exists.
+    raw.delete_item()
+        .table_name(origins)
+        .key("origin", AttributeValue::S("http://127.0.0.1:8080".into()))
+        .send()
+        .await
+        .unwrap();
+    raw.update_item()
+        .table_name(origins)
+        .key("origin", AttributeValue::S("https://app.example".into()))
+        .update_expression("ADD client_ids :id")
+        .expression_attribute_values(":id", AttributeValue::Ss(vec!["gone".into()]))
+        .send()
+        .await
+        .unwrap();
+    raw.put_item()
+        .table_name(origins)
+        .item("origin", AttributeValue::S("https://stale.example".into()))
+        .item("client_ids", AttributeValue::Ss(vec!["gone".into()]))
+        .send()
+        .await
+        .unwrap();
+    assert!(!s.origin_registered("http://127.0.0.1:8080").await.unwrap());
+    assert!(s.origin_registered("https://stale.example").await.unwrap());
+
+    let sync = s.sync_origins().await.unwrap();
+    assert_eq!((sync.clients, sync.stale_removed), (2, 2));
+    assert!(s.origin_registered("http://127.0.0.1:8080").await.unwrap());
+    assert!(s.origin_registered("https://app.example").await.unwrap());
+    assert!(!s.origin_registered("https://stale.example").await.unwrap());
+    let ids = raw
+        .get_item()
+        .table_name(origins)
+        .key("origin", AttributeValue::S("https://app.example".into()))
+        .send()
+        .await
+        .unwrap();
+    let Some(AttributeValue::Ss(mut ids)) = ids.item().unwrap().get("client_ids").cloned() else {
+        panic!("no client_ids");
+    };
+    ids.sort();
+    assert_eq!(ids, ["a", "b"]);
+
+    let again = s.sync_origins().await.unwrap();
+    assert_eq!((again.clients, again.stale_removed), (2, 0), "idempotent");
+    // A deleted client's origins go with it, and a sync does not bring them back.
+    assert!(s.delete_client("b").await.unwrap());
+    assert!(s.delete_client("a").await.unwrap());
+    s.sync_origins().await.unwrap();
+    assert!(!s.origin_registered("https://app.example").await.unwrap());
 }
 
 #[tokio::test]

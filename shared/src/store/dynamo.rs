@@ -10,7 +10,9 @@ use crate::domain::client::Client;
 use crate::domain::cors::registered_origins;
 use crate::secret::SecretHash;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
 /// The store, on any DynamoDB-compatible endpoint.
 #[derive(Clone, Debug)]
@@ -233,6 +235,80 @@ impl OriginStore for DynamoStore {
             Some(AttributeValue::Ss(ids)) if !ids.is_empty()
         ))
     }
+}
+
+impl DynamoStore {
+    /// Brings the origins table in line with the clients (`gatehouse client
+    /// sync-origins`; `serve` runs it at start): for a deployment whose clients
+    /// were registered before the table existed, or whose table was restored apart.
+    ///
+    /// Safe beside registrations and deletions made at the same time:
+    /// - each client's origins are added in one transaction with a check that the
+    ///   client still exists, so a client deleted meanwhile is not added back;
+    /// - a client id is removed from an origin only when a consistent read finds
+    ///   no such client. Its creation wrote the client and its origins in one
+    ///   transaction, so an id seen in the table of a client being created is
+    ///   found.
+    pub async fn sync_origins(&self) -> StoreResult<OriginSync> {
+        let mut sync = OriginSync::default();
+        for client in self.list_clients().await? {
+            let mut ops = vec![
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name(&self.tables.clients)
+                            .set_key(Some(key("client_id", &client.client_id)))
+                            .condition_expression("attribute_exists(client_id)")
+                            .build()
+                            .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    )
+                    .build(),
+            ];
+            let steps = self.origin_steps("ADD", &client.client_id, &client.redirect_uris)?;
+            if steps.is_empty() {
+                continue;
+            }
+            ops.extend(steps);
+            match self.transact(ops).await {
+                Ok(()) => sync.clients += 1,
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for entry in self.scan_all(&self.tables.origins).await? {
+            let Some(AttributeValue::S(origin)) = entry.get("origin") else {
+                continue;
+            };
+            let Some(AttributeValue::Ss(ids)) = entry.get("client_ids") else {
+                continue;
+            };
+            for id in ids {
+                if self.get_client(id).await?.is_some() {
+                    continue;
+                }
+                self.db
+                    .update_item()
+                    .table_name(&self.tables.origins)
+                    .set_key(Some(key("origin", origin)))
+                    .update_expression("DELETE client_ids :id")
+                    .expression_attribute_values(":id", AttributeValue::Ss(vec![id.clone()]))
+                    .send()
+                    .await
+                    .map_err(map_err)?;
+                sync.stale_removed += 1;
+            }
+        }
+        Ok(sync)
+    }
+}
+
+/// What [`DynamoStore::sync_origins`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OriginSync {
+    /// Clients whose origins are now all in the table.
+    pub clients: usize,
+    /// Client ids taken from origins because no such client exists.
+    pub stale_removed: usize,
 }
 
 impl ClientStore for DynamoStore {
