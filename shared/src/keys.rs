@@ -270,6 +270,31 @@ pub struct KeySet {
 }
 
 impl KeySet {
+    /// How to verify `token`, a JWT whose header must say `typ` (RFC 8725 §3.11:
+    /// explicit typing keeps one kind of token from passing for another): the
+    /// published key its `kid` names, and a validation for that key's algorithm
+    /// only, never the header's choice (RFC 8725 §3.1), with no leeway and with
+    /// expiry left to the caller. `None` for any other header.
+    pub fn validation_for(
+        &self,
+        token: &str,
+        typ: &str,
+    ) -> Option<(&VerifyingKey, jsonwebtoken::Validation)> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.typ.as_deref() != Some(typ) {
+            return None;
+        }
+        let kid = header.kid.as_deref()?;
+        let key = self.verifying.iter().find(|k| k.kid == kid)?;
+        if header.alg != key.alg.jwt_algorithm() {
+            return None;
+        }
+        let mut v = jsonwebtoken::Validation::new(key.alg.jwt_algorithm());
+        v.leeway = 0;
+        v.validate_exp = false;
+        Some((key, v))
+    }
+
     /// Builds the set from stored keys: the newest active key signs; every published
     /// key (active, next, retired within its window) is in the JWKS.
     pub fn build(mut keys: Vec<StoredKey>, now: u64) -> Result<Self, String> {

@@ -7,7 +7,7 @@ use crate::domain::scope::Scope;
 use crate::error::TokenError;
 use crate::keys::KeySet;
 use crate::secret::random_id;
-use jsonwebtoken::{Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{Header, decode, encode};
 use serde::{Deserialize, Serialize};
 
 /// The claims of RFC 9068 §2.2, and the grant the token belongs to.
@@ -87,18 +87,7 @@ pub fn verify(
     token: &str,
     now: u64,
 ) -> Option<AccessTokenClaims> {
-    let header = decode_header(token).ok()?;
-    if header.typ.as_deref() != Some("at+jwt") {
-        return None;
-    }
-    let kid = header.kid.as_deref()?;
-    let key = keys.verifying.iter().find(|k| k.kid == kid)?;
-    if header.alg != key.alg.jwt_algorithm() {
-        return None;
-    }
-    let mut v = Validation::new(key.alg.jwt_algorithm());
-    v.leeway = 0;
-    v.validate_exp = false;
+    let (key, mut v) = keys.validation_for(token, "at+jwt")?;
     v.set_audience(&[audience]);
     if let Some(iss) = issuer {
         v.set_issuer(&[iss]);
