@@ -503,42 +503,27 @@ async fn without_a_redirect_uri_in_the_authorization_request_the_token_request_m
 
 // The authorization code grant: the code's client, lifetime and single use.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_code_presented_by_another_confidential_client_is_invalid_grant_and_stays_usable() {
-    let (server, a, _) = setup(ClientType::Confidential).await;
-    let b = server
-        .code_client(ClientType::Confidential, "read write")
-        .await;
+/// A code presented by another client of the same type is `invalid_grant`, and
+/// the refusal leaves it usable by the client it was issued to.
+async fn another_clients_code_is_refused(client_type: ClientType, redirect: &str) {
+    let (server, a, _) = setup(client_type).await;
+    let b = server.code_client(client_type, "read write").await;
     let mut browser = Alice::new();
-    let (code, verifier) = browser
-        .code_pkce(&server, &a, CONFIDENTIAL_REDIRECT, "read")
-        .await;
-    let answer = server
-        .exchange_code(&b, &code, CONFIDENTIAL_REDIRECT, &verifier)
-        .await;
+    let (code, verifier) = browser.code_pkce(&server, &a, redirect, "read").await;
+    let answer = server.exchange_code(&b, &code, redirect, &verifier).await;
     assert_error(&answer, 400, "invalid_grant");
-    let answer = server
-        .exchange_code(&a, &code, CONFIDENTIAL_REDIRECT, &verifier)
-        .await;
+    let answer = server.exchange_code(&a, &code, redirect, &verifier).await;
     assert_eq!(answer.0, 200, "its owner still redeems it: {}", answer.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_presented_by_another_confidential_client_is_invalid_grant_and_stays_usable() {
+    another_clients_code_is_refused(ClientType::Confidential, CONFIDENTIAL_REDIRECT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_public_client_cannot_redeem_another_public_clients_code() {
-    let (server, a, _) = setup(ClientType::Public).await;
-    let b = server.code_client(ClientType::Public, "read write").await;
-    let mut browser = Alice::new();
-    let (code, verifier) = browser
-        .code_pkce(&server, &a, PUBLIC_REDIRECT, "read")
-        .await;
-    let answer = server
-        .exchange_code(&b, &code, PUBLIC_REDIRECT, &verifier)
-        .await;
-    assert_error(&answer, 400, "invalid_grant");
-    let answer = server
-        .exchange_code(&a, &code, PUBLIC_REDIRECT, &verifier)
-        .await;
-    assert_eq!(answer.0, 200, "its owner still redeems it: {}", answer.2);
+    another_clients_code_is_refused(ClientType::Public, PUBLIC_REDIRECT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
