@@ -67,9 +67,9 @@ pub async fn preflight_for_clients(app: &App, req: &Request) -> Response<Body> {
     preflight_registered(app, req, "POST").await
 }
 
-/// The answer to a preflight of the UserInfo endpoint: as
-/// [`preflight_for_clients`], with `GET, POST` allowed (OpenID Connect Core
-/// §5.3: the endpoint MUST support both).
+/// The answer to a preflight of the UserInfo endpoint (OpenID Connect Core §5.3:
+/// it SHOULD support CORS): as [`preflight_for_clients`], with `GET, POST`
+/// allowed (§5.3: the endpoint MUST support both).
 pub async fn preflight_userinfo(app: &App, req: &Request) -> Response<Body> {
     preflight_registered(app, req, "GET, POST").await
 }
