@@ -1,12 +1,15 @@
 //! CORS (Fetch standard §3.2) through `gatehouse serve`'s router: which origins
 //! the token and revocation endpoints answer, per client and for preflights;
-//! the public metadata and JWKS; never `/authorize`.
+//! the public metadata and JWKS; never `/authorize`. The UserInfo endpoint
+//! (OpenID Connect Core §5.3) answers the origins of the client its access token
+//! was issued to.
 
 use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::cors::Allowlist;
 use gatehouse_core::domain::scope::Scope;
 use gatehouse_core::store::ClientStore;
-use gatehouse_tests::{Answer, TestServer, cc_registration, http, read};
+use gatehouse_tests::flow::{UserAgent, param, pkce};
+use gatehouse_tests::{Answer, TestClient, TestServer, cc_registration, http, read};
 
 const A: &str = "https://a.example";
 const B: &str = "https://b.example";
@@ -310,4 +313,198 @@ async fn the_metadata_and_jwks_allow_any_origin() {
         assert_eq!(header(&answer, "vary"), None);
         assert_eq!(header(&answer, "access-control-allow-credentials"), None);
     }
+}
+
+// The UserInfo endpoint.
+
+/// A browser app at `origin` allowed `openid read`, and an access token of
+/// alice's for it with `scope` (a real sign-in, consent and code exchange).
+async fn userinfo_token(server: &TestServer, origin: &str, scope: &str) -> String {
+    let redirect = format!("{origin}/callback");
+    let client = server
+        .register(ClientRegistration {
+            name: "Browser app".into(),
+            client_type: ClientType::Public,
+            redirect_uris: vec![redirect.clone()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            allowed_scope: Scope::parse("openid read").unwrap(),
+            default_scope: None,
+            access_token_ttl: None,
+            introspect_any: false,
+            skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
+        })
+        .await;
+    let client = TestClient::from(client);
+    let (verifier, challenge) = pkce();
+    let query = server.authorize_query(&client, &redirect, scope, &challenge);
+    let page = UserAgent::new().authorize(server, &query, "alice").await;
+    let code = param(&page.location().unwrap(), "code").unwrap();
+    let answer = server
+        .exchange_code(&client, &code, &redirect, &verifier)
+        .await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    answer.2["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `GET /userinfo` with `token`, from `origin` when given.
+async fn userinfo_from(server: &TestServer, origin: Option<&str>, token: &str) -> Answer {
+    let mut req = http().get(server.url("/userinfo")).bearer_auth(token);
+    if let Some(origin) = origin {
+        req = req.header("origin", origin);
+    }
+    read(req.send().await.unwrap()).await
+}
+
+/// A preflight of `GET /userinfo` with the bearer token, from `origin`.
+async fn userinfo_preflight(server: &TestServer, origin: &str) -> Answer {
+    let req = http()
+        .request(reqwest::Method::OPTIONS, server.url("/userinfo"))
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization");
+    read(req.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn a_userinfo_preflight_from_an_origin_no_client_registers_gets_no_cors_headers() {
+    let server = server().await;
+    spa(&server, A).await;
+    for origin in [
+        "https://evil.example",
+        "https://a.example:8443",
+        "http://a.example",
+        "null",
+        "https://a.example/",
+    ] {
+        let answer = userinfo_preflight(&server, origin).await;
+        assert_eq!(answer.0, 204, "{origin}");
+        assert!(cors_headers(&answer).is_empty(), "{origin}: {:?}", answer.1);
+        assert_eq!(header(&answer, "vary"), None);
+    }
+    // An OPTIONS that is no preflight is an ordinary request: 405.
+    let answer = read(
+        http()
+            .request(reqwest::Method::OPTIONS, server.url("/userinfo"))
+            .header("origin", A)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.0, 405);
+    assert!(cors_headers(&answer).is_empty(), "{:?}", answer.1);
+}
+
+#[tokio::test]
+async fn a_userinfo_answer_to_an_origin_of_another_client_carries_no_cors_headers() {
+    let server = server().await;
+    server.user("alice").await;
+    let token = userinfo_token(&server, A, "openid").await;
+    spa(&server, B).await;
+    // B's origin passes the preflight (some client registers it)...
+    let pre = userinfo_preflight(&server, B).await;
+    assert_eq!(header(&pre, "access-control-allow-origin"), Some(B));
+    // ...but the token was issued to A's client: B's page may not read its claims.
+    let answer = userinfo_from(&server, Some(B), &token).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    assert!(cors_headers(&answer).is_empty(), "{:?}", answer.1);
+    // Without an Origin (not a browser's cross-origin fetch): none either.
+    let answer = userinfo_from(&server, None, &token).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    assert!(cors_headers(&answer).is_empty(), "{:?}", answer.1);
+    assert_eq!(header(&answer, "vary"), None);
+}
+
+#[tokio::test]
+async fn a_userinfo_error_answer_carries_cors_headers_only_for_an_allowed_origin() {
+    let server = server().await;
+    server.user("alice").await;
+    // An invalid token has no client: A's origin is not allowed...
+    let answer = userinfo_from(&server, Some(A), "not-a-token").await;
+    assert_eq!(answer.0, 401, "{}", answer.2);
+    assert!(cors_headers(&answer).is_empty(), "{:?}", answer.1);
+    userinfo_token(&server, A, "openid").await;
+    let answer = userinfo_from(&server, Some(A), "not-a-token").await;
+    assert_eq!(answer.0, 401, "{}", answer.2);
+    assert!(cors_headers(&answer).is_empty(), "{:?}", answer.1);
+    // ...the allowlist's is, and the page can read the challenge.
+    let answer = userinfo_from(&server, Some(ALLOWLISTED), "not-a-token").await;
+    assert_eq!(answer.0, 401, "{}", answer.2);
+    assert_eq!(
+        header(&answer, "www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
+    assert_eq!(
+        header(&answer, "access-control-allow-origin"),
+        Some(ALLOWLISTED)
+    );
+    assert_eq!(
+        header(&answer, "access-control-expose-headers"),
+        Some("WWW-Authenticate")
+    );
+    assert_eq!(header(&answer, "vary"), Some("Origin"));
+    // A token without `openid` is its client's: 403, readable by its origin only.
+    let token = userinfo_token(&server, A, "read").await;
+    let answer = userinfo_from(&server, Some(A), &token).await;
+    assert_eq!(answer.0, 403, "{}", answer.2);
+    assert_eq!(header(&answer, "access-control-allow-origin"), Some(A));
+    assert_eq!(
+        header(&answer, "access-control-expose-headers"),
+        Some("WWW-Authenticate")
+    );
+    spa(&server, B).await;
+    let answer = userinfo_from(&server, Some(B), &token).await;
+    assert_eq!(answer.0, 403, "{}", answer.2);
+    assert!(cors_headers(&answer).is_empty(), "{:?}", answer.1);
+}
+
+#[tokio::test]
+async fn a_userinfo_preflight_from_a_clients_redirect_uri_origin_allows_get_and_post() {
+    let server = server().await;
+    spa(&server, A).await;
+    for origin in [A, ALLOWLISTED] {
+        let answer = userinfo_preflight(&server, origin).await;
+        assert_eq!(answer.0, 204, "{origin}");
+        assert_eq!(header(&answer, "access-control-allow-origin"), Some(origin));
+        assert_eq!(header(&answer, "vary"), Some("Origin"));
+        assert_eq!(
+            header(&answer, "access-control-allow-methods"),
+            Some("GET, POST")
+        );
+        assert_eq!(
+            header(&answer, "access-control-allow-headers"),
+            Some("authorization, content-type")
+        );
+        assert_eq!(header(&answer, "access-control-max-age"), Some("600"));
+        assert_eq!(header(&answer, "access-control-allow-credentials"), None);
+    }
+}
+
+#[tokio::test]
+async fn a_userinfo_answer_to_the_token_clients_origin_carries_its_origin() {
+    let server = server().await;
+    server.user("alice").await;
+    let token = userinfo_token(&server, A, "openid").await;
+    let answer = userinfo_from(&server, Some(A), &token).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    assert!(answer.2["sub"].is_string(), "{}", answer.2);
+    assert_eq!(header(&answer, "access-control-allow-origin"), Some(A));
+    assert_eq!(header(&answer, "vary"), Some("Origin"));
+    assert_eq!(
+        header(&answer, "access-control-expose-headers"),
+        Some("WWW-Authenticate")
+    );
+    assert_eq!(header(&answer, "access-control-allow-credentials"), None);
+    // By POST with the token in the form, too.
+    let answer = post_from(&server, "/userinfo", A, None, &[("access_token", &token)]).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    assert_eq!(header(&answer, "access-control-allow-origin"), Some(A));
+    // The allowlist's origin may read it as well.
+    let answer = userinfo_from(&server, Some(ALLOWLISTED), &token).await;
+    assert_eq!(
+        header(&answer, "access-control-allow-origin"),
+        Some(ALLOWLISTED)
+    );
 }

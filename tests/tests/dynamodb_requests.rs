@@ -163,6 +163,21 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
         calls.take(),
         &[("GetItem", 2), ("TransactWriteItems", 1)],
     );
+    // A browser app's UserInfo request: the Origin costs nothing, since the
+    // token's client is read in the BatchGetItem that checks the token.
+    let resp = gatehouse_tests::http()
+        .get(server.url("/userinfo"))
+        .bearer_auth(oidc_refreshed["access_token"].as_str().unwrap())
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    measure(
+        "GET /userinfo with an Origin",
+        calls.take(),
+        &[("BatchGetItem", 1), ("GetItem", 2)],
+    );
 
     server.cc_token(&cc, "read").await;
     measure(
@@ -277,6 +292,12 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
         calls.take(),
         &[("GetItem", 1)],
     );
+    server.preflight("/userinfo", "https://app.example").await;
+    measure(
+        "OPTIONS /userinfo (CORS preflight)",
+        calls.take(),
+        &[("GetItem", 1)],
+    );
     server
         .preflight("/.well-known/jwks.json", "https://app.example")
         .await;
@@ -301,6 +322,8 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
         ("POST /introspect, a user's access token", 3, false),
         ("POST /revoke, a refresh token (its grant ends)", 3, true),
         ("OPTIONS /token (CORS preflight)", 1, false),
+        ("GET /userinfo with an Origin", 3, false),
+        ("OPTIONS /userinfo (CORS preflight)", 1, false),
     ] {
         let c = row(name);
         assert!(total(c) <= budget, "{name}: {c:?} over {budget}");

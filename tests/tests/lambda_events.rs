@@ -457,6 +457,7 @@ async fn preflight_events_from_an_origin_no_client_registers_get_no_cors_headers
     for (endpoint, fixture) in [
         (Endpoint::Token, "token-preflight.json"),
         (Endpoint::Revoke, "revoke-preflight.json"),
+        (Endpoint::Userinfo, "userinfo-preflight.json"),
     ] {
         let (status, headers, _) = invoke(&server, endpoint, fixture).await;
         assert_eq!(status, 204, "{fixture}");
@@ -476,12 +477,14 @@ async fn preflight_events_from_an_origin_no_client_registers_get_no_cors_headers
 #[tokio::test]
 async fn preflight_events_from_a_registered_origin_are_allowed_through_the_handler() {
     let server = spa_server().await;
-    for (endpoint, fixture) in [
-        (Endpoint::Token, "token-preflight.json"),
-        (Endpoint::Revoke, "revoke-preflight.json"),
+    for (endpoint, fixture, methods) in [
+        (Endpoint::Token, "token-preflight.json", "POST"),
+        (Endpoint::Revoke, "revoke-preflight.json", "POST"),
+        (Endpoint::Userinfo, "userinfo-preflight.json", "GET, POST"),
     ] {
         let endpoints: &'static [Endpoint] = match endpoint {
             Endpoint::Token => &[Endpoint::Token],
+            Endpoint::Userinfo => &[Endpoint::Userinfo],
             _ => &[Endpoint::Revoke],
         };
         let handler = Handler::new(
@@ -495,7 +498,7 @@ async fn preflight_events_from_a_registered_origin_are_allowed_through_the_handl
         assert_eq!(status, 204, "{fixture}");
         assert_eq!(h["access-control-allow-origin"], SPA);
         assert_eq!(h["vary"], "Origin");
-        assert_eq!(h["access-control-allow-methods"], "POST");
+        assert_eq!(h["access-control-allow-methods"], methods, "{fixture}");
         assert_eq!(
             h["access-control-allow-headers"],
             "authorization, content-type"

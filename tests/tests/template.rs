@@ -131,7 +131,11 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
         assert_eq!(methods(path), BTreeSet::from(["ANY"]), "{path}");
     }
     assert_eq!(methods("/authorize"), BTreeSet::from(["GET", "POST"]));
-    assert_eq!(methods("/userinfo"), BTreeSet::from(["GET", "POST"]));
+    // UserInfo: GET and POST (OpenID Connect Core §5.3), OPTIONS for CORS preflights.
+    assert_eq!(
+        methods("/userinfo"),
+        BTreeSet::from(["GET", "OPTIONS", "POST"])
+    );
     for path in [
         "/.well-known/oauth-authorization-server",
         "/.well-known/jwks.json",
@@ -482,6 +486,9 @@ async fn observed() -> Seen {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    // A browser app's preflight reads the origins table.
+    let preflight = userinfo.preflight("/userinfo", "https://app.example").await;
+    assert_eq!(preflight.0, 204);
     seen.record(&server, "userinfo");
 
     // discovery: metadata and the JWKS.

@@ -9,6 +9,10 @@
 //! allowlist (`GATEHOUSE_CORS_ORIGINS`), or is the origin of a redirect URI of a
 //! registered client: of the client that authenticated, for a request whose
 //! client is known; of any client, for a preflight, whose client is unknown.
+//!
+//! The UserInfo endpoint, which OpenID Connect Core §5.3 says SHOULD support
+//! CORS for JavaScript clients, follows the same rules; its client is the one
+//! the access token was issued to.
 
 use crate::domain::client::Client;
 use std::collections::BTreeSet;

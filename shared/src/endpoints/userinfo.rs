@@ -8,9 +8,14 @@
 //! logs. Errors follow RFC 6750 §3 (Core §5.3.3): a request without a token gets a
 //! bare `Bearer` challenge (§3.1: no error code), a bad token 401
 //! `invalid_token`, a token without `openid` 403 `insufficient_scope`.
+//!
+//! A browser app calls it cross-origin: preflights and answers follow
+//! [`cors`] (the origins of the token's client, or the allowlist).
 
 use crate::app::App;
 use crate::authorizer::event::{NoToken, bearer_token};
+use crate::domain::client::Client;
+use crate::endpoints::http::cors;
 use crate::endpoints::http::form::Form;
 use crate::endpoints::http::response::json_no_store;
 use crate::endpoints::http::{Body, Request, Response};
@@ -34,8 +39,19 @@ enum Refusal {
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let refusal = match presented_token(&req) {
-        Ok(token) => match userinfo(app, &token).await {
+    if cors::is_preflight(&req) {
+        return cors::preflight_userinfo(app, &req).await;
+    }
+    let mut token_client = None;
+    let r = answer(app, &req, &mut token_client).await;
+    cors::for_userinfo(app, &req, token_client.as_ref(), r)
+}
+
+/// The claims or the refusal; `token_client` is the token's client when the
+/// token is active (see [`userinfo`]).
+async fn answer(app: &App, req: &Request, token_client: &mut Option<Client>) -> Response<Body> {
+    let refusal = match presented_token(req) {
+        Ok(token) => match userinfo(app, &token, token_client).await {
             Ok(claims) => return json_no_store(StatusCode::OK, &claims),
             Err(UserinfoError::InvalidToken(cause)) => Refusal::InvalidToken(cause),
             Err(UserinfoError::InsufficientScope) => Refusal::InsufficientScope,

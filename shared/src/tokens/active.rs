@@ -38,6 +38,10 @@ pub struct ActiveToken {
     pub jti: Option<String>,
     /// The resource owner's login name, for a user's token.
     pub username: Option<String>,
+    /// The token's client as read to check it; `None` when it is the caller,
+    /// which is not read again. The UserInfo endpoint's CORS answer needs its
+    /// redirect URIs (`endpoints/http/cors.rs`), at no further read.
+    pub client: Option<Client>,
 }
 
 /// Who may see a token: introspection shows a caller its own tokens, or every
@@ -70,9 +74,14 @@ pub async fn active(
             }
             // The client is read unless it is the caller (the usual case).
             let known_client = caller.is_some_and(|c| c.client_id == grant.client_id);
-            if !known_client && app.store.get_client(&grant.client_id).await?.is_none() {
-                return Ok(None);
-            }
+            let client = if known_client {
+                None
+            } else {
+                let Some(client) = app.store.get_client(&grant.client_id).await? else {
+                    return Ok(None);
+                };
+                Some(client)
+            };
             if !owner::still_valid(app, &grant.user).await? {
                 return Ok(None);
             }
@@ -87,6 +96,7 @@ pub async fn active(
                 expires_at: refresh_expiry(&grant, &r, max_lifetime),
                 jti: None,
                 username: Some(grant.user.username.clone()),
+                client,
             }))
         }
         Presented::Code(_) | Presented::Unknown => Ok(None),
@@ -147,5 +157,6 @@ pub async fn active_access_token(
         expires_at: claims.exp,
         jti: Some(claims.jti),
         username,
+        client: state.client,
     }))
 }

@@ -10,6 +10,7 @@
 
 use super::active::active_access_token;
 use crate::app::App;
+use crate::domain::client::Client;
 use crate::domain::userinfo_claims::{OPENID_SCOPE, Subject, userinfo_claims};
 use crate::store::{StoreError, UserStore};
 use serde_json::{Map, Value};
@@ -31,15 +32,22 @@ impl From<StoreError> for UserinfoError {
     }
 }
 
-/// The UserInfo claims for the bearer of `token`.
+/// The UserInfo claims for the bearer of `token`. `token_client` is set to the
+/// client the token was issued to (its `client_id` claim, RFC 9068 §2.2) when the
+/// answer is the claims or `insufficient_scope`, so that the endpoint can tell
+/// which browser origins may read it; never for `invalid_token`.
 ///
 /// A client-credentials token is `invalid_token`, not `insufficient_scope`: it
 /// was issued to a client acting for itself (RFC 6749 §4.4), there is no End-User
 /// whose claims §5.3 could return, and no scope would make one appear, so the
 /// token is "invalid for other reasons" (RFC 6750 §3.1) here. Its `sub` is the
 /// client id, which must never be mistaken for a user's.
-pub async fn userinfo(app: &App, token: &str) -> Result<Map<String, Value>, UserinfoError> {
-    let Some(active) = active_access_token(app, token, &|_| true, None).await? else {
+pub async fn userinfo(
+    app: &App,
+    token: &str,
+    token_client: &mut Option<Client>,
+) -> Result<Map<String, Value>, UserinfoError> {
+    let Some(mut active) = active_access_token(app, token, &|_| true, None).await? else {
         return Err(UserinfoError::InvalidToken(
             "not an active access token (unknown, expired, revoked, or its grant ended)",
         ));
@@ -50,6 +58,7 @@ pub async fn userinfo(app: &App, token: &str) -> Result<Map<String, Value>, User
         ));
     };
     if !active.scope.contains(OPENID_SCOPE) {
+        *token_client = active.client.take();
         return Err(UserinfoError::InsufficientScope);
     }
     // Deleted, or deleted and created again, since the owner check just now.
@@ -59,6 +68,7 @@ pub async fn userinfo(app: &App, token: &str) -> Result<Map<String, Value>, User
         .await?
         .filter(|u| u.user_id == active.subject)
         .ok_or(UserinfoError::InvalidToken("the user is gone"))?;
+    *token_client = active.client.take();
     let subject = Subject {
         sub: &user.user_id,
         username: &user.username,

@@ -1,6 +1,6 @@
 //! The CORS protocol (Fetch standard §3.2) for the endpoints a browser app calls:
-//! the token and revocation endpoints, for the origins of `domain/cors.rs`; the
-//! metadata and the JWKS, public documents, for every origin. Never
+//! the token, revocation and UserInfo endpoints, for the origins of
+//! `domain/cors.rs`; the metadata and the JWKS, public documents, for every origin. Never
 //! `/authorize` (a navigation, not a fetch), never introspection (confidential
 //! resource servers only), and never `Access-Control-Allow-Credentials`: no
 //! endpoint reads cookies from a cross-origin fetch.
@@ -16,8 +16,9 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 /// `Access-Control-Max-Age`).
 pub const PREFLIGHT_MAX_AGE: &str = "600";
 
-/// The request headers a browser app sends to the token and revocation
-/// endpoints: HTTP Basic client authentication and the form's content type.
+/// The request headers a browser app sends to the token, revocation and UserInfo
+/// endpoints: HTTP Basic client authentication or the bearer token (RFC 6750
+/// §2.1), and the form's content type.
 pub const ALLOWED_HEADERS: &str = "authorization, content-type";
 
 /// A CORS-preflight request (Fetch §3.2.2): `OPTIONS` with `Origin` and
@@ -63,6 +64,17 @@ fn allow_origin(r: &mut Response<Body>, origin: &str) {
 /// client's redirect URI origin (one read of the origins table: the client is
 /// not known before the actual request). A store failure allows nothing.
 pub async fn preflight_for_clients(app: &App, req: &Request) -> Response<Body> {
+    preflight_registered(app, req, "POST").await
+}
+
+/// The answer to a preflight of the UserInfo endpoint (OpenID Connect Core §5.3:
+/// it SHOULD support CORS): as [`preflight_for_clients`], with `GET, POST`
+/// allowed (§5.3: the endpoint MUST support both).
+pub async fn preflight_userinfo(app: &App, req: &Request) -> Response<Body> {
+    preflight_registered(app, req, "GET, POST").await
+}
+
+async fn preflight_registered(app: &App, req: &Request, methods: &'static str) -> Response<Body> {
     let mut r = no_content();
     let Some(origin) = origin(req) else {
         return r;
@@ -80,7 +92,7 @@ pub async fn preflight_for_clients(app: &App, req: &Request) -> Response<Body> {
         let h = r.headers_mut();
         h.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST"),
+            HeaderValue::from_static(methods),
         );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -115,6 +127,30 @@ pub fn for_client(
     };
     if allowed {
         allow_origin(&mut r, origin);
+    }
+    r
+}
+
+/// The CORS headers of a UserInfo answer, its errors included: as
+/// [`for_client`] with the client the access token was issued to (`None` for an
+/// invalid token: then only the allowlist counts). An allowed answer also
+/// exposes `WWW-Authenticate` (Fetch §3.2.3 `Access-Control-Expose-Headers`: a
+/// page reads only safelisted response headers otherwise), which carries the
+/// RFC 6750 §3 error of a refused token.
+pub fn for_userinfo(
+    app: &App,
+    req: &Request,
+    token_client: Option<&Client>,
+    r: Response<Body>,
+) -> Response<Body> {
+    let mut r = for_client(app, req, token_client, r);
+    if r.headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        r.headers_mut().insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("WWW-Authenticate"),
+        );
     }
     r
 }
