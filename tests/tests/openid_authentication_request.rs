@@ -656,6 +656,30 @@ async fn display_locales_acr_values_and_unknown_parameters_do_not_break_the_requ
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metadata_lists_the_display_values_and_no_acr_values() {
+    let server = TestServer::start().await;
+    let body: serde_json::Value = http()
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["display_values_supported"],
+        serde_json::json!(["page", "popup", "touch", "wap"])
+    );
+    for absent in [
+        "acr_values_supported",
+        "ui_locales_supported",
+        "claims_locales_supported",
+    ] {
+        assert!(body.get(absent).is_none(), "{absent}");
+    }
+}
+
 // The authentication request by POST
 
 /// POSTs `body` as a form to `/authorize` with the cookies of `ua`, keeping
