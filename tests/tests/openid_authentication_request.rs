@@ -830,6 +830,58 @@ async fn a_posted_request_is_refused_as_its_get_would_be() {
     assert_eq!(resp.status(), 400);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_site_post_without_the_session_cookie_is_sent_to_the_same_request_by_get() {
+    let (server, client) = setup().await;
+    let (mut ua, _) = sign_in(&server, &client, "alice").await;
+    let q = query(
+        &server,
+        &client,
+        "openid read",
+        &[("prompt", "none"), ("nonce", "n 1")],
+    );
+    let cross_site = |cookies: Option<String>| {
+        let mut req = http()
+            .post(server.url("/authorize"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "cross-site")
+            .body(q.clone());
+        if let Some(c) = cookies {
+            req = req.header(header::COOKIE, c);
+        }
+        req.send()
+    };
+    // A browser withholds the SameSite=Lax session cookie from a cross-site
+    // POST: 303 to the GET of the same parameters, which it sends the cookie with.
+    let resp = cross_site(None).await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (path, carried) = location.split_once('?').unwrap();
+    assert_eq!(path, server.url("/authorize"));
+    let pairs = |s: &str| {
+        let mut v: Vec<(String, String)> = url::form_urlencoded::parse(s.as_bytes())
+            .into_owned()
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(pairs(carried), pairs(&q));
+    code_of(&ua.get(&location).await);
+    // With the cookie (or from this site), the POST is answered at once.
+    let cookies: Vec<String> = ua.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let resp = cross_site(Some(cookies.join("; "))).await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let location = url::Url::parse(resp.headers()[header::LOCATION].to_str().unwrap()).unwrap();
+    assert!(
+        location.as_str().starts_with(CONFIDENTIAL_REDIRECT),
+        "{location}"
+    );
+    assert!(param(&location, "code").is_some(), "{location}");
+}
+
 type Client = CoreClient<
     EndpointSet,
     EndpointNotSet,

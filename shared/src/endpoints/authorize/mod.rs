@@ -355,17 +355,12 @@ async fn authenticate(
         step.session().await?
     };
     let facts = session.as_ref().map(|(s, _)| facts(s));
-    match reauthentication::decide(&ar.asked(), facts, now()) {
-        Decision::UseSession => {
-            let (s, user) = session.expect("a session was decided on");
-            step.signed_in(&ar, &s, &user, redirect).await
-        }
-        Decision::ChooseAccount => {
-            let (s, _) = session.expect("a session was decided on");
+    match (reauthentication::decide(&ar.asked(), facts, now()), session) {
+        (Decision::UseSession, Some((s, user))) => step.signed_in(&ar, &s, &user, redirect).await,
+        (Decision::ChooseAccount, Some((s, _))) => {
             Ok(step.login_page_for(&ar, StatusCode::OK, "", None, Some(&s.username)))
         }
-        Decision::SignIn => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
-        Decision::LoginRequired => Ok(error_redirect(
+        (Decision::LoginRequired, _) => Ok(error_redirect(
             app,
             redirect,
             &ErrorRedirect::from_request(
@@ -374,6 +369,8 @@ async fn authenticate(
                 "the user must sign in",
             ),
         )),
+        // `SignIn`, or (never decided) a session's answer without a session.
+        _ => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
     }
 }
 
@@ -408,8 +405,16 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
         // A bare authentication request: exactly what its GET would do. A body
         // that does not decode is reported by the request check, as a query
         // string that does not would be.
-        let raw =
-            request::reencode(body).unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+        let Some(raw) = request::reencode(body) else {
+            let raw = String::from_utf8_lossy(body);
+            return authenticate(app, req, &raw, StatusCode::SEE_OTHER).await;
+        };
+        if lax_cookies_withheld(app, req) && raw.len() <= request::MAX_REQUEST_BYTES {
+            return Ok(see_other(&format!(
+                "{}?{raw}",
+                app.config.endpoint(AUTHORIZE_PATH)
+            )));
+        }
         return authenticate(app, req, &raw, StatusCode::SEE_OTHER).await;
     }
     let form = match Form::parse(body) {
@@ -525,6 +530,38 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
             "The form was not understood.",
         )),
     }
+}
+
+/// Whether a browser withheld the session cookie from this POST: it is
+/// `SameSite=Lax` ([`cookies`]), which a browser sends on a cross-site request
+/// only for a top-level navigation with a safe method (RFC 6265bis, "Lax"
+/// enforcement), so a relying party's cross-site form POST arrives without it
+/// (`Sec-Fetch-Site: cross-site`, Fetch Metadata). Answered by [`see_other`] to
+/// the same request by GET, which carries it: the session then answers as it
+/// would a GET. A POST with the cookie, or from this site, is answered at once.
+fn lax_cookies_withheld(app: &App, req: &Request) -> bool {
+    let names = CookieNames::new(app.config.secure_cookies());
+    cookie(req.headers(), names.session).is_none()
+        && req
+            .headers()
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+}
+
+/// A 303 to `location`: the browser follows it with a GET (RFC 9110 §15.4.4).
+fn see_other(location: &str) -> Response<Body> {
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
 }
 
 /// Whether the user must be asked: always with `prompt=consent`; never for a
