@@ -36,7 +36,17 @@ async fn setup() -> (TestServer, TestClient) {
 
 /// The authorize query for `client`, scope `scope`, with `extra` pairs after.
 fn query(server: &TestServer, client: &TestClient, scope: &str, extra: &[(&str, &str)]) -> String {
-    let (_, challenge) = pkce();
+    query_with_verifier(server, client, scope, extra).0
+}
+
+/// [`query`] and its PKCE verifier, for a code to be exchanged.
+fn query_with_verifier(
+    server: &TestServer,
+    client: &TestClient,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> (String, String) {
+    let (verifier, challenge) = pkce();
     let mut q = server.authorize_query(client, CONFIDENTIAL_REDIRECT, scope, &challenge);
     let mut u = url::Url::parse("http://x/").unwrap();
     u.query_pairs_mut().extend_pairs(extra);
@@ -44,7 +54,22 @@ fn query(server: &TestServer, client: &TestClient, scope: &str, extra: &[(&str, 
         q.push('&');
         q.push_str(more);
     }
-    q
+    (q, verifier)
+}
+
+/// The claims of the ID token the code of `page` is exchanged for.
+async fn id_token_claims(
+    server: &TestServer,
+    client: &TestClient,
+    page: &Page,
+    verifier: &str,
+) -> serde_json::Value {
+    let code = code_of(page);
+    let (status, _, body) = server
+        .exchange_code(client, &code, CONFIDENTIAL_REDIRECT, verifier)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    claims_of(body["id_token"].as_str().expect("an ID token"))
 }
 
 async fn get(ua: &mut UserAgent, server: &TestServer, query: &str) -> Page {
@@ -135,16 +160,20 @@ async fn aged_session(server: &TestServer, username: &str, age: u64) -> UserAgen
     ua
 }
 
-/// The ID token's `sub`, read without verification (the code exchange was
-/// verified by the token endpoint; here only who it names matters).
-fn sub_of(id_token: &str) -> String {
+/// An ID token's claims, read without verification (it came from the token
+/// endpoint; here only what it says matters).
+fn claims_of(id_token: &str) -> serde_json::Value {
     use base64::Engine as _;
     let payload = id_token.split('.').nth(1).unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
         .unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    claims["sub"].as_str().unwrap().to_owned()
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The ID token's `sub`.
+fn sub_of(id_token: &str) -> String {
+    claims_of(id_token)["sub"].as_str().unwrap().to_owned()
 }
 
 /// The code of a redirect with one.
@@ -205,7 +234,7 @@ async fn a_session_older_than_max_age_must_sign_in_again_and_prompt_none_is_logi
         "old, none",
     );
     // Without prompt=none: the login page, even with consent remembered.
-    let q = query(&server, &client, "openid read", &[("max_age", "60")]);
+    let (q, verifier) = query_with_verifier(&server, &client, "openid read", &[("max_age", "60")]);
     let login = get(&mut old, &server, &q).await;
     assert!(login.is_login(), "{}", login.body);
     // The login page's form cannot approve with the old session.
@@ -221,9 +250,14 @@ async fn a_session_older_than_max_age_must_sign_in_again_and_prompt_none_is_logi
         .await;
     assert!(approve.is_login(), "{} {}", approve.status, approve.body);
     assert!(approve.location().is_none());
-    // Signing in answers it.
+    // Signing in answers it, with the new sign-in's auth_time.
     let done = old.login(&server, &login, "alice", PASSWORD).await;
-    code_of(&done);
+    let claims = id_token_claims(&server, &client, &done, &verifier).await;
+    let auth_time = claims["auth_time"].as_u64().unwrap();
+    assert!(
+        auth_time + 60 >= gatehouse_core::app::now(),
+        "a new sign-in, not the old session's: {claims}"
+    );
     // The same old session, when max_age allows its age: a code at once.
     let mut old = aged_session(&server, "alice", 1000).await;
     let q = query(
@@ -238,8 +272,10 @@ async fn a_session_older_than_max_age_must_sign_in_again_and_prompt_none_is_logi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_age_0_always_asks_for_the_password_and_the_new_sign_in_may_approve() {
     let (server, client) = setup().await;
-    let (mut ua, _) = sign_in(&server, &client, "alice").await;
-    let q = query(&server, &client, "openid read write", &[("max_age", "0")]);
+    let (mut ua, first) = sign_in(&server, &client, "alice").await;
+    let first = claims_of(&first);
+    let (q, verifier) =
+        query_with_verifier(&server, &client, "openid read write", &[("max_age", "0")]);
     let login = get(&mut ua, &server, &q).await;
     assert!(login.is_login(), "a fresh session too: {}", login.body);
     let q = query(
@@ -260,7 +296,10 @@ async fn max_age_0_always_asks_for_the_password_and_the_new_sign_in_may_approve(
     assert!(consent.is_consent(), "{}", consent.body);
     let done = ua.consent(&server, &consent, "approve").await;
     assert_eq!(done.status, 303);
-    code_of(&done);
+    // A new session: another sid, an auth_time not before the first.
+    let claims = id_token_claims(&server, &client, &done, &verifier).await;
+    assert_ne!(claims["sid"], first["sid"], "{claims}");
+    assert!(claims["auth_time"].as_u64() >= first["auth_time"].as_u64());
 }
 
 // prompt
