@@ -373,6 +373,14 @@ async fn observed() -> Seen {
     let query3 = authorize.authorize_query(&web, CONFIDENTIAL_REDIRECT, "read", &challenge3);
     let page = UserAgent::new().authorize(&authorize, &query3, "bob").await;
     let code3 = param(&page.location().unwrap(), "code").unwrap();
+    // An `id_token_hint` is checked against the published keys.
+    let page = UserAgent::new()
+        .get(&authorize.url(&format!("/authorize?{query3}&id_token_hint=x.y.z")))
+        .await;
+    assert_eq!(
+        param(&page.location().unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
     seen.record(&server, "authorize");
 
     // token: code exchange, refresh, a replayed code (revokes its grant), client

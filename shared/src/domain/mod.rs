@@ -2,12 +2,17 @@
 
 pub mod client;
 pub mod cors;
+pub mod display;
 pub mod grant;
 pub mod grant_lifetime;
+pub mod login_hint;
 pub mod login_throttle;
+pub mod max_age;
 pub mod nonce;
 pub mod offline_access;
 pub mod pkce;
+pub mod prompt;
+pub mod reauthentication;
 pub mod scope;
 pub mod session;
 pub mod throttle_source;

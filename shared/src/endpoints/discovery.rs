@@ -41,9 +41,13 @@ pub const CLAIMS_SUPPORTED: [&str; 17] = [
 ];
 
 /// The `prompt` values `/authorize` honours (OpenID Connect Core §3.1.2.1;
-/// `select_account` is accepted and has nothing to choose: one account per
-/// session).
+/// `select_account` names the session's user and offers to continue as them or
+/// to sign in as another: one account per session).
 pub const PROMPT_VALUES_SUPPORTED: [&str; 4] = ["none", "login", "consent", "select_account"];
+
+/// The `display` values `/authorize` accepts (Discovery 1.0 §3; Core §3.1.2.1,
+/// `domain/display.rs`).
+pub const DISPLAY_VALUES_SUPPORTED: [&str; 4] = ["page", "popup", "touch", "wap"];
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3), also served at
 /// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4; RFC
@@ -112,6 +116,7 @@ async fn metadata_document(app: &App, req: &Request) -> Response<Body> {
             "id_token_signing_alg_values_supported": signing_algs,
             "claims_supported": CLAIMS_SUPPORTED,
             "prompt_values_supported": PROMPT_VALUES_SUPPORTED,
+            "display_values_supported": DISPLAY_VALUES_SUPPORTED,
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,

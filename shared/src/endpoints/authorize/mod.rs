@@ -1,11 +1,16 @@
 //! The authorization endpoint (RFC 6749 §3.1, §4.1) with its login and consent
 //! pages.
 //!
-//! `GET /authorize` checks the request ([`request`]), then: no session → the login
-//! page; consent needed → the consent page; else a code, by redirect. The pages
-//! POST back to `/authorize` with the original query string in a hidden field, so
-//! every step checks the whole request again; nothing is kept between requests
-//! but the login session (a record named by its cookie) and the CSRF cookie.
+//! `GET /authorize`, or a `POST` of the same parameters as a form (OpenID Connect
+//! Core §3.1.2.1), checks the request ([`request`]), then: no session that may
+//! answer it ([`crate::domain::reauthentication`]) → the login page; consent
+//! needed → the consent page; else a code, by redirect. The pages POST back to
+//! `/authorize` with the original request, as a query string, in a hidden field,
+//! so every step checks the whole request again; nothing is kept between
+//! requests but the login session (a record named by its cookie) and the CSRF
+//! cookie. A POST is a step of the pages exactly when it carries one of their
+//! fields ([`request::is_step_form`]); only a step, with its CSRF token, can
+//! sign in or approve.
 
 pub mod cookies;
 pub mod login;
@@ -14,10 +19,12 @@ pub mod request;
 
 use crate::app::{App, now};
 use crate::domain::grant::{CodeBinding, GrantOwner};
+use crate::domain::login_hint;
+use crate::domain::reauthentication::{self, Decision, SessionFacts};
 use crate::domain::scope::{Scope, ScopeDefinition};
 use crate::domain::session::{LoginSession, cookie_value, parse_cookie};
 use crate::domain::user::{User, UserState};
-use crate::endpoints::http::form::Form;
+use crate::endpoints::http::form::{self, Form};
 use crate::endpoints::http::{Body, Request, Response, source_ip};
 use crate::error::AuthorizeErrorCode;
 use crate::grants::authorization_code::{self, CodeIssue};
@@ -31,10 +38,6 @@ use login::Login;
 use pages::{ConsentPage, LoginPage, STYLE, error_page, html};
 use request::{AuthorizationRequest, ErrorRedirect, Refusal};
 use std::sync::Arc;
-
-/// With `prompt=login`, how recent the sign-in must be for the consent form to
-/// be accepted: the time to read the consent page after signing in.
-const FRESH_LOGIN_SECONDS: u64 = 600;
 
 const GENERIC_LOGIN_ERROR: &str = "The username or password is incorrect.";
 const THROTTLED_LOGIN_ERROR: &str =
@@ -185,6 +188,24 @@ impl<'a> Step<'a> {
         username: &str,
         error: Option<&str>,
     ) -> Response<Body> {
+        self.login_page_for(ar, status, username, error, None)
+    }
+
+    /// The login page; `current_user` names the session's user for
+    /// `prompt=select_account`. An empty `username` is pre-filled from
+    /// `login_hint`.
+    fn login_page_for(
+        &mut self,
+        ar: &AuthorizationRequest,
+        status: StatusCode,
+        username: &str,
+        error: Option<&str>,
+        current_user: Option<&str>,
+    ) -> Response<Body> {
+        let username = match username {
+            "" => login_hint::prefill(ar.login_hint.as_deref()),
+            given => given,
+        };
         let csrf = self.csrf();
         self.finish(html(
             status,
@@ -196,6 +217,7 @@ impl<'a> Step<'a> {
                 csrf: &csrf,
                 username,
                 error,
+                current_user,
             },
         ))
     }
@@ -308,47 +330,96 @@ impl ErrorRedirect {
 
 async fn get(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
     let raw = req.uri().query().unwrap_or("");
+    authenticate(app, req, raw, StatusCode::FOUND).await
+}
+
+/// The authentication request `raw` (a query string), by `GET` or as a `POST`ed
+/// form: the session answers it, or the login page (or with `prompt=none`
+/// `login_required`, at the redirect URI once client and redirect URI are
+/// valid). Redirects use `redirect`. Nothing here signs in or records consent.
+async fn authenticate(
+    app: &App,
+    req: &Request,
+    raw: &str,
+    redirect: StatusCode,
+) -> Result<Response<Body>, StoreError> {
     let ar = match request::check(app, raw).await {
         Ok(ar) => ar,
-        Err(refusal) => return Ok(refuse(app, StatusCode::FOUND, &refusal)),
+        Err(refusal) => return Ok(refuse(app, redirect, &refusal)),
     };
     let mut step = Step::new(app, req).await?;
+    // With `prompt=login` no session may answer: it is not read.
     let session = if ar.prompt.login {
         None
     } else {
         step.session().await?
     };
-    match session {
-        Some((s, user)) => step.signed_in(&ar, &s, &user, StatusCode::FOUND).await,
-        None if ar.prompt.none => Ok(error_redirect(
+    let facts = session.as_ref().map(|(s, _)| facts(s));
+    match (reauthentication::decide(&ar.asked(), facts, now()), session) {
+        (Decision::UseSession, Some((s, user))) => step.signed_in(&ar, &s, &user, redirect).await,
+        (Decision::ChooseAccount, Some((s, _))) => {
+            Ok(step.login_page_for(&ar, StatusCode::OK, "", None, Some(&s.username)))
+        }
+        (Decision::LoginRequired, _) => Ok(error_redirect(
             app,
-            StatusCode::FOUND,
+            redirect,
             &ErrorRedirect::from_request(
                 &ar,
                 AuthorizeErrorCode::LoginRequired,
-                "the user is not signed in",
+                "the user must sign in",
             ),
         )),
-        None => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
+        // `SignIn`, or (never decided) a session's answer without a session.
+        _ => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
     }
 }
 
-/// The login and consent forms. Redirects after a POST are 303, so the browser
-/// does not repeat the POST (and its password) to the client (RFC 9700 §4.12).
+fn facts(s: &LoginSession) -> SessionFacts<'_> {
+    SessionFacts {
+        user_id: &s.user_id,
+        auth_time: s.auth_time,
+    }
+}
+
+/// A POST: the login and consent forms, or an authentication request sent as a
+/// form (OpenID Connect Core §3.1.2.1), told apart by [`request::is_step_form`].
+/// Redirects after a POST are 303, so the browser does not repeat the POST (and
+/// its password) to the client (RFC 9700 §4.12).
 async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
-    let form = match Form::from_post(req.method(), req.headers(), req.body()) {
-        Ok(f) => f,
-        Err(e) => {
-            return Ok(error_page(
-                if e.status().is_client_error() {
-                    e.status()
-                } else {
-                    StatusCode::BAD_REQUEST
-                },
-                "Bad request",
-                &e.description,
-            ));
+    let bad = |e: crate::error::TokenError| {
+        error_page(
+            if e.status().is_client_error() {
+                e.status()
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            "Bad request",
+            &e.description,
+        )
+    };
+    let body: &[u8] = req.body();
+    if let Err(e) = form::check_post(req.method(), req.headers(), body) {
+        return Ok(bad(e));
+    }
+    if !request::is_step_form(body) {
+        // A bare authentication request: exactly what its GET would do. A body
+        // that does not decode is reported by the request check, as a query
+        // string that does not would be.
+        let Some(raw) = request::reencode(body) else {
+            let raw = String::from_utf8_lossy(body);
+            return authenticate(app, req, &raw, StatusCode::SEE_OTHER).await;
+        };
+        if lax_cookies_withheld(app, req) && raw.len() <= request::MAX_REQUEST_BYTES {
+            return Ok(see_other(&format!(
+                "{}?{raw}",
+                app.config.endpoint(AUTHORIZE_PATH)
+            )));
         }
+        return authenticate(app, req, &raw, StatusCode::SEE_OTHER).await;
+    }
+    let form = match Form::parse(body) {
+        Ok(f) => f,
+        Err(e) => return Ok(bad(e)),
     };
     let ar = match request::check(app, form.get("request").unwrap_or("")).await {
         Ok(ar) => ar,
@@ -377,6 +448,24 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
                 Login::Failed => {
                     Ok(step.login_page(&ar, StatusCode::OK, username, Some(GENERIC_LOGIN_ERROR)))
                 }
+                // Core §3.1.2.1: the user the `id_token_hint` names must be the one
+                // "logged in as a result of the request", or the OP "SHOULD
+                // return an error, such as login_required". No session is started
+                // for the other account.
+                Login::Success(user)
+                    if !reauthentication::hint_matches(ar.asked().hint_sub, &user.user_id) =>
+                {
+                    tracing::info!(client_id = %ar.client.client_id, "signed in as another user than the id_token_hint names");
+                    Ok(error_redirect(
+                        app,
+                        StatusCode::SEE_OTHER,
+                        &ErrorRedirect::from_request(
+                            &ar,
+                            AuthorizeErrorCode::LoginRequired,
+                            "the user who signed in is not the one id_token_hint names",
+                        ),
+                    ))
+                }
                 Login::Success(user) => {
                     let session = step.start_session(&user).await?;
                     step.signed_in(&ar, &session, &user.state(), StatusCode::SEE_OTHER)
@@ -384,13 +473,26 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
                 }
             }
         }
+        // `prompt=select_account`: the user chose the session's account. It
+        // must still answer the request as it stands (`max_age`, the hint).
+        Some("continue") => {
+            let session = step.session().await?;
+            let facts = session.as_ref().map(|(s, _)| facts(s));
+            let mut asked = ar.asked();
+            asked.prompt.select_account = false;
+            match (reauthentication::decide(&asked, facts, now()), session) {
+                (Decision::UseSession, Some((s, user))) => {
+                    step.signed_in(&ar, &s, &user, StatusCode::SEE_OTHER).await
+                }
+                _ => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
+            }
+        }
         Some("approve") => match step.session().await? {
             None => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
-            // `prompt=login` asked for a fresh sign-in: an older session cannot
-            // approve, even with the consent form's CSRF token.
-            Some((s, _))
-                if ar.prompt.login && now().saturating_sub(s.auth_time) > FRESH_LOGIN_SECONDS =>
-            {
+            // `prompt=login` or `max_age` asked for a recent sign-in, and a hint
+            // for one user: another session cannot approve, even with the
+            // consent form's CSRF token.
+            Some((s, _)) if !reauthentication::may_approve(&ar.asked(), facts(&s), now()) => {
                 Ok(step.login_page(&ar, StatusCode::OK, "", None))
             }
             Some((session, user)) => {
@@ -428,6 +530,38 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
             "The form was not understood.",
         )),
     }
+}
+
+/// Whether a browser withheld the session cookie from this POST: it is
+/// `SameSite=Lax` ([`cookies`]), which a browser sends on a cross-site request
+/// only for a top-level navigation with a safe method (RFC 6265bis, "Lax"
+/// enforcement), so a relying party's cross-site form POST arrives without it
+/// (`Sec-Fetch-Site: cross-site`, Fetch Metadata). Answered by [`see_other`] to
+/// the same request by GET, which carries it: the session then answers as it
+/// would a GET. A POST with the cookie, or from this site, is answered at once.
+fn lax_cookies_withheld(app: &App, req: &Request) -> bool {
+    let names = CookieNames::new(app.config.secure_cookies());
+    cookie(req.headers(), names.session).is_none()
+        && req
+            .headers()
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+}
+
+/// A 303 to `location`: the browser follows it with a GET (RFC 9110 §15.4.4).
+fn see_other(location: &str) -> Response<Body> {
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
 }
 
 /// Whether the user must be asked: always with `prompt=consent`; never for a

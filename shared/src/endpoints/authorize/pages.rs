@@ -52,6 +52,9 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// With `prompt=select_account` and a session: its user, whom the page
+    /// offers to continue as.
+    pub current_user: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -132,11 +135,13 @@ mod tests {
             csrf: "t",
             username: "' onfocus='x",
             error: Some("<b>no</b>"),
+            current_user: Some("<i>eve</i>"),
         };
         let out = page.render().unwrap();
         assert!(!out.contains("<script>"), "{out}");
         assert!(!out.contains("<img"), "{out}");
         assert!(!out.contains("<b>"), "{out}");
+        assert!(!out.contains("<i>"), "{out}");
         assert!(!out.contains("' onfocus"), "{out}");
         assert!(
             out.contains("&#60;script&#62;alert(1)") || out.contains("&lt;script&gt;alert(1)"),

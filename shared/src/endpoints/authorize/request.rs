@@ -6,12 +6,18 @@
 
 use crate::app::App;
 use crate::domain::client::{Client, ClientType, GrantType};
+use crate::domain::display::{Display, parse_display};
+use crate::domain::max_age::parse_max_age;
 use crate::domain::nonce::check_nonce;
 use crate::domain::pkce::{self, CodeChallenge};
+pub use crate::domain::prompt::Prompt;
+use crate::domain::prompt::parse_prompt;
+use crate::domain::reauthentication::Asked;
 use crate::domain::scope::{Scope, requested_scope};
 use crate::endpoints::http::form::decode_component;
 use crate::error::AuthorizeErrorCode;
 use crate::store::ClientStore;
+use crate::tokens::id_token_hint::{self, IdTokenHint};
 use lambda_http::http::StatusCode;
 use std::collections::BTreeMap;
 
@@ -34,17 +40,27 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     /// `nonce` (OpenID Connect Core §3.1.2.1), checked by [`check_nonce`].
     pub nonce: Option<String>,
+    /// `max_age` (Core §3.1.2.1), checked by [`parse_max_age`].
+    pub max_age: Option<u64>,
+    /// A verified `id_token_hint` (Core §3.1.2.1) issued to this client.
+    pub hint: Option<IdTokenHint>,
+    /// `login_hint` (Core §3.1.2.1), as given; shown only through
+    /// [`crate::domain::login_hint::prefill`].
+    pub login_hint: Option<String>,
+    /// `display` (Core §3.1.2.1); every value gets the same pages.
+    pub display: Display,
 }
 
-/// The `prompt` values honoured (OpenID Connect Core §3.1.2.1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Prompt {
-    /// Never show a page: answer `login_required` / `consent_required` instead.
-    pub none: bool,
-    /// Ask for the password even within a session.
-    pub login: bool,
-    /// Ask for consent even when it was given before or the client skips it.
-    pub consent: bool,
+impl AuthorizationRequest {
+    /// What the request asks about the authentication, for
+    /// [`crate::domain::reauthentication`].
+    pub fn asked(&self) -> Asked<'_> {
+        Asked {
+            prompt: self.prompt,
+            max_age: self.max_age,
+            hint_sub: self.hint.as_ref().map(|h| h.sub.as_str()),
+        }
+    }
 }
 
 /// Why a request is refused, and how the refusal may be delivered.
@@ -240,9 +256,62 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
         Some(p) => parse_prompt(p).ok_or_else(|| {
             refuse(
                 E::InvalidRequest,
-                "prompt must be none alone, or any of login and consent",
+                "prompt must be none alone, or any of login, consent and select_account",
             )
         })?,
+    };
+    let max_age = get("max_age")
+        .map(parse_max_age)
+        .transpose()
+        .map_err(|d| refuse(E::InvalidRequest, d))?;
+    let display = match get("display") {
+        None => Display::default(),
+        Some(d) => parse_display(d).ok_or_else(|| {
+            refuse(
+                E::InvalidRequest,
+                "display must be one of page, popup, touch and wap",
+            )
+        })?,
+    };
+    // `ui_locales` and `claims_locales` (Core §3.1.2.1, §5.2) are accepted and
+    // not acted on: the pages are in one language and the claims carry no
+    // language tags, and "an error SHOULD NOT result if some or all of the
+    // requested locales are not supported". `acr_values` (§3.1.2.1) asks for
+    // `acr` "as a Voluntary Claim" (§5.5.1.1), which may go unanswered: no `acr`
+    // is issued, so it is accepted and not acted on. Parameters the server does
+    // not know are ignored (RFC 6749 §3.1: it "MUST ignore unrecognized request
+    // parameters").
+    let login_hint = get("login_hint").map(str::to_owned);
+    // The key set is read only when a hint is present.
+    let hint = match get("id_token_hint") {
+        None => None,
+        Some(token) => {
+            let keys = match app.key_set().await {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::error!(cause = %e, "reading the key set failed");
+                    return Err(refuse(
+                        E::TemporarilyUnavailable,
+                        "the server could not check the id_token_hint; try again",
+                    ));
+                }
+            };
+            let Some(hint) = id_token_hint::verify(&keys, &app.config.issuer, token) else {
+                return Err(refuse(
+                    E::InvalidRequest,
+                    "id_token_hint is not an ID token issued by this server",
+                ));
+            };
+            // An ID token names the client it was issued to (Core §2 `aud`); one
+            // of another client says nothing this client may rely on.
+            if hint.client_id != client.client_id {
+                return Err(refuse(
+                    E::InvalidRequest,
+                    "id_token_hint was issued to another client",
+                ));
+            }
+            Some(hint)
+        }
     };
     Ok(AuthorizationRequest {
         raw: raw.to_owned(),
@@ -254,23 +323,47 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
         challenge,
         prompt,
         nonce: nonce.map(str::to_owned),
+        max_age,
+        hint,
+        login_hint,
+        display,
     })
 }
 
-fn parse_prompt(value: &str) -> Option<Prompt> {
-    let mut p = Prompt::default();
-    for v in value.split(' ') {
-        match v {
-            "none" => p.none = true,
-            "login" => p.login = true,
-            "consent" => p.consent = true,
-            // Only one account per session: choosing one is a no-op.
-            "select_account" => {}
-            _ => return None,
-        }
+/// The fields of the login and consent forms: a POST carrying any of them is a
+/// step of the flow (it must carry the original request in `request`, and a
+/// CSRF token); a POST with none of them is an authentication request itself
+/// (OpenID Connect Core §3.1.2.1: "Authorization Servers MUST support the use
+/// of the HTTP GET and POST methods"), whose parameters are those of the GET.
+/// (`request` alone does not make a step: it is also the request-object
+/// parameter of §6.1, answered `request_not_supported`.)
+pub const STEP_FIELDS: [&str; 4] = ["action", "csrf_token", "username", "password"];
+
+/// Whether a POSTed form body is a step of the login or consent forms.
+pub fn is_step_form(body: &[u8]) -> bool {
+    body.split(|&b| b == b'&').any(|pair| {
+        let name = pair.split(|&b| b == b'=').next().unwrap_or(b"");
+        decode_component(name).is_ok_and(|n| STEP_FIELDS.contains(&n.as_str()))
+    })
+}
+
+/// A POSTed authentication request's parameters re-encoded as a query string,
+/// every pair kept in order (repeated and empty ones too, so that [`check`] sees
+/// what the GET would); `None` when the body does not decode, which [`check`]
+/// then reports on the body itself.
+pub fn reencode(body: &[u8]) -> Option<String> {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        out.append_pair(
+            &decode_component(name).ok()?,
+            &decode_component(value).ok()?,
+        );
     }
-    let alone = !(p.login || p.consent || value.contains("select_account"));
-    (!p.none || alone).then_some(p)
+    Some(out.finish())
 }
 
 #[cfg(test)]
@@ -278,32 +371,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prompt_values_parse_strictly() {
-        assert_eq!(
-            parse_prompt("login").unwrap(),
-            Prompt {
-                login: true,
-                ..Default::default()
-            }
-        );
-        assert_eq!(
-            parse_prompt("login consent").unwrap(),
-            Prompt {
-                login: true,
-                consent: true,
-                none: false
-            }
-        );
-        assert!(parse_prompt("none").unwrap().none);
-        for bad in [
-            "none login",
-            "none consent",
-            "",
-            "login  consent",
-            "LOGIN",
-            "other",
+    fn a_form_with_a_step_field_is_a_step_and_a_bare_request_is_not() {
+        for step in [
+            &b"request=a%3D1&csrf_token=t&action=approve"[..],
+            b"action=login",
+            b"csrf_token=t",
+            b"response_type=code&client_id=c&username=alice",
+            b"response_type=code&password=x",
+            b"%61ction=login",
         ] {
-            assert!(parse_prompt(bad).is_none(), "{bad}");
+            assert!(is_step_form(step), "{}", String::from_utf8_lossy(step));
         }
+        for bare in [
+            &b"response_type=code&client_id=c&scope=openid"[..],
+            b"request=eyJ&client_id=c",
+            b"",
+            b"actions=1&csrf=2",
+        ] {
+            assert!(!is_step_form(bare), "{}", String::from_utf8_lossy(bare));
+        }
+    }
+
+    #[test]
+    fn a_posted_request_is_carried_on_as_the_same_parameters() {
+        assert_eq!(
+            reencode(b"scope=openid+read&state=a%26b&x&state=").as_deref(),
+            Some("scope=openid+read&state=a%26b&x=&state=")
+        );
+        assert_eq!(reencode(b"a=%zz"), None);
+        assert_eq!(reencode(b"").as_deref(), Some(""));
     }
 }

@@ -58,30 +58,36 @@ impl Form {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Self, TokenError> {
-        if method != Method::POST {
-            return Err(
-                TokenError::invalid_request("this endpoint accepts only POST")
-                    .with_status(StatusCode::METHOD_NOT_ALLOWED),
-            );
-        }
-        let mut content_types = headers.get_all(header::CONTENT_TYPE).iter();
-        let content_type = match (content_types.next(), content_types.next()) {
-            (Some(ct), None) => ct.to_str().unwrap_or(""),
-            _ => "",
-        };
-        if !is_form_content_type(content_type) {
-            return Err(TokenError::invalid_request(
-                "the body must be application/x-www-form-urlencoded",
-            ));
-        }
-        if body.len() > MAX_FORM_BYTES {
-            return Err(TokenError::invalid_request(format!(
-                "the body is larger than {MAX_FORM_BYTES} bytes"
-            ))
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE));
-        }
+        check_post(method, headers, body)?;
         Self::parse(body)
     }
+}
+
+/// Checks method, content type and size of a POSTed form, without parsing it.
+pub fn check_post(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<(), TokenError> {
+    if method != Method::POST {
+        return Err(
+            TokenError::invalid_request("this endpoint accepts only POST")
+                .with_status(StatusCode::METHOD_NOT_ALLOWED),
+        );
+    }
+    let mut content_types = headers.get_all(header::CONTENT_TYPE).iter();
+    let content_type = match (content_types.next(), content_types.next()) {
+        (Some(ct), None) => ct.to_str().unwrap_or(""),
+        _ => "",
+    };
+    if !is_form_content_type(content_type) {
+        return Err(TokenError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    if body.len() > MAX_FORM_BYTES {
+        return Err(TokenError::invalid_request(format!(
+            "the body is larger than {MAX_FORM_BYTES} bytes"
+        ))
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+    Ok(())
 }
 
 /// `application/x-www-form-urlencoded`, with an optional `charset=utf-8` parameter.
