@@ -7,7 +7,6 @@
 //! every step checks the whole request again; nothing is kept between requests
 //! but the login session (a record named by its cookie) and the CSRF cookie.
 
-pub mod cookies;
 pub mod login;
 pub mod pages;
 pub mod request;
@@ -17,6 +16,9 @@ use crate::domain::grant::{CodeBinding, GrantOwner};
 use crate::domain::scope::{Scope, ScopeDefinition};
 use crate::domain::session::{LoginSession, cookie_value, parse_cookie};
 use crate::domain::user::{User, UserState};
+use crate::endpoints::http::cookies::{
+    CookieNames, cookie, csrf_matches, csrf_token, new_csrf_nonce,
+};
 use crate::endpoints::http::form::Form;
 use crate::endpoints::http::{Body, Request, Response, source_ip};
 use crate::error::AuthorizeErrorCode;
@@ -25,7 +27,6 @@ use crate::paths::AUTHORIZE_PATH;
 use crate::secret::{Secret, random_id, random_token};
 use crate::store::{ConsentStore, SessionStore, StoreError, UserStore};
 use crate::tokens::owner;
-use cookies::{CookieNames, cookie, csrf_matches, csrf_token, new_csrf_nonce};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use login::Login;
 use pages::{ConsentPage, LoginPage, STYLE, error_page, html};

@@ -2,6 +2,7 @@
 //! authentication, and responses with the headers the RFCs require.
 
 pub mod client_auth;
+pub mod cookies;
 pub mod cors;
 pub mod form;
 pub mod response;
