@@ -268,6 +268,7 @@ impl TestServer {
                 skip_consent: false,
                 token_endpoint_auth_method: None,
                 require_pkce: false,
+                post_logout_redirect_uris: vec![],
             })
             .await;
         TestClient::from(c)
@@ -328,6 +329,7 @@ pub fn cc_registration(scope: &str) -> ClientRegistration {
         skip_consent: false,
         token_endpoint_auth_method: None,
         require_pkce: false,
+        post_logout_redirect_uris: vec![],
     }
 }
 
@@ -389,6 +391,7 @@ pub fn stored_client(id: &str, secret: Option<&str>) -> gatehouse_core::domain::
         skip_consent: false,
         token_endpoint_auth_method: None,
         require_pkce: false,
+        post_logout_redirect_uris: vec![],
         created_at: 1,
     }
 }

@@ -674,6 +674,7 @@ async fn a_public_client_revoking_its_refresh_token_revokes_its_grant() {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            post_logout_redirect_uris: vec![],
         })
         .await;
     assert!(registered.secret.is_none());

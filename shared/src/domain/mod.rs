@@ -8,6 +8,7 @@ pub mod login_throttle;
 pub mod nonce;
 pub mod offline_access;
 pub mod pkce;
+pub mod post_logout_redirect_uri;
 pub mod scope;
 pub mod session;
 pub mod throttle_source;
