@@ -9,6 +9,7 @@ pub mod nonce;
 pub mod offline_access;
 pub mod pkce;
 pub mod post_logout_redirect_uri;
+pub mod rp_initiated_logout;
 pub mod scope;
 pub mod session;
 pub mod throttle_source;

@@ -5,6 +5,7 @@ pub mod client_auth;
 pub mod cookies;
 pub mod cors;
 pub mod form;
+pub mod login_session;
 pub mod response;
 
 pub use lambda_http::{Body, Request, Response};
