@@ -414,6 +414,38 @@ async fn without_a_hint_the_user_is_asked_and_only_the_confirmed_form_ends_the_s
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_without_a_csrf_cookie_gets_one_with_the_confirmation_page() {
+    let (server, app, _) = setup().await;
+    let (mut ua, _) = sign_in(&server, &app, "alice").await;
+    ua.cookies.retain(|k, _| !k.contains("csrf"));
+    let url = app
+        .logout()
+        .set_client_id(ClientId::new(app.registered.id.clone()))
+        .http_get_url();
+    let confirm = ua.get(url.as_str()).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let set = confirm.header("set-cookie").expect("a CSRF cookie");
+    assert!(
+        set.starts_with("gatehouse_csrf=") && set.ends_with("; Path=/; HttpOnly; SameSite=Lax"),
+        "{set}"
+    );
+    let csrf = confirm.field("csrf_token").unwrap();
+    let done = post(
+        &server,
+        &mut ua,
+        vec![
+            ("client_id".into(), app.registered.id.clone()),
+            ("csrf_token".into(), csrf),
+            ("action".into(), "logout".into()),
+        ],
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("You are signed out."));
+    assert!(!signed_in(&server, &mut ua, &app).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hint_about_another_user_asks_first() {
     let (server, app, _) = setup().await;
     let (_, bobs_token) = sign_in(&server, &app, "bob").await;
