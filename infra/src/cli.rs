@@ -104,6 +104,11 @@ enum ClientCommand {
         /// URI (http://127.0.0.1 or http://[::1]) on any port. localhost is refused.
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// A post-logout redirect URI (repeatable; OpenID Connect RP-Initiated Logout
+        /// 1.0 §3.1), matched exactly: https, or http on a loopback IP literal.
+        /// authorization_code clients only.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
         /// Allowed scopes, space-separated.
         #[arg(long)]
         scope: String,
@@ -356,6 +361,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "name": c.name,
         "client_type": c.client_type.as_str(),
         "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "scope": c.allowed_scope.to_string(),
         "default_scope": c.default_scope.to_string(),
@@ -382,6 +388,12 @@ fn print_client(c: &Client) {
             .join(" ")
     );
     println!("redirect URIs:    {}", c.redirect_uris.join(" "));
+    if !c.post_logout_redirect_uris.is_empty() {
+        println!(
+            "post-logout URIs: {}",
+            c.post_logout_redirect_uris.join(" ")
+        );
+    }
     println!("scope:            {}", c.allowed_scope);
     println!("default scope:    {}", c.default_scope);
     if let Some(ttl) = c.access_token_ttl {
@@ -421,6 +433,7 @@ async fn client_command(
             client_type,
             grant_types,
             redirect_uris,
+            post_logout_redirect_uris,
             scope,
             default_scope,
             access_token_ttl,
@@ -442,6 +455,7 @@ async fn client_command(
                 skip_consent,
                 token_endpoint_auth_method,
                 require_pkce,
+                post_logout_redirect_uris,
             };
             let created = registration::register_client(store, config, reg)
                 .await

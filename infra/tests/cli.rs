@@ -346,6 +346,49 @@ fn invalid_registrations_are_refused_with_a_clear_message() {
             ],
             "unknown token endpoint auth method `private_key_jwt`",
         ),
+        (
+            &[
+                "--type",
+                "confidential",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "read",
+                "--post-logout-redirect-uri",
+                "https://a.example/out",
+            ],
+            "only a client that signs users in (authorization_code)",
+        ),
+        (
+            &[
+                "--type",
+                "public",
+                "--grant-type",
+                "authorization_code",
+                "--redirect-uri",
+                "http://127.0.0.1/cb",
+                "--scope",
+                "read",
+                "--post-logout-redirect-uri",
+                "http://a.example/out",
+            ],
+            "only a loopback IP literal",
+        ),
+        (
+            &[
+                "--type",
+                "public",
+                "--grant-type",
+                "authorization_code",
+                "--redirect-uri",
+                "http://127.0.0.1/cb",
+                "--scope",
+                "read",
+                "--post-logout-redirect-uri",
+                "https://a.example/out#x",
+            ],
+            "must not have a fragment",
+        ),
     ];
     for (args, message) in cases {
         let mut all = vec!["client", "create", "--name", "X"];
@@ -362,6 +405,49 @@ fn invalid_registrations_are_refused_with_a_clear_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no client"));
     let out = gatehouse(&dir, &["client", "rotate-secret", "nope"]);
     assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn post_logout_redirect_uris_are_registered_and_shown() {
+    let dir = data_dir("post-logout");
+    let created = ok_json(gatehouse(
+        &dir,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Web",
+            "--json",
+            "--type",
+            "confidential",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "read",
+            "--post-logout-redirect-uri",
+            "https://app.example/signed-out",
+            "--post-logout-redirect-uri",
+            "http://127.0.0.1:8080/out",
+        ],
+    ));
+    let uris = serde_json::json!([
+        "https://app.example/signed-out",
+        "http://127.0.0.1:8080/out"
+    ]);
+    assert_eq!(created["post_logout_redirect_uris"], uris);
+    let id = created["client_id"].as_str().unwrap();
+    let shown = ok_json(gatehouse(&dir, &["client", "show", id, "--json"]));
+    assert_eq!(shown["post_logout_redirect_uris"], uris);
+    let text = stdout(&gatehouse(&dir, &["client", "show", id]));
+    assert!(
+        text.contains(
+            "post-logout URIs: https://app.example/signed-out http://127.0.0.1:8080/out\n"
+        ),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

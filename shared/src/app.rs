@@ -37,6 +37,25 @@ impl App {
             .await
     }
 
+    /// The session key if one exists: for the logout endpoint, which only checks
+    /// and makes CSRF tokens for browsers with a session (made by `/authorize`,
+    /// which creates the key first), and so never creates it.
+    pub async fn existing_session_key(&self) -> Result<Option<Arc<Secret>>, StoreError> {
+        if let Some(k) = self.session_key.read().expect("secret key lock").as_ref() {
+            return Ok(Some(k.clone()));
+        }
+        let Some(k) = self
+            .store
+            .existing_secret_key(SecretKeyPurpose::Session)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let k = Arc::new(k);
+        *self.session_key.write().expect("secret key lock") = Some(k.clone());
+        Ok(Some(k))
+    }
+
     /// The key of refresh token MACs ([`crate::tokens::refresh`]): read (or
     /// created) once per process.
     pub async fn refresh_key(&self) -> Result<Arc<Secret>, StoreError> {

@@ -7,6 +7,9 @@ pub const INTROSPECT_PATH: &str = "/introspect";
 pub const REVOKE_PATH: &str = "/revoke";
 /// The UserInfo endpoint (OpenID Connect Core §5.3).
 pub const USERINFO_PATH: &str = "/userinfo";
+/// The logout endpoint, `end_session_endpoint` (OpenID Connect RP-Initiated
+/// Logout 1.0 §2).
+pub const LOGOUT_PATH: &str = "/logout";
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// The same metadata at the OpenID Connect discovery location (RFC 8414 §5):

@@ -257,17 +257,13 @@ impl TestServer {
     pub async fn public_client(&self, scope: &str) -> TestClient {
         let c = self
             .register(ClientRegistration {
-                name: "Public app".into(),
-                client_type: ClientType::Public,
                 redirect_uris: vec!["http://127.0.0.1/cb".into()],
-                grant_types: vec![GrantType::AuthorizationCode],
-                allowed_scope: Scope::parse(scope).unwrap(),
-                default_scope: None,
-                access_token_ttl: None,
-                introspect_any: false,
-                skip_consent: false,
-                token_endpoint_auth_method: None,
-                require_pkce: false,
+                ..ClientRegistration::new(
+                    "Public app",
+                    ClientType::Public,
+                    vec![GrantType::AuthorizationCode],
+                    Scope::parse(scope).unwrap(),
+                )
             })
             .await;
         TestClient::from(c)
@@ -316,19 +312,12 @@ impl TestServer {
 }
 
 pub fn cc_registration(scope: &str) -> ClientRegistration {
-    ClientRegistration {
-        name: "Service".into(),
-        client_type: ClientType::Confidential,
-        redirect_uris: vec![],
-        grant_types: vec![GrantType::ClientCredentials],
-        allowed_scope: Scope::parse(scope).unwrap(),
-        default_scope: None,
-        access_token_ttl: None,
-        introspect_any: false,
-        skip_consent: false,
-        token_endpoint_auth_method: None,
-        require_pkce: false,
-    }
+    ClientRegistration::new(
+        "Service",
+        ClientType::Confidential,
+        vec![GrantType::ClientCredentials],
+        Scope::parse(scope).unwrap(),
+    )
 }
 
 pub fn http() -> reqwest::Client {
@@ -389,6 +378,7 @@ pub fn stored_client(id: &str, secret: Option<&str>) -> gatehouse_core::domain::
         skip_consent: false,
         token_endpoint_auth_method: None,
         require_pkce: false,
+        post_logout_redirect_uris: vec![],
         created_at: 1,
     }
 }

@@ -151,17 +151,15 @@ async fn register_spa(server: &TestServer, redirect_uri: &str) -> TestClient {
     TestClient::from(
         server
             .register(ClientRegistration {
-                name: "Browser App".into(),
-                client_type: ClientType::Public,
                 redirect_uris: vec![redirect_uri.into()],
-                grant_types: vec![GrantType::AuthorizationCode],
-                allowed_scope: Scope::parse(SCOPE).unwrap(),
-                default_scope: None,
-                access_token_ttl: None,
-                introspect_any: false,
-                skip_consent: false,
                 token_endpoint_auth_method: Some(TokenEndpointAuthMethod::None),
                 require_pkce: true,
+                ..ClientRegistration::new(
+                    "Browser App",
+                    ClientType::Public,
+                    vec![GrantType::AuthorizationCode],
+                    Scope::parse(SCOPE).unwrap(),
+                )
             })
             .await,
     )

@@ -32,17 +32,13 @@ fn header<'a>(answer: &'a Answer, name: &str) -> Option<&'a str> {
 async fn spa(server: &TestServer, origin: &str) -> String {
     server
         .register(ClientRegistration {
-            name: "Browser app".into(),
-            client_type: ClientType::Public,
             redirect_uris: vec![format!("{origin}/callback")],
-            grant_types: vec![GrantType::AuthorizationCode],
-            allowed_scope: Scope::parse("read").unwrap(),
-            default_scope: None,
-            access_token_ttl: None,
-            introspect_any: false,
-            skip_consent: false,
-            token_endpoint_auth_method: None,
-            require_pkce: false,
+            ..ClientRegistration::new(
+                "Browser app",
+                ClientType::Public,
+                vec![GrantType::AuthorizationCode],
+                Scope::parse("read").unwrap(),
+            )
         })
         .await
         .client
@@ -323,17 +319,13 @@ async fn userinfo_token(server: &TestServer, origin: &str, scope: &str) -> Strin
     let redirect = format!("{origin}/callback");
     let client = server
         .register(ClientRegistration {
-            name: "Browser app".into(),
-            client_type: ClientType::Public,
             redirect_uris: vec![redirect.clone()],
-            grant_types: vec![GrantType::AuthorizationCode],
-            allowed_scope: Scope::parse("openid read").unwrap(),
-            default_scope: None,
-            access_token_ttl: None,
-            introspect_any: false,
-            skip_consent: false,
-            token_endpoint_auth_method: None,
-            require_pkce: false,
+            ..ClientRegistration::new(
+                "Browser app",
+                ClientType::Public,
+                vec![GrantType::AuthorizationCode],
+                Scope::parse("openid read").unwrap(),
+            )
         })
         .await;
     let client = TestClient::from(client);

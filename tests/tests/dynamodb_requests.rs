@@ -32,7 +32,11 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
     let rs_secret = rs.secret.unwrap().expose().to_owned();
     let cc = server.cc_client("read").await;
     let oidc = server
-        .code_client(ClientType::Confidential, "openid offline_access read")
+        .code_client_with(
+            ClientType::Confidential,
+            "openid offline_access read",
+            |r| r.post_logout_redirect_uris = vec!["https://app.example/signed-out".into()],
+        )
         .await;
     let calls = &server.dynamodb_calls;
     let mut table: Vec<(&str, BTreeMap<String, u64>)> = Vec::new();
@@ -270,6 +274,57 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
         &[("GetItem", 1), ("UpdateItem", 1)],
     );
 
+    // RP-initiated logout: without a hint, the confirmation page, then its form;
+    // with a hint naming the signed-in user, at once. The key set is cached, so
+    // verifying the hint reads nothing.
+    let logout_query = format!(
+        "/logout?client_id={}&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fsigned-out&state=s",
+        oidc.id
+    );
+    let confirm = ua.get(&server.url(&logout_query)).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    measure(
+        "GET /logout, no hint (confirmation page)",
+        calls.take(),
+        &[("GetItem", 3)],
+    );
+    let csrf = confirm.field("csrf_token").unwrap();
+    let done = ua
+        .post(
+            &server.url("/logout"),
+            &[
+                ("client_id", oidc.id.as_str()),
+                ("post_logout_redirect_uri", "https://app.example/signed-out"),
+                ("state", "s"),
+                ("csrf_token", &csrf),
+                ("action", "logout"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    measure(
+        "POST /logout, confirmed (session ended)",
+        calls.take(),
+        &[("GetItem", 3), ("UpdateItem", 1)],
+    );
+    let (_, challenge) = pkce();
+    let query = server.authorize_query(&oidc, CONFIDENTIAL_REDIRECT, "openid", &challenge);
+    let page = ua.authorize(&server, &query, "alice").await;
+    assert!(param(&page.location().unwrap(), "code").is_some());
+    calls.take();
+    let hint = oidc_tokens["id_token"].as_str().unwrap();
+    let done = ua
+        .get(&server.url(&format!(
+            "/logout?id_token_hint={hint}&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fsigned-out"
+        )))
+        .await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    measure(
+        "GET /logout, id_token_hint (session ended)",
+        calls.take(),
+        &[("GetItem", 3), ("UpdateItem", 1)],
+    );
+
     for path in [
         "/.well-known/oauth-authorization-server",
         "/.well-known/openid-configuration",
@@ -324,6 +379,9 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
         ("OPTIONS /token (CORS preflight)", 1, false),
         ("GET /userinfo with an Origin", 3, false),
         ("OPTIONS /userinfo (CORS preflight)", 1, false),
+        ("GET /logout, no hint (confirmation page)", 3, false),
+        ("POST /logout, confirmed (session ended)", 4, true),
+        ("GET /logout, id_token_hint (session ended)", 4, true),
     ] {
         let c = row(name);
         assert!(total(c) <= budget, "{name}: {c:?} over {budget}");

@@ -663,17 +663,13 @@ async fn a_public_client_revoking_its_refresh_token_revokes_its_grant() {
     let server = TestServer::start().await;
     let registered = server
         .register(ClientRegistration {
-            name: "Native app".into(),
-            client_type: ClientType::Public,
             redirect_uris: vec!["com.example.app:/cb".into()],
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            allowed_scope: Scope::parse("read").unwrap(),
-            default_scope: None,
-            access_token_ttl: None,
-            introspect_any: false,
-            skip_consent: false,
-            token_endpoint_auth_method: None,
-            require_pkce: false,
+            ..ClientRegistration::new(
+                "Native app",
+                ClientType::Public,
+                vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                Scope::parse("read").unwrap(),
+            )
         })
         .await;
     assert!(registered.secret.is_none());

@@ -308,6 +308,51 @@ async fn userinfo_events_without_a_token_or_with_an_unknown_one_are_refused() {
     );
 }
 
+/// A server with a code client registered to come back to
+/// `https://app.example/signed-out` after logout.
+async fn logout_server() -> TestServer {
+    let server = server().await;
+    let mut web = stored_client("fixture-web", None);
+    web.grant_types = vec![gatehouse_core::domain::client::GrantType::AuthorizationCode];
+    web.redirect_uris = vec!["https://app.example/cb".into()];
+    web.post_logout_redirect_uris = vec!["https://app.example/signed-out".into()];
+    server.app.store.create_client(&web).await.unwrap();
+    server
+}
+
+#[tokio::test]
+async fn logout_events_by_get_and_post_redirect_only_to_a_registered_uri() {
+    let server = logout_server().await;
+    // An unregistered URI: an error page, never a redirect.
+    let (status, headers, body) =
+        invoke(&server, Endpoint::Logout, "logout-unregistered-uri.json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(headers.get("location").is_none());
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    // The confirmation form with a CSRF token that is not the cookie's: 403.
+    let (status, headers, _) =
+        invoke(&server, Endpoint::Logout, "logout-confirm-wrong-csrf.json").await;
+    assert_eq!(status, 403);
+    assert!(headers.get("location").is_none());
+    // No session in the event: nothing to end, back to the registered URI with
+    // state; 302 for a GET, 303 for the form POST (base64 body).
+    for (fixture, want) in [("logout.json", 302), ("logout-form.json", 303)] {
+        let (status, headers, body) = invoke(&server, Endpoint::Logout, fixture).await;
+        assert_eq!(status, want, "{fixture}: {body}");
+        assert_eq!(
+            headers["location"], "https://app.example/signed-out?state=fx",
+            "{fixture}"
+        );
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(headers.get("access-control-allow-origin").is_none());
+    }
+}
+
 #[tokio::test]
 async fn discovery_events_answer_metadata_and_jwks() {
     let server = server().await;

@@ -127,3 +127,74 @@ async fn no_secret_or_token_is_ever_logged() {
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logs.contains(signature));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_id_token_hint_or_logout_form_token_is_logged() {
+    let capture = gatehouse_tests::captured_logs();
+    let server = TestServer::start().await;
+    server.user("alice").await;
+    let app = server
+        .code_client(ClientType::Confidential, "openid read")
+        .await;
+    let (verifier, challenge) = pkce();
+    let query = server.authorize_query(&app, CONFIDENTIAL_REDIRECT, "openid", &challenge);
+    let mut ua = UserAgent::new();
+    let done = ua.authorize(&server, &query, "alice").await;
+    let code = param(&done.location().unwrap(), "code").unwrap();
+    let (status, _, tokens) = server
+        .exchange_code(&app, &code, CONFIDENTIAL_REDIRECT, &verifier)
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    // A tampered hint is refused; the confirmation page, a forged form, then
+    // the confirmed one.
+    let tampered = format!("{id_token}x");
+    ua.get(&server.url(&format!("/logout?id_token_hint={tampered}")))
+        .await;
+    let confirm = ua
+        .get(&server.url(&format!("/logout?client_id={}", app.id)))
+        .await;
+    let csrf = confirm.field("csrf_token").unwrap();
+    let forged = ua
+        .post(
+            &server.url("/logout"),
+            &[("csrf_token", "forged-token-value"), ("action", "logout")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let session = ua.cookies["gatehouse_session"].clone();
+    let csrf_nonce = ua.cookies["gatehouse_csrf"].clone();
+    let confirmed = ua
+        .post(
+            &server.url("/logout"),
+            &[("csrf_token", csrf.as_str()), ("action", "logout")],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    // And once more with the hint, in a new session.
+    let (_, challenge) = pkce();
+    let query = server.authorize_query(&app, CONFIDENTIAL_REDIRECT, "openid", &challenge);
+    ua.authorize(&server, &query, "alice").await;
+    let page = ua
+        .get(&server.url(&format!("/logout?id_token_hint={id_token}")))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    let logs = capture.text();
+    assert!(
+        logs.contains("login session ended by RP-initiated logout"),
+        "the logout was logged: {logs}"
+    );
+    assert!(logs.contains("logout request refused"));
+    let signature = id_token.rsplit('.').next().unwrap();
+    for (what, value) in [
+        ("ID token", id_token.as_str()),
+        ("ID token signature", signature),
+        ("CSRF token", csrf.as_str()),
+        ("forged CSRF token", "forged-token-value"),
+        ("CSRF nonce", csrf_nonce.as_str()),
+        ("session cookie", session.as_str()),
+    ] {
+        assert!(!logs.contains(value), "the {what} appears in the logs");
+    }
+}

@@ -379,11 +379,9 @@ async fn the_metadata_is_an_openid_providers_at_both_well_known_paths() {
             assert_eq!(body[flag], false, "{flag}");
         }
         assert_eq!(body["userinfo_endpoint"], server.url("/userinfo"));
-        for absent in [
-            "end_session_endpoint",
-            "backchannel_logout_supported",
-            "acr_values_supported",
-        ] {
+        // RP-Initiated Logout 1.0 §2.1.
+        assert_eq!(body["end_session_endpoint"], server.url("/logout"));
+        for absent in ["backchannel_logout_supported", "acr_values_supported"] {
             assert!(body.get(absent).is_none(), "{absent}");
         }
     }

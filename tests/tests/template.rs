@@ -136,6 +136,7 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
         methods("/userinfo"),
         BTreeSet::from(["GET", "OPTIONS", "POST"])
     );
+    assert_eq!(methods("/logout"), BTreeSet::from(["GET", "POST"]));
     for path in [
         "/.well-known/oauth-authorization-server",
         "/.well-known/jwks.json",
@@ -499,6 +500,45 @@ async fn observed() -> Seen {
     assert_eq!(preflight.0, 204);
     seen.record(&server, "userinfo");
 
+    // logout: alice in one browser with her ID token as the hint (ended at
+    // once), and in another without one (the confirmation page, then its form).
+    let (verifier5, challenge5) = pkce();
+    let query5 = server.authorize_query(&oidc, CONFIDENTIAL_REDIRECT, "openid", &challenge5);
+    let mut with_hint = UserAgent::new();
+    let page = with_hint.authorize(&server, &query5, "alice").await;
+    let code5 = param(&page.location().unwrap(), "code").unwrap();
+    let answer = server
+        .exchange_code(&oidc, &code5, CONFIDENTIAL_REDIRECT, &verifier5)
+        .await;
+    let hint = answer.2["id_token"].as_str().unwrap().to_owned();
+    let (_, challenge6) = pkce();
+    let query6 = server.authorize_query(&oidc, CONFIDENTIAL_REDIRECT, "openid", &challenge6);
+    let mut without_hint = UserAgent::new();
+    without_hint.authorize(&server, &query6, "alice").await;
+    server.dynamodb_calls.take_accesses();
+    let logout = cold_start(&server).await;
+    let page = with_hint
+        .get(&logout.url(&format!("/logout?id_token_hint={hint}")))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let confirm = without_hint
+        .get(&logout.url(&format!("/logout?client_id={}", oidc.id)))
+        .await;
+    assert!(confirm.body.contains("Sign out of Gatehouse?"));
+    let csrf = confirm.field("csrf_token").unwrap();
+    let page = without_hint
+        .post(
+            &logout.url("/logout"),
+            &[
+                ("client_id", oidc.id.as_str()),
+                ("csrf_token", &csrf),
+                ("action", "logout"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    seen.record(&server, "logout");
+
     // discovery: metadata and the JWKS.
     let discovery = cold_start(&server).await;
     for path in [
@@ -540,12 +580,14 @@ async fn observed() -> Seen {
 }
 
 /// The secrets-table items each function may reach (a trailing `*` is a prefix):
-/// only the token function signs, only the authorization endpoint sets sessions,
-/// and the functions that check refresh tokens read the refresh key. No other
+/// only the token function signs, only the authorization endpoint sets sessions
+/// (the logout endpoint reads the session key for its form's CSRF token), and
+/// the functions that check refresh tokens read the refresh key. No other
 /// function (discovery, the Lambda authorizer) reaches the table at all.
-const SECRETS_OF: [(&str, &[&str]); 4] = [
+const SECRETS_OF: [(&str, &[&str]); 5] = [
     ("authorize", &["session-key"]),
     ("introspect", &["refresh-key"]),
+    ("logout", &["session-key"]),
     ("revoke", &["refresh-key"]),
     ("token", &["refresh-key", "signing/*"]),
 ];
@@ -572,9 +614,10 @@ const USER_PROFILE: &[&str] = &[
 ];
 
 /// The users-table attributes each function other than sign-in may read.
-const USER_ATTRIBUTES_OF: [(&str, &[&str]); 4] = [
+const USER_ATTRIBUTES_OF: [(&str, &[&str]); 5] = [
     ("authorizer", USER_STATE),
     ("introspect", USER_STATE),
+    ("logout", USER_STATE),
     ("token", USER_STATE),
     ("userinfo", USER_PROFILE),
 ];

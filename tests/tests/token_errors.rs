@@ -547,17 +547,13 @@ async fn without_a_scope_a_client_with_a_default_scope_gets_its_default() {
     let server = TestServer::start().await;
     let registered = server
         .register(ClientRegistration {
-            name: "Defaulted".into(),
-            client_type: ClientType::Confidential,
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
-            allowed_scope: Scope::parse("read write").unwrap(),
             default_scope: Some(Scope::parse("read").unwrap()),
-            access_token_ttl: None,
-            introspect_any: false,
-            skip_consent: false,
-            token_endpoint_auth_method: None,
-            require_pkce: false,
+            ..ClientRegistration::new(
+                "Defaulted",
+                ClientType::Confidential,
+                vec![GrantType::ClientCredentials],
+                Scope::parse("read write").unwrap(),
+            )
         })
         .await;
     let secret = registered.secret.unwrap();

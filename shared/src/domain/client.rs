@@ -1,5 +1,6 @@
 //! Registered clients (RFC 6749 §2): type, redirect URIs, grants, scopes, lifetimes.
 
+use crate::domain::post_logout_redirect_uri;
 use crate::domain::scope::{Scope, ScopeCatalog};
 use crate::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use crate::secret::SecretHash;
@@ -112,6 +113,9 @@ pub struct Client {
     /// PKCE (S256) is required of this client whatever the deployment's setting
     /// (RFC 9700 §2.1.1); public clients always need it.
     pub require_pkce: bool,
+    /// Where the browser may be sent after logout (RP-Initiated Logout 1.0 §3.1);
+    /// none for a client stored before they were registered.
+    pub post_logout_redirect_uris: Vec<String>,
     pub created_at: u64,
 }
 
@@ -155,6 +159,12 @@ impl Client {
             .map(String::as_str)
     }
 
+    /// The registered post-logout redirect URI that `given` is: exact string
+    /// comparison, no loopback-port allowance (RP-Initiated Logout 1.0 §3).
+    pub fn registered_post_logout_redirect_uri(&self, given: &str) -> Option<&str> {
+        post_logout_redirect_uri::registered(&self.post_logout_redirect_uris, given)
+    }
+
     /// Whether `presented` is the current secret, or the previous one before its
     /// deadline. Both comparisons always run, in constant time.
     pub fn secret_matches(&self, presented: &str, now: u64) -> bool {
@@ -186,9 +196,37 @@ pub struct ClientRegistration {
     /// ([`TokenEndpointAuthMethod::default_for`]).
     pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
     pub require_pkce: bool,
+    /// RP-Initiated Logout 1.0 §3.1; only for clients with user sessions.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl ClientRegistration {
+    /// A registration of `name` with only what every client needs; the rest at
+    /// its default: no redirect URIs, the default scope all of `allowed_scope`,
+    /// the deployment's token lifetime, consent asked, the type's default
+    /// authentication method, PKCE as the deployment requires it.
+    pub fn new(
+        name: impl Into<String>,
+        client_type: ClientType,
+        grant_types: Vec<GrantType>,
+        allowed_scope: Scope,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            client_type,
+            redirect_uris: Vec::new(),
+            grant_types,
+            allowed_scope,
+            default_scope: None,
+            access_token_ttl: None,
+            introspect_any: false,
+            skip_consent: false,
+            token_endpoint_auth_method: None,
+            require_pkce: false,
+            post_logout_redirect_uris: Vec::new(),
+        }
+    }
+
     /// The method the client is registered with: the one asked for, or the
     /// default for its type.
     pub fn auth_method(&self) -> TokenEndpointAuthMethod {
@@ -232,6 +270,14 @@ impl ClientRegistration {
         }
         for uri in &self.redirect_uris {
             validate_redirect_uri(uri)?;
+        }
+        if !self.post_logout_redirect_uris.is_empty()
+            && !self.grant_types.contains(&GrantType::AuthorizationCode)
+        {
+            return Err("only a client that signs users in (authorization_code) may have post-logout redirect URIs".into());
+        }
+        for uri in &self.post_logout_redirect_uris {
+            post_logout_redirect_uri::validate(uri)?;
         }
         if crate::domain::cors::registered_origins(&self.redirect_uris).len()
             > crate::domain::cors::MAX_CLIENT_ORIGINS
@@ -345,6 +391,7 @@ mod tests {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            post_logout_redirect_uris: vec![],
             created_at: 0,
         }
     }
@@ -416,6 +463,7 @@ mod tests {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            post_logout_redirect_uris: vec![],
             created_at: 0,
         };
         let m = |u: &str| c.registered_redirect_uri(u).map(str::to_owned);
@@ -460,19 +508,12 @@ mod tests {
     }
 
     fn reg() -> ClientRegistration {
-        ClientRegistration {
-            name: "App".into(),
-            client_type: ClientType::Confidential,
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
-            allowed_scope: Scope::parse("read").unwrap(),
-            default_scope: None,
-            access_token_ttl: None,
-            introspect_any: false,
-            skip_consent: false,
-            token_endpoint_auth_method: None,
-            require_pkce: false,
-        }
+        ClientRegistration::new(
+            "App",
+            ClientType::Confidential,
+            vec![GrantType::ClientCredentials],
+            Scope::parse("read").unwrap(),
+        )
     }
 
     #[test]
@@ -606,5 +647,46 @@ mod tests {
         }
         assert!("password".parse::<GrantType>().is_err());
         assert!("implicit".parse::<GrantType>().is_err());
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_need_a_code_client_and_a_valid_uri() {
+        let code = || ClientRegistration {
+            redirect_uris: vec!["https://app.example/cb".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            ..reg()
+        };
+        let catalog = ScopeCatalog::parse("read=Read").unwrap();
+        let with = |mut r: ClientRegistration, uris: &[&str]| {
+            r.post_logout_redirect_uris = uris.iter().map(|u| u.to_string()).collect();
+            r.validate(&catalog, 3600)
+        };
+        assert_eq!(with(code(), &["https://app.example/out"]), Ok(()));
+        assert_eq!(
+            with(code(), &["http://127.0.0.1:8080/out", "http://[::1]/out"]),
+            Ok(())
+        );
+        let e = with(reg(), &["https://app.example/out"]).unwrap_err();
+        assert!(e.contains("authorization_code"), "{e}");
+        for bad in [
+            "https://app.example/out#x",
+            "http://app.example/out",
+            "http://localhost/out",
+            "out",
+        ] {
+            assert!(with(code(), &[bad]).is_err(), "{bad}");
+        }
+        let c = Client {
+            post_logout_redirect_uris: vec!["https://app.example/out".into()],
+            ..client_with(ClientType::Public, &["http://127.0.0.1/cb"])
+        };
+        assert_eq!(
+            c.registered_post_logout_redirect_uri("https://app.example/out"),
+            Some("https://app.example/out")
+        );
+        assert_eq!(
+            c.registered_post_logout_redirect_uri("http://127.0.0.1/cb"),
+            None
+        );
     }
 }

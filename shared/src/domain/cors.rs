@@ -126,6 +126,7 @@ mod tests {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            post_logout_redirect_uris: vec![],
             created_at: 0,
         }
     }

@@ -10,7 +10,7 @@ use crate::endpoints::http::{Body, Request, Response};
 use crate::error::TokenError;
 use crate::keys::SigningAlgorithm;
 use crate::paths::{
-    AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+    AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use lambda_http::http::{Method, StatusCode};
 use serde_json::json;
@@ -120,6 +120,8 @@ async fn metadata_document(app: &App, req: &Request) -> Response<Body> {
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
+            // OpenID Connect RP-Initiated Logout 1.0 §2.1.
+            "end_session_endpoint": c.endpoint(LOGOUT_PATH),
         }),
         CACHE_SECONDS,
     )

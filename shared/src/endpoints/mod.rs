@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod discovery;
 pub mod http;
 pub mod introspect;
+pub mod logout;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

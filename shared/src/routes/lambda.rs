@@ -192,8 +192,8 @@ fn server_error() -> Response<Body> {
 }
 
 /// 421 Misdirected Request (RFC 9110 §15.5.20): this deployment answers only
-/// under its issuer. An error page for the browser-facing `/authorize`, an
-/// RFC 6749 §5.2 shaped body elsewhere.
+/// under its issuer. An error page for the browser-facing `/authorize` and
+/// `/logout`, an RFC 6749 §5.2 shaped body elsewhere.
 fn misdirected(endpoint: Endpoint, issuer: &str) -> Response<Body> {
     let text = format!("this server answers only at {issuer}");
     match endpoint {
@@ -201,6 +201,11 @@ fn misdirected(endpoint: Endpoint, issuer: &str) -> Response<Body> {
             StatusCode::MISDIRECTED_REQUEST,
             "Wrong address",
             &format!("This sign-in page is served only at {issuer}."),
+        ),
+        Endpoint::Logout => crate::endpoints::authorize::pages::error_page(
+            StatusCode::MISDIRECTED_REQUEST,
+            "Wrong address",
+            &format!("This sign-out page is served only at {issuer}."),
         ),
         _ => json_no_store(
             StatusCode::MISDIRECTED_REQUEST,

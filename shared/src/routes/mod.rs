@@ -20,17 +20,19 @@ pub enum Endpoint {
     Introspect,
     Revoke,
     Userinfo,
+    Logout,
     Metadata,
     Jwks,
 }
 
 /// Every path and the endpoint behind it.
-pub const ROUTES: [(&str, Endpoint); 8] = [
+pub const ROUTES: [(&str, Endpoint); 9] = [
     (AUTHORIZE_PATH, Endpoint::Authorize),
     (TOKEN_PATH, Endpoint::Token),
     (INTROSPECT_PATH, Endpoint::Introspect),
     (REVOKE_PATH, Endpoint::Revoke),
     (USERINFO_PATH, Endpoint::Userinfo),
+    (LOGOUT_PATH, Endpoint::Logout),
     (METADATA_PATH, Endpoint::Metadata),
     (OPENID_CONFIGURATION_PATH, Endpoint::Metadata),
     (JWKS_PATH, Endpoint::Jwks),
@@ -48,6 +50,7 @@ impl Endpoint {
             Self::Introspect => endpoints::introspect::handle(app, req).await,
             Self::Revoke => endpoints::revoke::handle(app, req).await,
             Self::Userinfo => endpoints::userinfo::handle(app, req).await,
+            Self::Logout => endpoints::logout::handle(app, req).await,
             Self::Metadata => endpoints::discovery::metadata(app, req).await,
             Self::Jwks => endpoints::discovery::jwks(app, req).await,
         }

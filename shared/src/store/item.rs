@@ -122,6 +122,12 @@ pub fn client_to_item(c: &Client) -> Item {
     if c.require_pkce {
         item.insert("require_pkce".into(), AttributeValue::Bool(true));
     }
+    if !c.post_logout_redirect_uris.is_empty() {
+        item.insert(
+            "post_logout_redirect_uris".into(),
+            list(c.post_logout_redirect_uris.iter().cloned()),
+        );
+    }
     item
 }
 
@@ -160,6 +166,8 @@ pub fn client_from_item(item: &Item) -> Result<Client, StoreError> {
             )?),
         },
         require_pkce: matches!(item.get("require_pkce"), Some(AttributeValue::Bool(true))),
+        // Absent on clients stored before they were registered: none.
+        post_logout_redirect_uris: get_list(item, "post_logout_redirect_uris")?,
         created_at: get_n(item, "created_at")?,
     })
 }
@@ -513,6 +521,7 @@ mod tests {
             skip_consent: false,
             token_endpoint_auth_method: Some(TokenEndpointAuthMethod::ClientSecretPost),
             require_pkce: true,
+            post_logout_redirect_uris: vec!["https://a.example/out".into()],
             created_at: 5,
         }
     }
@@ -529,7 +538,25 @@ mod tests {
         p.default_scope = Scope::default();
         p.token_endpoint_auth_method = Some(TokenEndpointAuthMethod::None);
         p.require_pkce = false;
+        p.post_logout_redirect_uris = vec![];
         assert_eq!(client_from_item(&client_to_item(&p)).unwrap(), p);
+    }
+
+    #[test]
+    fn a_client_stored_before_post_logout_redirect_uris_has_none() {
+        let mut item = client_to_item(&client());
+        item.remove("post_logout_redirect_uris");
+        assert!(
+            client_from_item(&item)
+                .unwrap()
+                .post_logout_redirect_uris
+                .is_empty()
+        );
+        item.insert(
+            "post_logout_redirect_uris".into(),
+            s("https://a.example/out"),
+        );
+        assert!(client_from_item(&item).is_err(), "a string is not a list");
     }
 
     #[test]

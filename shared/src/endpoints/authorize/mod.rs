@@ -12,27 +12,28 @@
 //! fields ([`request::is_step_form`]); only a step, with its CSRF token, can
 //! sign in or approve.
 
-pub mod cookies;
 pub mod login;
 pub mod pages;
 pub mod request;
 
 use crate::app::{App, now};
-use crate::domain::grant::{CodeBinding, GrantOwner};
+use crate::domain::grant::CodeBinding;
 use crate::domain::login_hint;
 use crate::domain::reauthentication::{self, Decision, SessionFacts};
 use crate::domain::scope::{Scope, ScopeDefinition};
-use crate::domain::session::{LoginSession, cookie_value, parse_cookie};
+use crate::domain::session::{LoginSession, cookie_value};
 use crate::domain::user::{User, UserState};
+use crate::endpoints::http::cookies::{
+    CookieNames, cookie, csrf_matches, csrf_token, new_csrf_nonce,
+};
 use crate::endpoints::http::form::{self, Form};
+use crate::endpoints::http::login_session::signed_in;
 use crate::endpoints::http::{Body, Request, Response, source_ip};
 use crate::error::AuthorizeErrorCode;
 use crate::grants::authorization_code::{self, CodeIssue};
 use crate::paths::AUTHORIZE_PATH;
 use crate::secret::{Secret, random_id, random_token};
-use crate::store::{ConsentStore, SessionStore, StoreError, UserStore};
-use crate::tokens::owner;
-use cookies::{CookieNames, cookie, csrf_matches, csrf_token, new_csrf_nonce};
+use crate::store::{ConsentStore, SessionStore, StoreError};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use login::Login;
 use pages::{ConsentPage, LoginPage, STYLE, error_page, html};
@@ -101,27 +102,7 @@ impl<'a> Step<'a> {
     /// The signed-in user: the cookie names an open session record whose secret
     /// it holds, and the user is still valid at the session's epoch.
     async fn session(&self) -> Result<Option<(LoginSession, UserState)>, StoreError> {
-        let Some((id, secret)) =
-            cookie(self.req.headers(), self.names.session).and_then(parse_cookie)
-        else {
-            return Ok(None);
-        };
-        let Some(s) = self.app.store.get_session(id).await? else {
-            return Ok(None);
-        };
-        if !s.secret_hash.matches(secret) || !s.is_open(now()) {
-            return Ok(None);
-        }
-        let user = self.app.store.get_user_state(&s.username).await?;
-        let owner_of_session = GrantOwner {
-            user_id: s.user_id.clone(),
-            username: s.username.clone(),
-            epoch: s.user_epoch,
-        };
-        if !owner::is_valid(user.as_ref(), &owner_of_session) {
-            return Ok(None);
-        }
-        Ok(user.map(|u| (s, u)))
+        signed_in(self.app, self.req.headers(), &self.names).await
     }
 
     /// Starts a login session for `user` and sets its cookie.

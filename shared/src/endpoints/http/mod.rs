@@ -2,8 +2,10 @@
 //! authentication, and responses with the headers the RFCs require.
 
 pub mod client_auth;
+pub mod cookies;
 pub mod cors;
 pub mod form;
+pub mod login_session;
 pub mod response;
 
 pub use lambda_http::{Body, Request, Response};

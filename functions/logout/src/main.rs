@@ -1,0 +1,8 @@
+//! The `logout` Lambda function: wiring only; the handler lives in gatehouse-core.
+
+use gatehouse_core::routes::Endpoint;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    gatehouse_core::lambda::run(&[Endpoint::Logout]).await
+}
