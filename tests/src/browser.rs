@@ -42,6 +42,14 @@ impl Browser {
     /// Starts `chromedriver` (`GATEHOUSE_CHROMEDRIVER`, else `/usr/bin/chromedriver`)
     /// and opens a session of headless Chromium (`GATEHOUSE_CHROMIUM`, else
     /// `/usr/bin/chromium`) with a fresh profile and the browser log recorded.
+    /// A browser for a test, which fails (never skips) when it cannot start.
+    pub async fn for_test() -> Browser {
+        match Browser::start().await {
+            Ok(browser) => browser,
+            Err(e) => panic!("headless Chromium does not start: {e}"),
+        }
+    }
+
     pub async fn start() -> Result<Browser, String> {
         let driver = env_path("GATEHOUSE_CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium = env_path("GATEHOUSE_CHROMIUM", "/usr/bin/chromium");
@@ -229,6 +237,29 @@ impl Browser {
             }
             if Instant::now() >= deadline {
                 return Err(format!("still at {url} after {timeout:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls the page title until `predicate` accepts it; that title, or an
+    /// error naming the title and address it stayed at.
+    pub async fn wait_for_title(
+        &self,
+        predicate: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let title = self.title().await?;
+            if predicate(&title) {
+                return Ok(title);
+            }
+            if Instant::now() >= deadline {
+                let url = self.current_url().await.unwrap_or_default();
+                return Err(format!(
+                    "still at title {title:?} ({url}) after {timeout:?}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod flow;
 pub mod loopback;
+pub mod relying_party;
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -223,6 +224,19 @@ impl TestServer {
             engine,
             dynamodb_calls,
         }
+    }
+
+    /// The OpenID Provider metadata, as served at
+    /// `/.well-known/openid-configuration`.
+    pub async fn openid_configuration(&self) -> serde_json::Value {
+        http()
+            .get(self.url("/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -122,31 +122,6 @@ impl Setup {
     }
 }
 
-/// A headless Chromium; the test fails (never skips) when it cannot start.
-async fn browser() -> Browser {
-    match Browser::start().await {
-        Ok(browser) => browser,
-        Err(e) => panic!("headless Chromium does not start: {e}"),
-    }
-}
-
-/// Polls the page title until `predicate` accepts it; that title.
-async fn wait_for_title(browser: &Browser, predicate: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let title = browser.title().await.unwrap();
-        if predicate(&title) {
-            return title;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still at title {title:?} ({}) after {WAIT:?}",
-            browser.current_url().await.unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Fills the login form (already displayed) and submits it.
 async fn sign_in(browser: &Browser, username: &str, password: &str) {
     browser
@@ -165,7 +140,10 @@ async fn reach_consent(browser: &Browser, setup: &Setup) {
     browser.goto(&setup.authorize_url).await.unwrap();
     assert_eq!(browser.title().await.unwrap(), "Sign in");
     sign_in(browser, "alice", PASSWORD).await;
-    wait_for_title(browser, |t| t.starts_with("Authorize")).await;
+    browser
+        .wait_for_title(|t| t.starts_with("Authorize"), WAIT)
+        .await
+        .unwrap();
 }
 
 /// The text of the whole page as rendered.
@@ -191,7 +169,7 @@ fn severe(log: &[Value]) -> Vec<&Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_signs_in_and_approves_in_a_real_browser_and_the_client_gets_tokens() {
     let setup = Setup::new().await;
-    let browser = browser().await;
+    let browser = Browser::for_test().await;
 
     // The login page: titled, every visible input labelled.
     browser.goto(&setup.authorize_url).await.unwrap();
@@ -228,7 +206,10 @@ async fn a_user_signs_in_and_approves_in_a_real_browser_and_the_client_gets_toke
 
     // Sign in, then the consent page names the client and both scopes.
     sign_in(&browser, "alice", PASSWORD).await;
-    let title = wait_for_title(&browser, |t| t.starts_with("Authorize")).await;
+    let title = browser
+        .wait_for_title(|t| t.starts_with("Authorize"), WAIT)
+        .await
+        .unwrap();
     assert_eq!(title, "Authorize Photo App");
     let text = page_text(&browser).await;
     for expected in [
@@ -252,7 +233,10 @@ async fn a_user_signs_in_and_approves_in_a_real_browser_and_the_client_gets_toke
         .wait_for_url(|u| setup.at_callback(u), WAIT)
         .await
         .unwrap();
-    wait_for_title(&browser, |t| t == "Signed in").await;
+    browser
+        .wait_for_title(|t| t == "Signed in", WAIT)
+        .await
+        .unwrap();
     let url = url::Url::parse(&url).unwrap();
     assert_eq!(
         param(&url, "iss").as_deref(),
@@ -294,7 +278,7 @@ async fn a_user_signs_in_and_approves_in_a_real_browser_and_the_client_gets_toke
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_browser_keeps_the_session_so_a_second_authorization_needs_no_password() {
     let setup = Setup::new().await;
-    let browser = browser().await;
+    let browser = Browser::for_test().await;
     reach_consent(&browser, &setup).await;
     browser.click_css("button[value=approve]").await.unwrap();
     let first = browser
@@ -352,7 +336,7 @@ async fn the_browser_keeps_the_session_so_a_second_authorization_needs_no_passwo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_in_the_browser_shows_a_generic_message_and_no_redirect() {
     let setup = Setup::new().await;
-    let browser = browser().await;
+    let browser = Browser::for_test().await;
     browser.goto(&setup.authorize_url).await.unwrap();
     assert_eq!(browser.title().await.unwrap(), "Sign in");
     sign_in(&browser, "alice", "not the password").await;
@@ -390,7 +374,7 @@ async fn a_wrong_password_in_the_browser_shows_a_generic_message_and_no_redirect
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deny_in_the_browser_returns_access_denied_to_the_client() {
     let setup = Setup::new().await;
-    let browser = browser().await;
+    let browser = Browser::for_test().await;
     reach_consent(&browser, &setup).await;
     browser.click_css("button[value=deny]").await.unwrap();
     let url = browser
@@ -407,7 +391,7 @@ async fn deny_in_the_browser_returns_access_denied_to_the_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_fit_a_phone_screen() {
     let setup = Setup::new().await;
-    let browser = browser().await;
+    let browser = Browser::for_test().await;
     browser.set_window_size(375, 740).await.unwrap();
     let fits = "return {scrollWidth: document.documentElement.scrollWidth, \
                 innerWidth: window.innerWidth, \
@@ -434,7 +418,10 @@ async fn the_pages_fit_a_phone_screen() {
     );
 
     sign_in(&browser, "alice", PASSWORD).await;
-    wait_for_title(&browser, |t| t.starts_with("Authorize")).await;
+    browser
+        .wait_for_title(|t| t.starts_with("Authorize"), WAIT)
+        .await
+        .unwrap();
     let consent = browser.execute(fits, vec![]).await.unwrap();
     assert_eq!(
         consent["fits"], true,

@@ -165,36 +165,15 @@ async fn register_spa(server: &TestServer, redirect_uri: &str) -> TestClient {
     )
 }
 
-/// A headless Chromium; the test fails (never skips) when it cannot start.
-async fn browser() -> Browser {
-    match Browser::start().await {
-        Ok(browser) => browser,
-        Err(e) => panic!("headless Chromium does not start: {e}"),
-    }
-}
-
-async fn wait_for_title(browser: &Browser, predicate: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let title = browser.title().await.unwrap();
-        if predicate(&title) {
-            return title;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still at title {title:?} ({}) after {WAIT:?}",
-            browser.current_url().await.unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Opens the app at `origin`, clicks its Sign in button, signs in as alice on
 /// Gatehouse's login page and approves on its consent page; then waits for the
 /// app's outcome: `data-status` (`done` or `failed`) and the JSON it wrote.
 async fn sign_in_through_the_app(browser: &Browser, origin: &str) -> (String, Value) {
     browser.goto(&format!("{origin}/")).await.unwrap();
-    wait_for_title(browser, |t| t == "Browser app").await;
+    browser
+        .wait_for_title(|t| t == "Browser app", WAIT)
+        .await
+        .unwrap();
     let deadline = Instant::now() + WAIT;
     let button = browser.find("#sign-in").await.unwrap();
     while browser.prop(&button, "disabled").await.unwrap() != false {
@@ -206,14 +185,20 @@ async fn sign_in_through_the_app(browser: &Browser, origin: &str) -> (String, Va
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     browser.click(&button).await.unwrap();
-    wait_for_title(browser, |t| t == "Sign in").await;
+    browser
+        .wait_for_title(|t| t == "Sign in", WAIT)
+        .await
+        .unwrap();
     browser.fill("input[name=username]", "alice").await.unwrap();
     browser
         .fill("input[name=password]", PASSWORD)
         .await
         .unwrap();
     browser.click_css("button[value=login]").await.unwrap();
-    wait_for_title(browser, |t| t.starts_with("Authorize")).await;
+    browser
+        .wait_for_title(|t| t.starts_with("Authorize"), WAIT)
+        .await
+        .unwrap();
     browser.click_css("button[value=approve]").await.unwrap();
     browser
         .wait_for_url(|u| u.starts_with(&format!("{origin}/callback?")), WAIT)
@@ -261,7 +246,7 @@ async fn an_app_on_an_origin_no_client_registers_gets_no_token() {
     // `http://127.0.0.1:PORT`, so Gatehouse allows the page no CORS read.
     let client = register_spa(&server, "http://127.0.0.1/callback").await;
     spa.serve(&server.base, &client.id);
-    let browser = browser().await;
+    let browser = Browser::for_test().await;
 
     let (status, outcome) = sign_in_through_the_app(&browser, &spa.origin).await;
     // The token response reached the browser, which withheld it from the page:
@@ -288,7 +273,7 @@ async fn a_single_page_app_signs_in_with_oauth4webapi_and_reads_userinfo_cross_o
     );
     let client = register_spa(&server, &spa.redirect_uri()).await;
     spa.serve(&server.base, &client.id);
-    let browser = browser().await;
+    let browser = Browser::for_test().await;
 
     let (status, outcome) = sign_in_through_the_app(&browser, &spa.origin).await;
     assert_eq!(status, "done", "{outcome:#}");

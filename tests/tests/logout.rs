@@ -6,27 +6,19 @@
 
 use gatehouse_core::domain::client::ClientType;
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, Page, UserAgent, param, pkce};
+use gatehouse_tests::relying_party::Rp as Client;
 use gatehouse_tests::{TestClient, TestServer, http};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, LogoutRequest, Nonce,
+    PkceCodeChallenge, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl,
+    TokenResponse,
 };
 use std::str::FromStr;
 
 const SIGNED_OUT: &str = "https://app.example/signed-out";
 const WITH_QUERY: &str = "https://app.example/out?from=gatehouse";
 const OTHER_APP: &str = "https://other.example/signed-out";
-
-type Client = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
 
 struct Rp {
     registered: TestClient,

@@ -9,6 +9,7 @@ use gatehouse_core::domain::session::{LoginSession, cookie_value};
 use gatehouse_core::secret::random_token;
 use gatehouse_core::store::{ConsentStore, SessionStore, UserStore};
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, Page, UserAgent, param, pkce};
+use gatehouse_tests::relying_party::Rp;
 use gatehouse_tests::reqwest::header;
 use gatehouse_tests::{TestClient, TestServer, http};
 use openidconnect::core::{
@@ -16,8 +17,8 @@ use openidconnect::core::{
     CoreProviderMetadata,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
+    RedirectUrl, Scope, TokenResponse,
 };
 
 const SESSION_COOKIE: &str = "gatehouse_session";
@@ -698,14 +699,7 @@ async fn display_locales_acr_values_and_unknown_parameters_do_not_break_the_requ
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metadata_lists_the_display_values_and_no_acr_values() {
     let server = TestServer::start().await;
-    let body: serde_json::Value = http()
-        .get(server.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value = server.openid_configuration().await;
     assert_eq!(
         body["display_values_supported"],
         serde_json::json!(["page", "popup", "touch", "wap"])
@@ -921,15 +915,6 @@ async fn a_cross_site_post_without_the_session_cookie_is_sent_to_the_same_reques
     assert!(param(&location, "code").is_some(), "{location}");
 }
 
-type Client = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authentication_request_by_post_runs_the_whole_flow_to_verified_tokens() {
     let (server, registered) = setup().await;
@@ -937,7 +922,7 @@ async fn an_authentication_request_by_post_runs_the_whole_flow_to_verified_token
     let metadata = CoreProviderMetadata::discover_async(issuer, &http())
         .await
         .unwrap();
-    let client: Client = CoreClient::from_provider_metadata(
+    let client: Rp = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(registered.id.clone()),
         registered.secret.clone().map(ClientSecret::new),

@@ -8,28 +8,19 @@
 use gatehouse_core::domain::client::ClientType;
 use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, UserAgent, param, pkce};
+use gatehouse_tests::relying_party::Rp;
 use gatehouse_tests::{TestClient, TestServer, http};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreIdTokenVerifier,
     CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,
 };
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    RedirectUrl, RefreshToken, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 
-type Client = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
-
 /// The relying party of `registered`, configured by discovery.
-async fn discover(server: &TestServer, registered: &TestClient) -> Client {
+async fn discover(server: &TestServer, registered: &TestClient) -> Rp {
     let issuer = IssuerUrl::new(server.base.clone()).unwrap();
     let metadata = CoreProviderMetadata::discover_async(issuer, &http())
         .await
@@ -44,7 +35,7 @@ async fn discover(server: &TestServer, registered: &TestClient) -> Client {
 
 /// The client's ID token verifier, taking the algorithms Gatehouse signs with
 /// (the library's default is RS256 alone).
-fn verifier(client: &Client) -> CoreIdTokenVerifier<'_> {
+fn verifier(client: &Rp) -> CoreIdTokenVerifier<'_> {
     client.id_token_verifier().set_allowed_algs([
         CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
         CoreJwsSigningAlgorithm::EcdsaP256Sha256,
@@ -53,7 +44,7 @@ fn verifier(client: &Client) -> CoreIdTokenVerifier<'_> {
 
 /// A server with alice and a confidential client allowed the OpenID scopes and
 /// `read`, and its relying party.
-async fn setup() -> (TestServer, TestClient, Client) {
+async fn setup() -> (TestServer, TestClient, Rp) {
     let server = TestServer::start().await;
     server.user("alice").await;
     let registered = server
@@ -66,11 +57,7 @@ async fn setup() -> (TestServer, TestClient, Client) {
 /// Signs alice in and approves `scopes` (with `openid`, which the library
 /// always adds) for `client`; the code's token response, the nonce sent, and
 /// the pages seen.
-async fn sign_in(
-    server: &TestServer,
-    client: &Client,
-    scopes: &[&str],
-) -> (CoreTokenResponse, Nonce) {
+async fn sign_in(server: &TestServer, client: &Rp, scopes: &[&str]) -> (CoreTokenResponse, Nonce) {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client.authorize_url(
         CoreAuthenticationFlow::AuthorizationCode,
@@ -110,7 +97,7 @@ async fn sign_in(
 
 /// The library's at_hash check (Core §3.1.3.8): the hash of the access token,
 /// by the ID token's algorithm and key, equals the claim.
-fn check_at_hash(client: &Client, token: &CoreTokenResponse, claims: &CoreIdTokenClaims) {
+fn check_at_hash(client: &Rp, token: &CoreTokenResponse, claims: &CoreIdTokenClaims) {
     let verifier = verifier(client);
     let id_token = token.id_token().unwrap();
     let expected = AccessTokenHash::from_token(
@@ -390,14 +377,7 @@ async fn the_metadata_is_an_openid_providers_at_both_well_known_paths() {
         c.signing_alg = Some(SigningAlgorithm::Es256)
     })
     .await;
-    let body: serde_json::Value = http()
-        .get(es.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value = es.openid_configuration().await;
     assert_eq!(
         body["id_token_signing_alg_values_supported"],
         serde_json::json!(["RS256", "ES256"])

@@ -390,13 +390,6 @@ async fn a_profile_update_shows_at_once_and_ends_no_session() {
 #[tokio::test]
 async fn the_metadata_names_the_userinfo_endpoint() {
     let (server, _) = setup().await;
-    let meta: Value = http()
-        .get(server.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = server.openid_configuration().await;
     assert_eq!(meta["userinfo_endpoint"], server.url("/userinfo"));
 }

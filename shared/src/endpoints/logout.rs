@@ -18,7 +18,7 @@
 
 use crate::app::App;
 use crate::domain::rp_initiated_logout::{LogoutRefusal, SessionAction, session_action};
-use crate::endpoints::authorize::pages::{STYLE, error_page, html};
+use crate::endpoints::authorize::pages::{STYLE, error_page, get_and_post_only, html, try_again};
 use crate::endpoints::http::cookies::{
     CookieNames, cookie, csrf_matches, csrf_token, new_csrf_nonce,
 };
@@ -64,25 +64,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let result = match *req.method() {
         Method::GET => get(app, &req).await,
         Method::POST => post(app, &req).await,
-        _ => {
-            let mut r = error_page(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-                "This page accepts only GET and POST.",
-            );
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-            return r;
-        }
+        _ => return get_and_post_only(),
     };
-    result.unwrap_or_else(|e| {
-        tracing::error!(cause = %e, "logout request failed");
-        error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Try again",
-            "The server could not complete the request. Try again in a moment.",
-        )
-    })
+    result.unwrap_or_else(|e| try_again("logout request", &e))
 }
 
 async fn get(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {

@@ -36,7 +36,7 @@ use crate::secret::{Secret, random_id, random_token};
 use crate::store::{ConsentStore, SessionStore, StoreError};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use login::Login;
-use pages::{ConsentPage, LoginPage, STYLE, error_page, html};
+use pages::{ConsentPage, LoginPage, STYLE, error_page, get_and_post_only, html, try_again};
 use request::{AuthorizationRequest, ErrorRedirect, Refusal};
 use std::sync::Arc;
 
@@ -57,25 +57,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let result = match *req.method() {
         Method::GET => get(app, &req).await,
         Method::POST => post(app, &req).await,
-        _ => {
-            let mut r = error_page(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-                "This page accepts only GET and POST.",
-            );
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-            return r;
-        }
+        _ => return get_and_post_only(),
     };
-    result.unwrap_or_else(|e| {
-        tracing::error!(cause = %e, "authorization request failed");
-        error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Try again",
-            "The server could not complete the request. Try again in a moment.",
-        )
-    })
+    result.unwrap_or_else(|e| try_again("authorization request", &e))
 }
 
 /// What every step needs besides the request: the session key, the cookie names,

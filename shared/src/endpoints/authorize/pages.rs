@@ -121,6 +121,30 @@ pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response<
     )
 }
 
+/// The answer of a page endpoint (`/authorize`, `/logout`) to a method other than
+/// `GET` and `POST`: 405 with `Allow` (RFC 9110 §15.5.6).
+pub fn get_and_post_only() -> Response<Body> {
+    let mut r = error_page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "This page accepts only GET and POST.",
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    r
+}
+
+/// The page of a request the store could not complete: 503, to try again. The
+/// cause is logged by the caller's `what`, never shown.
+pub fn try_again(what: &str, cause: &impl std::fmt::Display) -> Response<Body> {
+    tracing::error!(cause = %cause, "{what} failed");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "The server could not complete the request. Try again in a moment.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
