@@ -128,6 +128,11 @@ enum ClientCommand {
         /// (public clients always need it).
         #[arg(long)]
         require_pkce: bool,
+        /// Where to POST a logout token when a login session the client was part
+        /// of ends (OpenID Connect Back-Channel Logout 1.0 §2.2): https, or http on
+        /// a loopback IP literal; authorization_code clients only.
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -351,6 +356,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "token_endpoint_auth_method": c.token_endpoint_auth_method.map(|m| m.as_str()),
         "token_endpoint_auth_methods_accepted": auth_methods(c),
         "require_pkce": c.require_pkce,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
         "created_at": c.created_at,
     })
 }
@@ -389,6 +395,9 @@ fn print_client(c: &Client) {
     if c.require_pkce {
         println!("require PKCE:     yes");
     }
+    if let Some(uri) = &c.backchannel_logout_uri {
+        println!("backchannel URI:   {uri}");
+    }
 }
 
 fn parse_scope(s: &str) -> anyhow::Result<Scope> {
@@ -414,6 +423,7 @@ async fn client_command(
             skip_consent,
             token_endpoint_auth_method,
             require_pkce,
+            backchannel_logout_uri,
             json,
         } => {
             let reg = ClientRegistration {
@@ -428,6 +438,7 @@ async fn client_command(
                 skip_consent,
                 token_endpoint_auth_method,
                 require_pkce,
+                backchannel_logout_uri,
             };
             let created = registration::register_client(store, config, reg)
                 .await

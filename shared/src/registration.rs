@@ -47,6 +47,7 @@ pub async fn register_client(
         skip_consent: reg.skip_consent,
         token_endpoint_auth_method: Some(auth_method),
         require_pkce: reg.require_pkce,
+        backchannel_logout_uri: reg.backchannel_logout_uri.clone(),
         created_at: now(),
     };
     store

@@ -247,6 +247,7 @@ impl TestServer {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            backchannel_logout_uri: None,
         };
         adjust(&mut reg);
         let c = self.register(reg).await;

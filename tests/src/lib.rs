@@ -268,6 +268,7 @@ impl TestServer {
                 skip_consent: false,
                 token_endpoint_auth_method: None,
                 require_pkce: false,
+                backchannel_logout_uri: None,
             })
             .await;
         TestClient::from(c)
@@ -328,6 +329,7 @@ pub fn cc_registration(scope: &str) -> ClientRegistration {
         skip_consent: false,
         token_endpoint_auth_method: None,
         require_pkce: false,
+        backchannel_logout_uri: None,
     }
 }
 
@@ -389,6 +391,7 @@ pub fn stored_client(id: &str, secret: Option<&str>) -> gatehouse_core::domain::
         skip_consent: false,
         token_endpoint_auth_method: None,
         require_pkce: false,
+        backchannel_logout_uri: None,
         created_at: 1,
     }
 }

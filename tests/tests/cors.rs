@@ -40,6 +40,7 @@ async fn spa(server: &TestServer, origin: &str) -> String {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            backchannel_logout_uri: None,
         })
         .await
         .client

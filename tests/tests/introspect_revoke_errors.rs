@@ -674,6 +674,7 @@ async fn a_public_client_revoking_its_refresh_token_revokes_its_grant() {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            backchannel_logout_uri: None,
         })
         .await;
     assert!(registered.secret.is_none());

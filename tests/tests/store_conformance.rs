@@ -44,6 +44,7 @@ fn client(id: &str, client_type: ClientType) -> Client {
         skip_consent: false,
         token_endpoint_auth_method: None,
         require_pkce: false,
+        backchannel_logout_uri: None,
         created_at: 1,
     }
 }

@@ -558,6 +558,7 @@ async fn without_a_scope_a_client_with_a_default_scope_gets_its_default() {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            backchannel_logout_uri: None,
         })
         .await;
     let secret = registered.secret.unwrap();

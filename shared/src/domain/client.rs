@@ -112,6 +112,10 @@ pub struct Client {
     /// PKCE (S256) is required of this client whatever the deployment's setting
     /// (RFC 9700 §2.1.1); public clients always need it.
     pub require_pkce: bool,
+    /// Where logout tokens are POSTed when a login session the client was part
+    /// of ends (Back-Channel Logout 1.0 §2.2); `None` for a client without one,
+    /// and for clients stored before it was recorded.
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: u64,
 }
 
@@ -186,6 +190,9 @@ pub struct ClientRegistration {
     /// ([`TokenEndpointAuthMethod::default_for`]).
     pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
     pub require_pkce: bool,
+    /// Back-Channel Logout 1.0 §2.2: checked by
+    /// [`crate::domain::backchannel_logout_uri::validate`].
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl ClientRegistration {
@@ -232,6 +239,16 @@ impl ClientRegistration {
         }
         for uri in &self.redirect_uris {
             validate_redirect_uri(uri)?;
+        }
+        if let Some(uri) = &self.backchannel_logout_uri {
+            crate::domain::backchannel_logout_uri::validate(uri)?;
+            if !self.grant_types.contains(&GrantType::AuthorizationCode) {
+                return Err(
+                    "a backchannel logout URI needs the authorization_code grant: only its \
+                     clients take part in login sessions (Back-Channel Logout 1.0 §2.2)"
+                        .into(),
+                );
+            }
         }
         if crate::domain::cors::registered_origins(&self.redirect_uris).len()
             > crate::domain::cors::MAX_CLIENT_ORIGINS
@@ -345,6 +362,7 @@ mod tests {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            backchannel_logout_uri: None,
             created_at: 0,
         }
     }
@@ -416,6 +434,7 @@ mod tests {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            backchannel_logout_uri: None,
             created_at: 0,
         };
         let m = |u: &str| c.registered_redirect_uri(u).map(str::to_owned);
@@ -472,6 +491,7 @@ mod tests {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            backchannel_logout_uri: None,
         }
     }
 
@@ -597,6 +617,42 @@ mod tests {
         let mut r = reg();
         r.name = " ".into();
         assert!(r.validate(&catalog, 86400).is_err());
+    }
+
+    #[test]
+    fn a_backchannel_logout_uri_needs_a_code_client_and_a_valid_uri() {
+        let catalog = ScopeCatalog::default();
+        let mut r = reg();
+        r.backchannel_logout_uri = Some("https://rp.example/logout".into());
+        let err = r.validate(&catalog, 86400).unwrap_err();
+        assert!(err.contains("authorization_code"), "{err}");
+
+        let code = |uri: &str| {
+            let mut r = reg();
+            r.grant_types = vec![GrantType::AuthorizationCode];
+            r.redirect_uris = vec!["https://rp.example/cb".into()];
+            r.backchannel_logout_uri = Some(uri.into());
+            r
+        };
+        assert_eq!(
+            code("https://rp.example/logout").validate(&catalog, 86400),
+            Ok(())
+        );
+        assert_eq!(
+            code("http://127.0.0.1:9/logout").validate(&catalog, 86400),
+            Ok(())
+        );
+        for (bad, why) in [
+            ("http://rp.example/logout", "uses http"),
+            ("https://rp.example/logout#x", "fragment"),
+            ("garbage", "not an absolute URI"),
+        ] {
+            let err = code(bad).validate(&catalog, 86400).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let mut public = code("https://rp.example/logout");
+        public.client_type = ClientType::Public;
+        assert_eq!(public.validate(&catalog, 86400), Ok(()));
     }
 
     #[test]

@@ -122,6 +122,7 @@ mod tests {
             skip_consent: false,
             token_endpoint_auth_method: None,
             require_pkce: false,
+            backchannel_logout_uri: None,
             created_at: 0,
         }
     }

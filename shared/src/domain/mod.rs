@@ -1,5 +1,7 @@
 //! Domain types and the pure rules on them.
 
+pub mod backchannel_logout;
+pub mod backchannel_logout_uri;
 pub mod client;
 pub mod cors;
 pub mod grant;
@@ -7,6 +9,7 @@ pub mod grant_lifetime;
 pub mod login_throttle;
 pub mod nonce;
 pub mod offline_access;
+pub mod outbound_address;
 pub mod pkce;
 pub mod scope;
 pub mod session;
