@@ -2,6 +2,7 @@
 //! variables `template.yaml` sets) or built by the `gatehouse` command.
 
 use crate::domain::cors::Allowlist;
+use crate::domain::outbound_address::AddressPolicy;
 use crate::domain::scope::ScopeCatalog;
 use crate::store::TableNames;
 use std::time::Duration;
@@ -55,6 +56,14 @@ pub struct Config {
     /// besides those of the clients' redirect URIs (`GATEHOUSE_CORS_ORIGINS`,
     /// [`crate::domain::cors`]).
     pub cors_origins: Allowlist,
+    /// The addresses the server's own requests may reach
+    /// ([`crate::domain::outbound_address`]): any locally, public ones only on
+    /// AWS (every function reading its configuration from the environment, and
+    /// the CLI's `--aws`).
+    pub outbound_addresses: AddressPolicy,
+    /// The queue of back-channel logout deliveries (`GATEHOUSE_LOGOUT_QUEUE_URL`,
+    /// [`crate::backchannel_logout`]); `None` delivers in-process.
+    pub logout_queue_url: Option<String>,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
@@ -102,6 +111,8 @@ impl Config {
             login_failure_window: DEFAULT_LOGIN_FAILURE_WINDOW,
             signing_alg: None,
             cors_origins: Allowlist::default(),
+            outbound_addresses: AddressPolicy::Local,
+            logout_queue_url: None,
         }
     }
 
@@ -118,7 +129,8 @@ impl Config {
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
     /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`,
-    /// `GATEHOUSE_ORIGINS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins).
+    /// `GATEHOUSE_ORIGINS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins);
+    /// `GATEHOUSE_LOGOUT_QUEUE_URL`. Outbound requests reach public addresses only.
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -167,6 +179,10 @@ impl Config {
             }
         };
         let mut c = Self::new(required("GATEHOUSE_ISSUER")?, tables);
+        // Read from the environment: a deployed function, whose own requests
+        // must not reach inside the deployment.
+        c.outbound_addresses = AddressPolicy::PublicOnly;
+        c.logout_queue_url = get("GATEHOUSE_LOGOUT_QUEUE_URL");
         if let Some(aud) = get("GATEHOUSE_AUDIENCE") {
             c.audience = aud;
         }

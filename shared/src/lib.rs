@@ -14,6 +14,7 @@ pub mod endpoints;
 pub mod error;
 pub mod grants;
 pub mod keys;
+pub mod outbound_http;
 pub mod paths;
 pub mod registration;
 pub mod routes;
