@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod authorizer;
+pub mod backchannel_logout;
 pub mod config;
 pub mod domain;
 pub mod dynamodb;

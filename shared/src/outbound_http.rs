@@ -166,9 +166,8 @@ impl Resolve for CheckedResolver {
         let policy = self.policy;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = found
                 .iter()
                 .copied()
@@ -213,7 +212,10 @@ mod tests {
         let sent = aws.post_form("http://localhost:9/logout", &[]).await;
         assert!(matches!(sent, Err(OutboundError::Refused(_))), "{sent:?}");
         for bad in ["ftp://example.com/", "not a uri", "file:///etc/passwd"] {
-            assert!(matches!(aws.check(bad), Err(OutboundError::Refused(_))), "{bad}");
+            assert!(
+                matches!(aws.check(bad), Err(OutboundError::Refused(_))),
+                "{bad}"
+            );
         }
         let local = OutboundHttp::new(AddressPolicy::Local).unwrap();
         assert!(local.check("http://127.0.0.1:9/logout").is_ok());
