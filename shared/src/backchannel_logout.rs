@@ -54,6 +54,7 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 /// One queued delivery: ids only, never a token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogoutMessage {
     pub client_id: String,
     pub sid: String,

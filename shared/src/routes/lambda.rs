@@ -134,7 +134,7 @@ impl Handler {
             IssuerSource::Configured(config) => {
                 self.app
                     .get_or_init(|| async {
-                        Arc::new(App::new((**config).clone(), self.store.clone()))
+                        Arc::new(function_app((**config).clone(), self.store.clone()).await)
                     })
                     .await
             }
@@ -148,7 +148,7 @@ impl Handler {
                             .ok_or(NoApp::NoApi)?;
                         let config = config_for(&issuer).map_err(NoApp::Config)?;
                         tracing::info!(issuer = %config.issuer, "issuer: the API's default endpoint");
-                        Ok(Arc::new(App::new(config, self.store.clone())))
+                        Ok(Arc::new(function_app(config, self.store.clone()).await))
                     })
                     .await;
                 match app {
@@ -210,6 +210,25 @@ fn misdirected(endpoint: Endpoint, issuer: &str) -> Response<Body> {
 }
 
 /// Runs a function that serves `endpoints` (routed by path when more than one).
+/// The app of a deployed function. With `GATEHOUSE_LOGOUT_QUEUE_URL` (and the
+/// `logout-queue` feature), back-channel logout deliveries are enqueued: a frozen
+/// function cannot finish work in the background (`backchannel_logout.rs`).
+/// Without, they are awaited within the request.
+pub async fn function_app(config: Config, store: DynamoStore) -> App {
+    let app = App::new(config, store);
+    #[cfg(feature = "logout-queue")]
+    if let Some(url) = app.config.logout_queue_url.clone() {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let queue = crate::logout_queue::SqsLogoutQueue::new(&conf, url);
+        return app.with_logout_dispatch(crate::backchannel_logout::LogoutDispatch::Queue(
+            Arc::new(queue),
+        ));
+    }
+    app
+}
+
 pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), lambda_http::Error> {
     init_logging(true);
     let db = crate::dynamodb::lambda_client().await;
