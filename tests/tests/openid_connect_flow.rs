@@ -379,11 +379,10 @@ async fn the_metadata_is_an_openid_providers_at_both_well_known_paths() {
             assert_eq!(body[flag], false, "{flag}");
         }
         assert_eq!(body["userinfo_endpoint"], server.url("/userinfo"));
-        for absent in [
-            "end_session_endpoint",
-            "backchannel_logout_supported",
-            "acr_values_supported",
-        ] {
+        // Back-Channel Logout 1.0 §2.1: logout tokens, with `sid`.
+        assert_eq!(body["backchannel_logout_supported"], true);
+        assert_eq!(body["backchannel_logout_session_supported"], true);
+        for absent in ["end_session_endpoint", "acr_values_supported"] {
             assert!(body.get(absent).is_none(), "{absent}");
         }
     }

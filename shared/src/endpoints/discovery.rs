@@ -115,6 +115,10 @@ async fn metadata_document(app: &App, req: &Request) -> Response<Body> {
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
+            // Back-Channel Logout 1.0 §2.1: logout tokens are sent to the clients'
+            // `backchannel_logout_uri`, and always carry `sid`.
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
         }),
         CACHE_SECONDS,
     )
