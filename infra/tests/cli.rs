@@ -85,7 +85,7 @@ impl Drop for Serve {
 }
 
 async fn token(url: &str, id: &str, secret: &str) -> u16 {
-    reqwest::Client::new()
+    http_client()
         .post(format!("{url}/token"))
         .basic_auth(id, Some(secret))
         .form(&[("grant_type", "client_credentials")])
@@ -513,7 +513,7 @@ async fn a_client_stored_without_a_method_is_shown_with_what_it_may_use_and_stil
         "{text}"
     );
     assert_eq!(token(&serve.url, "old-service", "old-secret").await, 200);
-    let post = reqwest::Client::new()
+    let post = http_client()
         .post(format!("{}/token", serve.url))
         .form(&[
             ("grant_type", "client_credentials"),
@@ -1004,6 +1004,7 @@ struct Browser {
 
 impl Browser {
     fn new() -> Self {
+        gatehouse_core::outbound_http::install_default_provider();
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -1114,7 +1115,7 @@ async fn token_request(
     client: &(String, String),
     form: &[(&str, &str)],
 ) -> (u16, serde_json::Value) {
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(format!("{url}/token"))
         .basic_auth(&client.0, Some(&client.1))
         .form(form)
@@ -1161,7 +1162,7 @@ async fn refresh(url: &str, client: &(String, String), token: &str) -> (u16, ser
 }
 
 async fn introspect(url: &str, rs: &(String, String), token: &str) -> serde_json::Value {
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(format!("{url}/introspect"))
         .basic_auth(&rs.0, Some(&rs.1))
         .form(&[("token", token)])
@@ -1665,7 +1666,7 @@ async fn the_engine_refuses_requests_not_signed_with_its_credentials() {
     let (url, id, secret) = engine_of(&dir);
 
     // A raw POST without a signature, as any local user could send.
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(&url)
         .header("content-type", "application/x-amz-json-1.0")
         .header("x-amz-target", "DynamoDB_20120810.ListTables")
@@ -1682,7 +1683,7 @@ async fn the_engine_refuses_requests_not_signed_with_its_credentials() {
     assert!(body["message"].is_string(), "{body}");
 
     // A signature-shaped header that is not a signature.
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(&url)
         .header("content-type", "application/x-amz-json-1.0")
         .header("x-amz-target", "DynamoDB_20120810.ListTables")
@@ -2299,4 +2300,12 @@ fn a_commands_help_lists_its_own_options_apart_from_the_target_and_table_names()
         assert!(!target.contains(&option), "{option} not in Target: {help}");
         assert!(tables.contains(&option), "{option} in Table names: {help}");
     }
+}
+
+/// A plain reqwest client. reqwest is built with rustls and no provider in this
+/// workspace (`shared/src/outbound_http.rs`), so the default one is installed
+/// first.
+fn http_client() -> reqwest::Client {
+    gatehouse_core::outbound_http::install_default_provider();
+    reqwest::Client::new()
 }

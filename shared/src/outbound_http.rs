@@ -9,6 +9,12 @@
 //!   [`AddressPolicy`] allows; the client connects only to what it returns, so a
 //!   name cannot be made to resolve to an internal address between a check and
 //!   the connection (DNS rebinding).
+//! - Every other reqwest client in a build that links this crate is switched to
+//!   rustls too (Cargo unifies reqwest's features) and, with no provider of its
+//!   own, panics when built ("No provider set") unless a process-wide default
+//!   provider is installed: a program (or test) that builds one calls
+//!   [`install_default_provider`] first. The functions and the `gatehouse`
+//!   command build none.
 //! - No redirects followed (a redirect to an internal address is a classic way
 //!   around the check above, and §2.8 gives redirects no meaning), no proxies, a
 //!   short connect and total timeout.
@@ -21,6 +27,13 @@ use std::time::Duration;
 
 /// The longest a connection may take to open, and a whole request to answer.
 pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Installs the aws-lc-rs provider as the process's default rustls provider,
+/// for reqwest clients built without a TLS configuration of their own (see the
+/// module doc); does nothing if a default is installed already.
+pub fn install_default_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
 
 /// An HTTP client whose requests reach only what its [`AddressPolicy`] allows.
 #[derive(Clone, Debug)]

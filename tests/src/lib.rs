@@ -334,6 +334,8 @@ pub fn cc_registration(scope: &str) -> ClientRegistration {
 }
 
 pub fn http() -> reqwest::Client {
+    // reqwest is built with rustls and no provider (`outbound_http.rs`).
+    gatehouse_core::outbound_http::install_default_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
