@@ -86,7 +86,7 @@ impl fmt::Debug for LogoutDispatch {
 /// A boxed future, for the object-safe [`LogoutQueue`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The queue of deliveries (SQS on AWS: `logout_queue.rs`).
+/// The queue of deliveries (SQS on AWS: the crate `gatehouse-logout-queue`).
 pub trait LogoutQueue: Send + Sync {
     /// Enqueues every message; the error names what failed.
     fn send<'a>(&'a self, messages: &'a [LogoutMessage]) -> BoxFuture<'a, Result<(), String>>;

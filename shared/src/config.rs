@@ -61,9 +61,6 @@ pub struct Config {
     /// AWS (every function reading its configuration from the environment, and
     /// the CLI's `--aws`).
     pub outbound_addresses: AddressPolicy,
-    /// The queue of back-channel logout deliveries (`GATEHOUSE_LOGOUT_QUEUE_URL`,
-    /// [`crate::backchannel_logout`]); `None` delivers in-process.
-    pub logout_queue_url: Option<String>,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
@@ -112,7 +109,6 @@ impl Config {
             signing_alg: None,
             cors_origins: Allowlist::default(),
             outbound_addresses: AddressPolicy::Local,
-            logout_queue_url: None,
         }
     }
 
@@ -129,8 +125,9 @@ impl Config {
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
     /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`,
-    /// `GATEHOUSE_ORIGINS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins);
-    /// `GATEHOUSE_LOGOUT_QUEUE_URL`. Outbound requests reach public addresses only.
+    /// `GATEHOUSE_ORIGINS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins).
+    /// Outbound requests reach public addresses only. (`GATEHOUSE_LOGOUT_QUEUE_URL`
+    /// is read by `gatehouse-logout-queue`.)
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -182,7 +179,6 @@ impl Config {
         // Read from the environment: a deployed function, whose own requests
         // must not reach inside the deployment.
         c.outbound_addresses = AddressPolicy::PublicOnly;
-        c.logout_queue_url = get("GATEHOUSE_LOGOUT_QUEUE_URL");
         if let Some(aud) = get("GATEHOUSE_AUDIENCE") {
             c.audience = aud;
         }

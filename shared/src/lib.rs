@@ -15,8 +15,6 @@ pub mod endpoints;
 pub mod error;
 pub mod grants;
 pub mod keys;
-#[cfg(feature = "logout-queue")]
-pub mod logout_queue;
 pub mod outbound_http;
 pub mod paths;
 pub mod registration;

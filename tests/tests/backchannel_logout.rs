@@ -8,7 +8,9 @@
 //! fail, the address rule on AWS, and the SQS consumer. Negative tests first.
 
 use gatehouse_core::App;
-use gatehouse_core::backchannel_logout::{self, LogoutDispatch, LogoutMessage};
+use gatehouse_core::backchannel_logout::{
+    self, BoxFuture, LogoutDispatch, LogoutMessage, LogoutQueue,
+};
 use gatehouse_core::domain::client::{ClientType, GrantType};
 use gatehouse_core::domain::outbound_address::AddressPolicy;
 use gatehouse_core::store::{ClientStore, SessionStore};
@@ -384,6 +386,72 @@ async fn on_aws_a_delivery_to_loopback_is_refused_and_never_sent() {
     assert_eq!(failed[0].client_id, client.id);
     assert!(failed[0].cause.contains("internal address"), "{failed:?}");
     assert_eq!(rp.count(), 0, "nothing reached 127.0.0.1");
+}
+
+/// A queue that keeps what it is sent, or refuses everything.
+#[derive(Default)]
+struct RecordingQueue {
+    sent: Mutex<Vec<LogoutMessage>>,
+    refuse: bool,
+}
+
+impl LogoutQueue for RecordingQueue {
+    fn send<'a>(&'a self, messages: &'a [LogoutMessage]) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if self.refuse {
+                return Err("AccessDenied".into());
+            }
+            self.sent.lock().unwrap().extend_from_slice(messages);
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_that_refuses_is_a_warning_and_the_command_still_succeeds() {
+    let rp = Receiver::ok().await;
+    let (server, client, _) = signed_in(&rp).await;
+    let queue = Arc::new(RecordingQueue {
+        refuse: true,
+        ..RecordingQueue::default()
+    });
+    let on_aws = App::new(server.app.config.clone(), server.app.store.clone())
+        .with_logout_dispatch(LogoutDispatch::Queue(queue));
+    let failed = gatehouse::user_cli::end_sessions(&on_aws, "alice")
+        .await
+        .expect("the command succeeds");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].client_id, client.id);
+    assert!(failed[0].cause.contains("not enqueued"), "{failed:?}");
+    assert_eq!(rp.count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_queue_the_deliveries_are_enqueued_as_ids_and_not_sent_here() {
+    let rp = Receiver::ok().await;
+    let (server, client, id_token) = signed_in(&rp).await;
+    let queue = Arc::new(RecordingQueue::default());
+    let on_aws = App::new(server.app.config.clone(), server.app.store.clone())
+        .with_logout_dispatch(LogoutDispatch::Queue(queue.clone()));
+    let failed = gatehouse::user_cli::delete(&on_aws, "alice").await.unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(rp.count(), 0, "the delivery function sends, not this one");
+    let sent = queue.sent.lock().unwrap().clone();
+    assert_eq!(
+        sent,
+        [LogoutMessage {
+            client_id: client.id.clone(),
+            sid: id_token["sid"].as_str().unwrap().into(),
+            sub: id_token["sub"].as_str().unwrap().into(),
+        }]
+    );
+    // What the consumer then does with that message, on the same data.
+    backchannel_logout::deliver_message(&server.app, &sent[0])
+        .await
+        .unwrap();
+    let tokens = rp.tokens();
+    assert_eq!(tokens.len(), 1);
+    check_logout_token(&server, &tokens[0], &client, &id_token).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

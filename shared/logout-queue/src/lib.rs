@@ -1,10 +1,27 @@
 //! The SQS queue of back-channel logout deliveries (`LogoutDeliveryQueue` in
-//! `template.yaml`; why a queue: `backchannel_logout.rs`). A message is one
-//! [`LogoutMessage`] as JSON: ids only, never a token. Sent in batches of ten
-//! (`SendMessageBatch`, which IAM grants as `sqs:SendMessage`).
+//! `template.yaml`; why a queue: gatehouse-core's `backchannel_logout.rs`). A
+//! message is one [`LogoutMessage`] as JSON: ids only, never a token. Sent in
+//! batches of ten (`SendMessageBatch`, which IAM grants as `sqs:SendMessage`).
+//!
+//! A function that ends login sessions runs
+//! `gatehouse_core::lambda::run_with_logout_queue(&[...], gatehouse_logout_queue::from_env().await)`;
+//! it needs `sqs:SendMessage` on the queue in its policy.
 
-use crate::backchannel_logout::{BoxFuture, LogoutMessage, LogoutQueue};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use gatehouse_core::backchannel_logout::{BoxFuture, LogoutMessage, LogoutQueue};
+use std::sync::Arc;
+
+/// The queue named by `GATEHOUSE_LOGOUT_QUEUE_URL`, with the SDK configuration of
+/// the standard chain; `None` when the variable is unset or empty.
+pub async fn from_env() -> Option<Arc<dyn LogoutQueue>> {
+    let url = std::env::var("GATEHOUSE_LOGOUT_QUEUE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    Some(Arc::new(SqsLogoutQueue::new(&conf, url)))
+}
 
 /// The queue at `url`.
 #[derive(Clone, Debug)]
