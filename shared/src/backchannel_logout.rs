@@ -309,7 +309,8 @@ pub async fn deliver_all(
     found: &[Delivery],
 ) -> Vec<DeliveryFailure> {
     let mut tasks = tokio::task::JoinSet::new();
-    for d in found.iter().cloned() {
+    for d in found {
+        let d = d.clone();
         let (http, key, issuer) = (http.clone(), Arc::clone(key), issuer.to_owned());
         tasks.spawn(async move { deliver(&http, &key, &issuer, &d).await });
     }
