@@ -5,14 +5,17 @@ use crate::sam_local::SAM_LOCAL_ENV_FILE;
 use crate::target::{ENGINE_URL_FILE, Target, TargetArgs};
 use clap::{Parser, Subcommand};
 use gatehouse_core::App;
+use gatehouse_core::backchannel_logout::LogoutDispatch;
 use gatehouse_core::config::{Config, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CODE_TTL};
 use gatehouse_core::domain::client::{Client, ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::cors::Allowlist;
+use gatehouse_core::domain::outbound_address::AddressPolicy;
 use gatehouse_core::domain::scope::{Scope, ScopeCatalog};
 use gatehouse_core::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use gatehouse_core::keys::SigningAlgorithm;
 use gatehouse_core::registration;
 use gatehouse_core::store::{ClientStore, DynamoStore, KeyStore};
+use gatehouse_logout_queue::SqsLogoutQueue;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -43,14 +46,25 @@ enum Command {
     #[command(subcommand)]
     Client(ClientCommand),
     /// Create and manage users (resource owners).
-    #[command(subcommand)]
-    User(crate::user_cli::UserCommand),
+    User(UserArgs),
     /// List and end the grants users made to clients.
     #[command(subcommand)]
     Grant(crate::grant_cli::GrantCommand),
     /// List and rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct UserArgs {
+    /// The `iss` of the logout tokens that ending a user's sessions sends to
+    /// their clients (OpenID Connect Back-Channel Logout 1.0) on local data
+    /// [default: the running `gatehouse serve`'s issuer, else
+    /// http://127.0.0.1:8080]. With --aws the delivery function signs them.
+    #[arg(long, env = "GATEHOUSE_ISSUER")]
+    issuer: Option<String>,
+    #[command(subcommand)]
+    command: crate::user_cli::UserCommand,
 }
 
 #[derive(clap::Args, Debug)]
@@ -133,6 +147,11 @@ enum ClientCommand {
         /// (public clients always need it).
         #[arg(long)]
         require_pkce: bool,
+        /// Where to POST a logout token when a login session the client was part
+        /// of ends (OpenID Connect Back-Channel Logout 1.0 §2.2): https, or http on
+        /// a loopback IP literal; authorization_code clients only.
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -258,9 +277,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.scopes = scopes;
             client_command(&DynamoStore::new(target.db, target.tables), &config, cmd).await
         }
-        Command::User(cmd) => {
+        Command::User(args) => {
             let target = open(&cli.target).await?;
-            crate::user_cli::user_command(&DynamoStore::new(target.db, target.tables), cmd).await
+            let issuer = args
+                .issuer
+                .or_else(|| running_issuer(&cli.target.data_dir))
+                .unwrap_or_else(|| DEFAULT_LOCAL_ISSUER.to_owned());
+            let app = command_app(Config::new(issuer, target.tables.clone()), target);
+            crate::user_cli::user_command(&app, args.command).await
         }
         Command::Grant(cmd) => {
             let target = open(&cli.target).await?;
@@ -275,6 +299,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Resolves the target, says which it is, and creates missing tables where allowed.
+/// The issuer `gatehouse serve` takes by default.
+const DEFAULT_LOCAL_ISSUER: &str = "http://127.0.0.1:8080";
+/// Where a running `serve` records its issuer inside the data directory.
+const ISSUER_FILE: &str = "issuer";
+
+/// The issuer a running `serve` of `data_dir` recorded, while it runs.
+fn running_issuer(data_dir: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(data_dir.join(ENGINE_URL_FILE)).ok()?;
+    let issuer = std::fs::read_to_string(data_dir.join(ISSUER_FILE)).ok()?;
+    Some(issuer.trim().to_owned()).filter(|i| !i.is_empty())
+}
+
+/// The app of an admin command on `target`. On AWS its own requests reach
+/// public addresses only, and back-channel logout deliveries are enqueued for
+/// the stack's delivery function when the queue is known; otherwise they are
+/// made here and awaited, so the command can warn of each that failed
+/// (`backchannel_logout.rs`).
+fn command_app(mut config: Config, target: Target) -> App {
+    let Some(aws) = target.aws else {
+        return App::new(config, DynamoStore::new(target.db, target.tables));
+    };
+    config.outbound_addresses = AddressPolicy::PublicOnly;
+    let app = App::new(config, DynamoStore::new(target.db, target.tables));
+    match aws.logout_queue_url {
+        Some(url) => app.with_logout_dispatch(LogoutDispatch::Queue(Arc::new(
+            SqsLogoutQueue::new(&aws.conf, url),
+        ))),
+        None => {
+            eprintln!(
+                "note: no logout delivery queue is known (the stack's LogoutDeliveryQueueUrl \
+                 output, or --logout-queue-url): back-channel logout deliveries are made from here"
+            );
+            app
+        }
+    }
+}
+
 async fn open(args: &TargetArgs) -> anyhow::Result<Target> {
     let target = args.resolve().await?;
     eprintln!("target: {}", target.description);
@@ -310,6 +371,9 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     // A running server sees key rotations by `gatehouse keys rotate` within a second.
     config.key_cache_ttl = Duration::from_secs(1);
     config.validate().map_err(anyhow::Error::msg)?;
+    if args.aws {
+        config.outbound_addresses = AddressPolicy::PublicOnly;
+    }
     let store = DynamoStore::new(target.db.clone(), target.tables.clone());
     let moved = store.migrate_legacy_keys().await?;
     if moved > 0 {
@@ -333,13 +397,18 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     }
     let engine_file = args.data_dir.join(ENGINE_URL_FILE);
     let sam_file = args.data_dir.join(SAM_LOCAL_ENV_FILE);
+    let issuer_file = args.data_dir.join(ISSUER_FILE);
     if let Some(engine) = &target.own_engine {
         private_data::write_private(&engine_file, engine.url.as_bytes())?;
+        // For `gatehouse user ...` on the same data: its logout tokens' `iss`.
+        private_data::write_private(&issuer_file, config.issuer.as_bytes())?;
         let env = crate::sam_local::env_file(engine, &target.tables);
         private_data::write_private(&sam_file, format!("{env:#}\n").as_bytes())?;
     }
     let issuer = config.issuer.clone();
-    let app = Arc::new(App::new(config, store));
+    // The process outlives its responses: back-channel logout deliveries run
+    // in a spawned task and never hold up a response (`backchannel_logout.rs`).
+    let app = Arc::new(App::new(config, store).with_logout_dispatch(LogoutDispatch::Spawn));
     println!(
         "Gatehouse listening on http://{addr} (issuer {issuer}; {})",
         target.description
@@ -351,6 +420,7 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     if target.own_engine.is_some() {
         let _ = std::fs::remove_file(&engine_file);
         let _ = std::fs::remove_file(&sam_file);
+        let _ = std::fs::remove_file(&issuer_file);
     }
     result
 }
@@ -371,6 +441,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "token_endpoint_auth_method": c.token_endpoint_auth_method.map(|m| m.as_str()),
         "token_endpoint_auth_methods_accepted": auth_methods(c),
         "require_pkce": c.require_pkce,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
         "created_at": c.created_at,
     })
 }
@@ -415,6 +486,9 @@ fn print_client(c: &Client) {
     if c.require_pkce {
         println!("require PKCE:     yes");
     }
+    if let Some(uri) = &c.backchannel_logout_uri {
+        println!("backchannel URI:   {uri}");
+    }
 }
 
 fn parse_scope(s: &str) -> anyhow::Result<Scope> {
@@ -441,6 +515,7 @@ async fn client_command(
             skip_consent,
             token_endpoint_auth_method,
             require_pkce,
+            backchannel_logout_uri,
             json,
         } => {
             let reg = ClientRegistration {
@@ -456,6 +531,7 @@ async fn client_command(
                 token_endpoint_auth_method,
                 require_pkce,
                 post_logout_redirect_uris,
+                backchannel_logout_uri,
             };
             let created = registration::register_client(store, config, reg)
                 .await

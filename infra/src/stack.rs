@@ -22,6 +22,10 @@ pub const TABLE_OUTPUTS: [(&str, &str); 10] = [
     ("origins", "OriginsTableName"),
 ];
 
+/// The output that names the queue of back-channel logout deliveries, to which
+/// `gatehouse --aws user ...` enqueues.
+pub const LOGOUT_QUEUE_OUTPUT: &str = "LogoutDeliveryQueueUrl";
+
 /// The outputs of one stack.
 #[derive(Clone, Debug)]
 pub struct StackOutputs {
@@ -53,6 +57,14 @@ impl StackOutputs {
             region,
             outputs,
         })
+    }
+
+    /// The value of output `name`, if the stack has it.
+    pub fn output(&self, name: &str) -> Option<&str> {
+        self.outputs
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// The name of `table` (an entry of [`TABLE_OUTPUTS`]): the value of its output.

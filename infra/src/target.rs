@@ -66,6 +66,17 @@ pub struct TargetArgs {
     /// Table name prefix for the local data and --dynamodb-endpoint.
     #[arg(long, global = true, default_value = "gatehouse", help_heading = TARGET)]
     pub table_prefix: String,
+    /// With --aws: the SQS queue of back-channel logout deliveries [default: the
+    /// stack's LogoutDeliveryQueueUrl output].
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_LOGOUT_QUEUE_URL",
+        requires = "aws",
+        value_name = "URL",
+        help_heading = TARGET
+    )]
+    pub logout_queue_url: Option<String>,
     /// The table of clients.
     #[arg(long, global = true, env = "GATEHOUSE_CLIENTS_TABLE", help_heading = TABLE_NAMES)]
     pub clients_table: Option<String>,
@@ -107,6 +118,16 @@ pub struct Target {
     pub own_engine: Option<Engine>,
     /// Whether tables may be created here (never on AWS, where the template owns them).
     pub create_tables: bool,
+    /// On AWS: the SDK configuration, and the queue of back-channel logout
+    /// deliveries when it is known.
+    pub aws: Option<AwsTarget>,
+}
+
+/// What a command on AWS needs besides the tables.
+#[derive(Clone, Debug)]
+pub struct AwsTarget {
+    pub conf: aws_config::SdkConfig,
+    pub logout_queue_url: Option<String>,
 }
 
 impl TargetArgs {
@@ -162,6 +183,7 @@ impl TargetArgs {
                 tables,
                 own_engine: None,
                 create_tables: true,
+                aws: None,
             });
         }
         if let Some(url) = running_engine(&self.data_dir) {
@@ -177,6 +199,7 @@ impl TargetArgs {
                 tables,
                 own_engine: None,
                 create_tables: true,
+                aws: None,
             });
         }
         self.open_local(SocketAddr::from(([127, 0, 0, 1], 0)), tables)
@@ -191,12 +214,19 @@ impl TargetArgs {
             self.tables(None)?;
         }
         let conf = crate::aws::config(self.region.as_deref()).await?;
-        let (tables, source) = match &self.stack {
+        let (tables, source, queue) = match &self.stack {
             Some(name) => {
                 let stack = StackOutputs::describe(&conf, name).await?;
-                (self.tables(Some(&stack))?, format!(" of stack {name}"))
+                let queue = stack
+                    .output(crate::stack::LOGOUT_QUEUE_OUTPUT)
+                    .map(str::to_owned);
+                (
+                    self.tables(Some(&stack))?,
+                    format!(" of stack {name}"),
+                    queue,
+                )
             }
-            None => (self.tables(None)?, String::new()),
+            None => (self.tables(None)?, String::new(), None),
         };
         Ok(Target {
             db: aws_sdk_dynamodb::Client::new(&conf),
@@ -217,6 +247,10 @@ impl TargetArgs {
             tables,
             own_engine: None,
             create_tables: false,
+            aws: Some(AwsTarget {
+                logout_queue_url: self.logout_queue_url.clone().or(queue),
+                conf,
+            }),
         })
     }
 
@@ -242,6 +276,7 @@ impl TargetArgs {
             tables,
             own_engine: Some(engine),
             create_tables: true,
+            aws: None,
         })
     }
 

@@ -1,6 +1,10 @@
 //! `gatehouse user ...`: the resource owners who sign in on the login page.
 
 use clap::{Args, Subcommand};
+use gatehouse_core::App;
+use gatehouse_core::backchannel_logout::{
+    DeliveryFailure, EndingUserSessions, user_sessions_ending,
+};
 use gatehouse_core::domain::user::{ProfileChange, User};
 use gatehouse_core::registration;
 use gatehouse_core::store::{DynamoStore, UserStore};
@@ -133,7 +137,80 @@ fn user_json(u: &User) -> serde_json::Value {
     v
 }
 
-pub async fn user_command(store: &DynamoStore, cmd: UserCommand) -> anyhow::Result<()> {
+/// The command's warning for each back-channel logout delivery that failed; the
+/// command itself succeeds (the sessions did end).
+fn warn(failures: &[DeliveryFailure]) {
+    for f in failures {
+        eprintln!("warning: {f}");
+    }
+}
+
+/// What ending every session of `username` owes the clients, read before the
+/// change (`backchannel_logout.rs`); a failed read is a warning, never a reason
+/// not to end the sessions.
+async fn ending(app: &App, username: &str) -> Option<EndingUserSessions> {
+    match user_sessions_ending(app, username).await {
+        Ok(e) => Some(e),
+        Err(e) => {
+            eprintln!(
+                "warning: back-channel logout: the user's grants could not be read, no client will be told: {e}"
+            );
+            None
+        }
+    }
+}
+
+/// Tells the clients (OpenID Connect Back-Channel Logout 1.0): delivered and
+/// awaited on local data, enqueued with `--aws`; the failures.
+async fn tell(app: &App, ending: Option<EndingUserSessions>) -> Vec<DeliveryFailure> {
+    match ending {
+        Some(e) => e.notify(app).await.all_failures().await,
+        None => vec![],
+    }
+}
+
+/// `user end-sessions`: moves the user's epoch on, then tells the clients of the
+/// ended sessions; the deliveries that failed.
+pub async fn end_sessions(app: &App, username: &str) -> anyhow::Result<Vec<DeliveryFailure>> {
+    let before = ending(app, username).await;
+    if !app.store.end_sessions(username).await? {
+        anyhow::bail!("no user `{username}`");
+    }
+    Ok(tell(app, before).await)
+}
+
+/// `user set-password`: the new password, then the clients of the ended sessions.
+pub async fn set_password(
+    app: &App,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<Vec<DeliveryFailure>> {
+    let before = ending(app, username).await;
+    registration::set_user_password(&app.store, username, password)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    Ok(tell(app, before).await)
+}
+
+/// `user disable`: sign-in refused, sessions ended, their clients told.
+pub async fn disable(app: &App, username: &str) -> anyhow::Result<Vec<DeliveryFailure>> {
+    let before = ending(app, username).await;
+    set_disabled(&app.store, username, true).await?;
+    Ok(tell(app, before).await)
+}
+
+/// `user delete`: the grants are read before the user goes, then the clients
+/// of the ended sessions are told.
+pub async fn delete(app: &App, username: &str) -> anyhow::Result<Vec<DeliveryFailure>> {
+    let before = ending(app, username).await;
+    if !app.store.delete_user(username).await? {
+        anyhow::bail!("no user `{username}`");
+    }
+    Ok(tell(app, before).await)
+}
+
+pub async fn user_command(app: &App, cmd: UserCommand) -> anyhow::Result<()> {
+    let store = &app.store;
     match cmd {
         UserCommand::Create {
             username,
@@ -175,24 +252,21 @@ pub async fn user_command(store: &DynamoStore, cmd: UserCommand) -> anyhow::Resu
         }
         UserCommand::SetPassword { username, .. } => {
             let password = read_password()?;
-            registration::set_user_password(store, &username, &password)
-                .await
-                .map_err(anyhow::Error::msg)?;
+            let failed = set_password(app, &username, &password).await?;
             println!("password changed for {username}");
+            warn(&failed);
         }
-        UserCommand::Disable { username } => set_disabled(store, &username, true).await?,
+        UserCommand::Disable { username } => warn(&disable(app, &username).await?),
         UserCommand::Enable { username } => set_disabled(store, &username, false).await?,
         UserCommand::EndSessions { username } => {
-            if !store.end_sessions(&username).await? {
-                anyhow::bail!("no user `{username}`");
-            }
+            let failed = end_sessions(app, &username).await?;
             println!("ended every session and grant of {username}");
+            warn(&failed);
         }
         UserCommand::Delete { username } => {
-            if !store.delete_user(&username).await? {
-                anyhow::bail!("no user `{username}`");
-            }
+            let failed = delete(app, &username).await?;
             println!("deleted user {username}");
+            warn(&failed);
         }
     }
     Ok(())

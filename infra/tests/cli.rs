@@ -85,7 +85,7 @@ impl Drop for Serve {
 }
 
 async fn token(url: &str, id: &str, secret: &str) -> u16 {
-    reqwest::Client::new()
+    http_client()
         .post(format!("{url}/token"))
         .basic_auth(id, Some(secret))
         .form(&[("grant_type", "client_credentials")])
@@ -599,7 +599,7 @@ async fn a_client_stored_without_a_method_is_shown_with_what_it_may_use_and_stil
         "{text}"
     );
     assert_eq!(token(&serve.url, "old-service", "old-secret").await, 200);
-    let post = reqwest::Client::new()
+    let post = http_client()
         .post(format!("{}/token", serve.url))
         .form(&[
             ("grant_type", "client_credentials"),
@@ -1104,6 +1104,7 @@ struct Browser {
 
 impl Browser {
     fn new() -> Self {
+        gatehouse_core::outbound_http::install_default_provider();
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -1214,7 +1215,7 @@ async fn token_request(
     client: &(String, String),
     form: &[(&str, &str)],
 ) -> (u16, serde_json::Value) {
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(format!("{url}/token"))
         .basic_auth(&client.0, Some(&client.1))
         .form(form)
@@ -1261,7 +1262,7 @@ async fn refresh(url: &str, client: &(String, String), token: &str) -> (u16, ser
 }
 
 async fn introspect(url: &str, rs: &(String, String), token: &str) -> serde_json::Value {
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(format!("{url}/introspect"))
         .basic_auth(&rs.0, Some(&rs.1))
         .form(&[("token", token)])
@@ -1765,7 +1766,7 @@ async fn the_engine_refuses_requests_not_signed_with_its_credentials() {
     let (url, id, secret) = engine_of(&dir);
 
     // A raw POST without a signature, as any local user could send.
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(&url)
         .header("content-type", "application/x-amz-json-1.0")
         .header("x-amz-target", "DynamoDB_20120810.ListTables")
@@ -1782,7 +1783,7 @@ async fn the_engine_refuses_requests_not_signed_with_its_credentials() {
     assert!(body["message"].is_string(), "{body}");
 
     // A signature-shaped header that is not a signature.
-    let resp = reqwest::Client::new()
+    let resp = http_client()
         .post(&url)
         .header("content-type", "application/x-amz-json-1.0")
         .header("x-amz-target", "DynamoDB_20120810.ListTables")
@@ -2399,4 +2400,213 @@ fn a_commands_help_lists_its_own_options_apart_from_the_target_and_table_names()
         assert!(!target.contains(&option), "{option} not in Target: {help}");
         assert!(tables.contains(&option), "{option} in Table names: {help}");
     }
+}
+
+/// A plain reqwest client. reqwest is built with rustls and no provider in this
+/// workspace (`shared/src/outbound_http.rs`), so the default one is installed
+/// first.
+fn http_client() -> reqwest::Client {
+    gatehouse_core::outbound_http::install_default_provider();
+    reqwest::Client::new()
+}
+
+/// A back-channel logout endpoint on loopback (a thread): answers each POST
+/// with 200 and keeps its body.
+fn logout_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}/bc", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .filter_map(|l| l.split_once(':'))
+                        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        keep.lock().unwrap().push(body.to_owned());
+                        break;
+                    }
+                }
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (uri, bodies)
+}
+
+#[test]
+fn client_create_refuses_a_backchannel_logout_uri_that_cannot_be_one() {
+    let dir = data_dir("bcl-refusals");
+    let base = [
+        "client",
+        "create",
+        "--name",
+        "RP",
+        "--type",
+        "confidential",
+        "--grant-type",
+        "authorization_code",
+        "--redirect-uri",
+        REDIRECT,
+        "--scope",
+        "read",
+        "--json",
+    ];
+    for (uri, why) in [
+        ("http://rp.example/logout", "uses http"),
+        ("https://rp.example/logout#f", "fragment"),
+        ("not a uri", "not an absolute URI"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(["--backchannel-logout-uri", uri]);
+        let out = gatehouse(&dir, &args);
+        assert!(!out.status.success(), "{uri}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{uri}: {err}");
+    }
+    let out = gatehouse(
+        &dir,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Service",
+            "--type",
+            "confidential",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--backchannel-logout-uri",
+            "https://svc.example/logout",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("authorization_code"));
+    assert_eq!(
+        ok_json(gatehouse(&dir, &["client", "list", "--json"])),
+        serde_json::json!([])
+    );
+
+    let mut args = base.to_vec();
+    args.extend(["--backchannel-logout-uri", "https://rp.example/bc"]);
+    let created = ok_json(gatehouse(&dir, &args));
+    assert_eq!(created["backchannel_logout_uri"], "https://rp.example/bc");
+    let id = created["client_id"].as_str().unwrap();
+    let shown = ok_json(gatehouse(&dir, &["client", "show", id, "--json"]));
+    assert_eq!(shown["backchannel_logout_uri"], "https://rp.example/bc");
+    let text = stdout(&gatehouse(&dir, &["client", "show", id]));
+    assert!(
+        text.contains("backchannel URI:   https://rp.example/bc\n"),
+        "{text}"
+    );
+    let plain = code_client(&dir, "No logout");
+    let shown = ok_json(gatehouse(&dir, &["client", "show", &plain.0, "--json"]));
+    assert!(shown["backchannel_logout_uri"].is_null());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn user_end_sessions_tells_the_clients_and_warns_of_a_delivery_that_failed() {
+    let dir = data_dir("bcl-end-sessions");
+    let serve = Serve::start(&dir);
+    create_user(&dir, "alice");
+    let (uri, bodies) = logout_receiver();
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/bc", l.local_addr().unwrap())
+    };
+    let mut clients = Vec::new();
+    for (name, logout_uri) in [("Told", uri.as_str()), ("Down", down.as_str())] {
+        let c = ok_json(gatehouse(
+            &dir,
+            &[
+                "client",
+                "create",
+                "--name",
+                name,
+                "--type",
+                "confidential",
+                "--grant-type",
+                "authorization_code",
+                "--redirect-uri",
+                REDIRECT,
+                "--scope",
+                "read",
+                "--backchannel-logout-uri",
+                logout_uri,
+                "--json",
+            ],
+        ));
+        clients.push((
+            c["client_id"].as_str().unwrap().to_owned(),
+            c["client_secret"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let mut alice = Browser::new();
+    for c in &clients {
+        let (code, verifier) = alice.authorize(&serve.url, &c.0, "alice").await;
+        let (status, body) = token_request(
+            &serve.url,
+            c,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let out = user_cmd(&dir, &["end-sessions", "alice"], "");
+    assert!(
+        out.status.success(),
+        "a failed delivery never fails the command"
+    );
+    assert!(stdout(&out).contains("ended every session and grant of alice"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warning = format!(
+        "warning: back-channel logout of client {} at 127.0.0.1 failed",
+        clients[1].0
+    );
+    assert!(err.contains(&warning), "{err}");
+    assert!(!err.contains(&clients[0].0), "the other was told: {err}");
+
+    let bodies = bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1);
+    let token = bodies[0]
+        .strip_prefix("logout_token=")
+        .expect("a logout token");
+    assert!(!err.contains(token), "never the token");
+    // Signed with the running server's issuer.
+    let payload = token.split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], serve.url.trim_end_matches('/'));
+    assert_eq!(claims["aud"], clients[0].0.as_str());
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
 }

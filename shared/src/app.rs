@@ -1,11 +1,13 @@
 //! What every handler shares: configuration, the store, and the cached key set.
 //! Built once per cold start (Lambda) or once per process (local server).
 
+use crate::backchannel_logout::LogoutDispatch;
 use crate::config::Config;
 use crate::keys::{KeySet, SigningKey};
+use crate::outbound_http::OutboundHttp;
 use crate::secret::Secret;
 use crate::store::{DynamoStore, KeyStore, SecretKeyPurpose, SecretKeyStore, StoreError};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub struct App {
@@ -16,6 +18,9 @@ pub struct App {
     signing: RwLock<Option<Arc<SigningKey>>>,
     session_key: RwLock<Option<Arc<Secret>>>,
     refresh_key: RwLock<Option<Arc<Secret>>>,
+    /// The outbound HTTP client, built on first use.
+    outbound: OnceLock<Result<OutboundHttp, String>>,
+    logout_dispatch: LogoutDispatch,
 }
 
 impl App {
@@ -27,7 +32,28 @@ impl App {
             signing: RwLock::new(None),
             session_key: RwLock::new(None),
             refresh_key: RwLock::new(None),
+            outbound: OnceLock::new(),
+            logout_dispatch: LogoutDispatch::default(),
         }
+    }
+
+    /// Where back-channel logout deliveries go ([`crate::backchannel_logout`]);
+    /// awaited in-process unless set.
+    pub fn with_logout_dispatch(mut self, dispatch: LogoutDispatch) -> Self {
+        self.logout_dispatch = dispatch;
+        self
+    }
+
+    pub fn logout_dispatch(&self) -> &LogoutDispatch {
+        &self.logout_dispatch
+    }
+
+    /// The server's own HTTP client ([`crate::outbound_http`]), for the
+    /// configured address policy: built once per process.
+    pub fn outbound_http(&self) -> Result<OutboundHttp, String> {
+        self.outbound
+            .get_or_init(|| OutboundHttp::new(self.config.outbound_addresses))
+            .clone()
     }
 
     /// The key that signs session cookies and CSRF tokens: read (or created) once

@@ -2,6 +2,7 @@
 //! variables `template.yaml` sets) or built by the `gatehouse` command.
 
 use crate::domain::cors::Allowlist;
+use crate::domain::outbound_address::AddressPolicy;
 use crate::domain::scope::ScopeCatalog;
 use crate::store::TableNames;
 use std::time::Duration;
@@ -55,6 +56,11 @@ pub struct Config {
     /// besides those of the clients' redirect URIs (`GATEHOUSE_CORS_ORIGINS`,
     /// [`crate::domain::cors`]).
     pub cors_origins: Allowlist,
+    /// The addresses the server's own requests may reach
+    /// ([`crate::domain::outbound_address`]): any locally, public ones only on
+    /// AWS (every function reading its configuration from the environment, and
+    /// the CLI's `--aws`).
+    pub outbound_addresses: AddressPolicy,
 }
 
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
@@ -102,6 +108,7 @@ impl Config {
             login_failure_window: DEFAULT_LOGIN_FAILURE_WINDOW,
             signing_alg: None,
             cors_origins: Allowlist::default(),
+            outbound_addresses: AddressPolicy::Local,
         }
     }
 
@@ -119,6 +126,8 @@ impl Config {
     /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`,
     /// `GATEHOUSE_ORIGINS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins).
+    /// Outbound requests reach public addresses only. (`GATEHOUSE_LOGOUT_QUEUE_URL`
+    /// is read by `gatehouse-logout-queue`.)
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -167,6 +176,9 @@ impl Config {
             }
         };
         let mut c = Self::new(required("GATEHOUSE_ISSUER")?, tables);
+        // Read from the environment: a deployed function, whose own requests
+        // must not reach inside the deployment.
+        c.outbound_addresses = AddressPolicy::PublicOnly;
         if let Some(aud) = get("GATEHOUSE_AUDIENCE") {
             c.audience = aud;
         }

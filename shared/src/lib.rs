@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod authorizer;
+pub mod backchannel_logout;
 pub mod config;
 pub mod domain;
 pub mod dynamodb;
@@ -14,6 +15,7 @@ pub mod endpoints;
 pub mod error;
 pub mod grants;
 pub mod keys;
+pub mod outbound_http;
 pub mod paths;
 pub mod registration;
 pub mod routes;

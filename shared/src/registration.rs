@@ -48,6 +48,7 @@ pub async fn register_client(
         token_endpoint_auth_method: Some(auth_method),
         require_pkce: reg.require_pkce,
         post_logout_redirect_uris: reg.post_logout_redirect_uris,
+        backchannel_logout_uri: reg.backchannel_logout_uri.clone(),
         created_at: now(),
     };
     store

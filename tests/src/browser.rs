@@ -96,6 +96,8 @@ impl Browser {
                 return Err(format!("cannot start {}: {e}", driver.display()));
             }
         };
+        // reqwest is built with rustls and no provider (`outbound_http.rs`).
+        gatehouse_core::outbound_http::install_default_provider();
         // From here on, Drop cleans up whatever fails.
         let mut browser = Browser {
             http: reqwest::Client::builder()

@@ -248,6 +248,7 @@ impl TestServer {
             token_endpoint_auth_method: None,
             require_pkce: false,
             post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
         };
         adjust(&mut reg);
         let c = self.register(reg).await;

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use gatehouse::engine::Engine;
 use gatehouse_core::App;
+use gatehouse_core::backchannel_logout::{BoxFuture, LogoutDispatch, LogoutMessage, LogoutQueue};
 use gatehouse_core::config::Config;
 use gatehouse_core::domain::client::{ClientRegistration, ClientType, GrantType};
 use gatehouse_core::domain::scope::Scope;
@@ -189,6 +190,16 @@ impl TestServer {
     }
 
     pub async fn start_with_alg(alg: SigningAlgorithm, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_dispatching(alg, LogoutDispatch::Await, adjust).await
+    }
+
+    /// Starts with back-channel logout deliveries made by `dispatch` (awaited by
+    /// default; a [`RecordingQueue`] for what a function on AWS does).
+    pub async fn start_dispatching(
+        alg: SigningAlgorithm,
+        dispatch: LogoutDispatch,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let engine = Engine::in_memory().await.expect("embedded engine starts");
         let dynamodb_calls = DynamoDbCalls::default();
         let db = engine.client().await;
@@ -215,7 +226,7 @@ impl TestServer {
         registration::ensure_signing_keys(&store, &config, alg)
             .await
             .expect("signing keys");
-        let app = Arc::new(App::new(config, store));
+        let app = Arc::new(App::new(config, store).with_logout_dispatch(dispatch));
         tokio::spawn(gatehouse::server::serve(listener, app.clone()));
         dynamodb_calls.take();
         Self {
@@ -335,6 +346,8 @@ pub fn cc_registration(scope: &str) -> ClientRegistration {
 }
 
 pub fn http() -> reqwest::Client {
+    // reqwest is built with rustls and no provider (`outbound_http.rs`).
+    gatehouse_core::outbound_http::install_default_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -393,6 +406,7 @@ pub fn stored_client(id: &str, secret: Option<&str>) -> gatehouse_core::domain::
         token_endpoint_auth_method: None,
         require_pkce: false,
         post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
         created_at: 1,
     }
 }
@@ -483,4 +497,24 @@ pub fn captured_logs() -> &'static LogCapture {
             .init();
         capture
     })
+}
+
+/// A back-channel logout queue that keeps what it is sent, or refuses
+/// everything: the deliveries of a function on AWS, without SQS.
+#[derive(Default)]
+pub struct RecordingQueue {
+    pub sent: Mutex<Vec<LogoutMessage>>,
+    pub refuse: bool,
+}
+
+impl LogoutQueue for RecordingQueue {
+    fn send<'a>(&'a self, messages: &'a [LogoutMessage]) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            if self.refuse {
+                return Err("AccessDenied".into());
+            }
+            self.sent.lock().unwrap().extend_from_slice(messages);
+            Ok(())
+        })
+    }
 }

@@ -9,10 +9,20 @@ pub struct LoopbackRequest {
     pub method: String,
     /// The request target: path and query.
     pub target: String,
+    /// The header fields, names lowercased.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl LoopbackRequest {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or_default()
     }
@@ -46,9 +56,16 @@ pub async fn read_request(stream: &mut TcpStream) -> Option<LoopbackRequest> {
         }
     }
     let mut request_line = head.lines().next().unwrap_or_default().split(' ');
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
     Some(LoopbackRequest {
         method: request_line.next().unwrap_or_default().to_owned(),
         target: request_line.next().unwrap_or_default().to_owned(),
+        headers,
         body: String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned(),
     })
 }

@@ -368,9 +368,10 @@ async fn the_metadata_is_an_openid_providers_at_both_well_known_paths() {
         assert_eq!(body["userinfo_endpoint"], server.url("/userinfo"));
         // RP-Initiated Logout 1.0 §2.1.
         assert_eq!(body["end_session_endpoint"], server.url("/logout"));
-        for absent in ["backchannel_logout_supported", "acr_values_supported"] {
-            assert!(body.get(absent).is_none(), "{absent}");
-        }
+        // Back-Channel Logout 1.0 §2.1: logout tokens, with `sid`.
+        assert_eq!(body["backchannel_logout_supported"], true);
+        assert_eq!(body["backchannel_logout_session_supported"], true);
+        assert!(body.get("acr_values_supported").is_none());
     }
     // An ES256 deployment lists ES256 beside RS256 (Discovery §3: RS256 always).
     let es = TestServer::start_with_alg(SigningAlgorithm::Es256, |c| {

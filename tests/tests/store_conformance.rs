@@ -45,6 +45,7 @@ fn client(id: &str, client_type: ClientType) -> Client {
         token_endpoint_auth_method: None,
         require_pkce: false,
         post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
         created_at: 1,
     }
 }

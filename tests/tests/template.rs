@@ -68,8 +68,15 @@ fn routes_of(function: &Value) -> Vec<(String, String)> {
     };
     events
         .values()
+        .filter(|e| {
+            // The one other event source: the delivery queue's consumer.
+            assert!(
+                matches!(e["Type"].as_str(), Some("HttpApi" | "SQS")),
+                "{e:?}"
+            );
+            e["Type"] == "HttpApi"
+        })
         .map(|e| {
-            assert_eq!(e["Type"], "HttpApi");
             assert_eq!(referenced(&e["Properties"]["ApiId"]), "HttpApi");
             let p = &e["Properties"];
             (
@@ -243,6 +250,13 @@ fn granted(t: &Value) -> BTreeMap<String, BTreeSet<(String, String)>> {
                 for action in s["Action"].as_sequence().expect("Action list") {
                     let action = action.as_str().unwrap();
                     assert!(!action.contains('*'), "{binary}: {action}");
+                    // Besides DynamoDB: sending back-channel logout deliveries
+                    // to their queue, and nothing else of SQS.
+                    if let Some(sqs) = action.strip_prefix("sqs:") {
+                        assert_eq!(sqs, "SendMessage", "{binary}");
+                        assert_eq!(resources, ["LogoutDeliveryQueue"], "{binary}");
+                        continue;
+                    }
                     let action = action.strip_prefix("dynamodb:").expect("DynamoDB only");
                     for r in &resources {
                         grants.insert((action.to_owned(), r.clone()));
@@ -554,6 +568,41 @@ async fn observed() -> Seen {
     }
     seen.record(&server, "discovery");
 
+    // backchannel_logout: a queued delivery, for a client with a back-channel
+    // logout URI (on loopback, answering 204) and for one deleted since.
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let logout_uri = format!("http://{}/bc", receiver.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = receiver.accept().await {
+            gatehouse_tests::loopback::read_request(&mut stream).await;
+            gatehouse_tests::loopback::respond(
+                stream,
+                "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+        }
+    });
+    let rp = server
+        .code_client_with(
+            gatehouse_core::domain::client::ClientType::Confidential,
+            "openid",
+            |r| r.backchannel_logout_uri = Some(logout_uri.clone()),
+        )
+        .await;
+    server.dynamodb_calls.take_accesses();
+    let consumer = cold_start(&server).await;
+    for client_id in [rp.id.as_str(), "deleted-client"] {
+        let message = gatehouse_core::backchannel_logout::LogoutMessage {
+            client_id: client_id.into(),
+            sid: "sid-1".into(),
+            sub: "sub-1".into(),
+        };
+        gatehouse_core::backchannel_logout::deliver_message(&consumer.app, &message)
+            .await
+            .expect("delivered");
+    }
+    seen.record(&server, "backchannel_logout");
+
     // A deployment that has issued no refresh token yet (new, or with client
     // credentials only): a refresh-shaped value sent to the revocation or the
     // introspection endpoint makes that function create the refresh key.
@@ -580,12 +629,14 @@ async fn observed() -> Seen {
 }
 
 /// The secrets-table items each function may reach (a trailing `*` is a prefix):
-/// only the token function signs, only the authorization endpoint sets sessions
-/// (the logout endpoint reads the session key for its form's CSRF token), and
-/// the functions that check refresh tokens read the refresh key. No other
+/// only the token function signs tokens for clients (and the back-channel logout
+/// function logout tokens), only the authorization endpoint sets sessions (the
+/// logout endpoint reads the session key for its form's CSRF token), and the
+/// functions that check refresh tokens read the refresh key. No other
 /// function (discovery, the Lambda authorizer) reaches the table at all.
-const SECRETS_OF: [(&str, &[&str]); 5] = [
+const SECRETS_OF: [(&str, &[&str]); 6] = [
     ("authorize", &["session-key"]),
+    ("backchannel_logout", &["signing/*"]),
     ("introspect", &["refresh-key"]),
     ("logout", &["session-key"]),
     ("revoke", &["refresh-key"]),
@@ -744,12 +795,16 @@ async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
             );
         }
     }
-    // The token function did sign, so it read a private key; nobody else did.
-    assert!(
-        seen.secret_items["token"]
-            .iter()
-            .any(|a| a.key.as_deref().is_some_and(|k| k.starts_with("signing/")))
-    );
+    // The token and back-channel logout functions did sign, so they read a
+    // private key; nobody else did.
+    for signer in ["token", "backchannel_logout"] {
+        assert!(
+            seen.secret_items[signer]
+                .iter()
+                .any(|a| a.key.as_deref().is_some_and(|k| k.starts_with("signing/"))),
+            "{signer}"
+        );
+    }
 
     // The users table: only the authorization endpoint (sign-in) may read a
     // password hash. Every other function's statements on the table carry an
@@ -814,6 +869,60 @@ async fn each_function_is_granted_exactly_the_dynamodb_access_it_uses() {
             .collect::<Vec<_>>(),
         "the functions that read users are observed doing so"
     );
+}
+
+/// Back-channel logout deliveries on AWS: the queue, with a dead-letter queue
+/// after a bounded number of receives, encrypted; its consumer, reporting batch
+/// item failures, with a timeout the queue's visibility outlasts; the queue's
+/// URL in every function's environment and in the stack output the CLI reads.
+#[test]
+fn logout_deliveries_go_through_a_queue_with_a_dead_letter_queue_and_their_consumer() {
+    let t = template();
+    let queues: BTreeMap<&str, &Value> = resources(&t, "AWS::SQS::Queue").into_iter().collect();
+    assert_eq!(
+        queues.keys().copied().collect::<Vec<_>>(),
+        ["LogoutDeliveryDeadLetterQueue", "LogoutDeliveryQueue"]
+    );
+    let queue = &queues["LogoutDeliveryQueue"]["Properties"];
+    let redrive = &queue["RedrivePolicy"];
+    assert_eq!(
+        referenced(&redrive["deadLetterTargetArn"]),
+        "LogoutDeliveryDeadLetterQueue"
+    );
+    let receives = redrive["maxReceiveCount"].as_u64().unwrap();
+    assert!((1..=10).contains(&receives), "{receives}");
+    for (name, q) in &queues {
+        assert_eq!(q["Properties"]["SqsManagedSseEnabled"], true, "{name}");
+    }
+
+    let functions = functions(&t);
+    let consumer = &functions["backchannel_logout"]["Properties"];
+    let events = consumer["Events"].as_mapping().unwrap();
+    assert_eq!(events.len(), 1);
+    let event = events.values().next().unwrap();
+    assert_eq!(event["Type"], "SQS");
+    assert_eq!(
+        referenced(&event["Properties"]["Queue"]),
+        "LogoutDeliveryQueue"
+    );
+    assert_eq!(
+        strings(&event["Properties"]["FunctionResponseTypes"]),
+        ["ReportBatchItemFailures"]
+    );
+    let timeout = consumer["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout);
+    assert!(
+        !consumer["Environment"]["Variables"]["GATEHOUSE_ISSUER"].is_null(),
+        "no API event names the issuer to the consumer"
+    );
+
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        referenced(&env["GATEHOUSE_LOGOUT_QUEUE_URL"]),
+        "LogoutDeliveryQueue"
+    );
+    let output = &t["Outputs"][gatehouse::stack::LOGOUT_QUEUE_OUTPUT]["Value"];
+    assert_eq!(referenced(output), "LogoutDeliveryQueue");
 }
 
 /// `sam local` applies an `--env-vars` file only to variables the template

@@ -116,6 +116,10 @@ pub struct Client {
     /// Where the browser may be sent after logout (RP-Initiated Logout 1.0 §3.1);
     /// none for a client stored before they were registered.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are POSTed when a login session the client was part
+    /// of ends (Back-Channel Logout 1.0 §2.2); `None` for a client without one,
+    /// and for clients stored before it was recorded.
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: u64,
 }
 
@@ -198,6 +202,9 @@ pub struct ClientRegistration {
     pub require_pkce: bool,
     /// RP-Initiated Logout 1.0 §3.1; only for clients with user sessions.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Back-Channel Logout 1.0 §2.2: checked by
+    /// [`crate::domain::backchannel_logout_uri::validate`].
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl ClientRegistration {
@@ -224,6 +231,7 @@ impl ClientRegistration {
             token_endpoint_auth_method: None,
             require_pkce: false,
             post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
         }
     }
 
@@ -278,6 +286,16 @@ impl ClientRegistration {
         }
         for uri in &self.post_logout_redirect_uris {
             post_logout_redirect_uri::validate(uri)?;
+        }
+        if let Some(uri) = &self.backchannel_logout_uri {
+            crate::domain::backchannel_logout_uri::validate(uri)?;
+            if !self.grant_types.contains(&GrantType::AuthorizationCode) {
+                return Err(
+                    "a backchannel logout URI needs the authorization_code grant: only its \
+                     clients take part in login sessions (Back-Channel Logout 1.0 §2.2)"
+                        .into(),
+                );
+            }
         }
         if crate::domain::cors::registered_origins(&self.redirect_uris).len()
             > crate::domain::cors::MAX_CLIENT_ORIGINS
@@ -372,13 +390,13 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn client_with(client_type: ClientType, redirect_uris: &[&str]) -> Client {
+impl Client {
+    /// A client of the code grant for unit tests: id and name `id`, no secret,
+    /// `redirect_uris`, no scope, and every option at its default.
+    pub(crate) fn for_tests(id: &str, client_type: ClientType, redirect_uris: &[&str]) -> Self {
         Client {
-            client_id: "c".into(),
-            name: "c".into(),
+            client_id: id.into(),
+            name: id.into(),
             client_type,
             secret_hash: None,
             previous_secret: None,
@@ -392,8 +410,18 @@ mod tests {
             token_endpoint_auth_method: None,
             require_pkce: false,
             post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
             created_at: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client_with(client_type: ClientType, redirect_uris: &[&str]) -> Client {
+        Client::for_tests("c", client_type, redirect_uris)
     }
 
     #[test]
@@ -444,28 +472,14 @@ mod tests {
 
     #[test]
     fn redirect_uris_match_exactly_except_the_loopback_port() {
-        let c = Client {
-            client_id: "c".into(),
-            name: "c".into(),
-            client_type: ClientType::Public,
-            secret_hash: None,
-            previous_secret: None,
-            redirect_uris: vec![
-                "https://app.example/cb".into(),
-                "http://127.0.0.1/native".into(),
-                "http://[::1]:8000/v6?x=1".into(),
+        let c = client_with(
+            ClientType::Public,
+            &[
+                "https://app.example/cb",
+                "http://127.0.0.1/native",
+                "http://[::1]:8000/v6?x=1",
             ],
-            grant_types: vec![GrantType::AuthorizationCode],
-            allowed_scope: Scope::default(),
-            default_scope: Scope::default(),
-            access_token_ttl: None,
-            introspect_any: false,
-            skip_consent: false,
-            token_endpoint_auth_method: None,
-            require_pkce: false,
-            post_logout_redirect_uris: vec![],
-            created_at: 0,
-        };
+        );
         let m = |u: &str| c.registered_redirect_uri(u).map(str::to_owned);
         assert_eq!(
             m("https://app.example/cb").as_deref(),
@@ -638,6 +652,42 @@ mod tests {
         let mut r = reg();
         r.name = " ".into();
         assert!(r.validate(&catalog, 86400).is_err());
+    }
+
+    #[test]
+    fn a_backchannel_logout_uri_needs_a_code_client_and_a_valid_uri() {
+        let catalog = ScopeCatalog::default();
+        let mut r = reg();
+        r.backchannel_logout_uri = Some("https://rp.example/logout".into());
+        let err = r.validate(&catalog, 86400).unwrap_err();
+        assert!(err.contains("authorization_code"), "{err}");
+
+        let code = |uri: &str| {
+            let mut r = reg();
+            r.grant_types = vec![GrantType::AuthorizationCode];
+            r.redirect_uris = vec!["https://rp.example/cb".into()];
+            r.backchannel_logout_uri = Some(uri.into());
+            r
+        };
+        assert_eq!(
+            code("https://rp.example/logout").validate(&catalog, 86400),
+            Ok(())
+        );
+        assert_eq!(
+            code("http://127.0.0.1:9/logout").validate(&catalog, 86400),
+            Ok(())
+        );
+        for (bad, why) in [
+            ("http://rp.example/logout", "uses http"),
+            ("https://rp.example/logout#x", "fragment"),
+            ("garbage", "not an absolute URI"),
+        ] {
+            let err = code(bad).validate(&catalog, 86400).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let mut public = code("https://rp.example/logout");
+        public.client_type = ClientType::Public;
+        assert_eq!(public.validate(&catalog, 86400), Ok(()));
     }
 
     #[test]

@@ -108,27 +108,10 @@ pub fn allowed_for_client(origin: &str, client: &Client, allowlist: &Allowlist) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::client::{ClientType, GrantType};
+    use crate::domain::client::ClientType;
 
     fn client(redirect_uris: &[&str]) -> Client {
-        Client {
-            client_id: "c".into(),
-            name: "c".into(),
-            client_type: ClientType::Public,
-            secret_hash: None,
-            previous_secret: None,
-            redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
-            grant_types: vec![GrantType::AuthorizationCode],
-            allowed_scope: Default::default(),
-            default_scope: Default::default(),
-            access_token_ttl: None,
-            introspect_any: false,
-            skip_consent: false,
-            token_endpoint_auth_method: None,
-            require_pkce: false,
-            post_logout_redirect_uris: vec![],
-            created_at: 0,
-        }
+        Client::for_tests("c", ClientType::Public, redirect_uris)
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Domain types and the pure rules on them.
 
+pub mod backchannel_logout;
+pub mod backchannel_logout_uri;
 pub mod client;
 pub mod cors;
 pub mod display;
@@ -10,6 +12,7 @@ pub mod login_throttle;
 pub mod max_age;
 pub mod nonce;
 pub mod offline_access;
+pub mod outbound_address;
 pub mod pkce;
 pub mod post_logout_redirect_uri;
 pub mod prompt;

@@ -122,6 +122,10 @@ async fn metadata_document(app: &App, req: &Request) -> Response<Body> {
             "request_uri_parameter_supported": false,
             // OpenID Connect RP-Initiated Logout 1.0 §2.1.
             "end_session_endpoint": c.endpoint(LOGOUT_PATH),
+            // Back-Channel Logout 1.0 §2.1: logout tokens are sent to the clients'
+            // `backchannel_logout_uri`, and always carry `sid`.
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
         }),
         CACHE_SECONDS,
     )

@@ -13,6 +13,7 @@
 
 use super::issuer;
 use crate::app::App;
+use crate::backchannel_logout::{LogoutDispatch, LogoutQueue};
 use crate::config::{Config, PLACEHOLDER_ISSUER};
 use crate::endpoints::http::response::{json_no_store, not_found};
 use crate::routes::Endpoint;
@@ -83,6 +84,7 @@ pub struct Handler {
     store: DynamoStore,
     source: IssuerSource,
     app: OnceCell<Arc<App>>,
+    logout_dispatch: LogoutDispatch,
 }
 
 impl Handler {
@@ -92,7 +94,23 @@ impl Handler {
             store,
             source,
             app: OnceCell::new(),
+            logout_dispatch: LogoutDispatch::default(),
         }
+    }
+
+    /// Where the app's back-channel logout deliveries go: a function that ends
+    /// login sessions passes the queue (`gatehouse-logout-queue`), since a
+    /// frozen function cannot finish work in the background
+    /// (`backchannel_logout.rs`). Without, they are awaited within the request.
+    pub fn with_logout_queue(mut self, queue: Option<Arc<dyn LogoutQueue>>) -> Self {
+        if let Some(q) = queue {
+            self.logout_dispatch = LogoutDispatch::Queue(q);
+        }
+        self
+    }
+
+    fn app_of(&self, config: Config) -> App {
+        App::new(config, self.store.clone()).with_logout_dispatch(self.logout_dispatch.clone())
     }
 
     /// From the environment; any configuration error stops the cold start here,
@@ -133,9 +151,7 @@ impl Handler {
         let app = match &self.source {
             IssuerSource::Configured(config) => {
                 self.app
-                    .get_or_init(|| async {
-                        Arc::new(App::new((**config).clone(), self.store.clone()))
-                    })
+                    .get_or_init(|| async { Arc::new(self.app_of((**config).clone())) })
                     .await
             }
             IssuerSource::ApiDefaultEndpoint { region, config_for } => {
@@ -148,7 +164,7 @@ impl Handler {
                             .ok_or(NoApp::NoApi)?;
                         let config = config_for(&issuer).map_err(NoApp::Config)?;
                         tracing::info!(issuer = %config.issuer, "issuer: the API's default endpoint");
-                        Ok(Arc::new(App::new(config, self.store.clone())))
+                        Ok(Arc::new(self.app_of(config)))
                     })
                     .await;
                 match app {
@@ -216,9 +232,18 @@ fn misdirected(endpoint: Endpoint, issuer: &str) -> Response<Body> {
 
 /// Runs a function that serves `endpoints` (routed by path when more than one).
 pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), lambda_http::Error> {
+    run_with_logout_queue(endpoints, None).await
+}
+
+/// [`run`] for a function that ends login sessions: its back-channel logout
+/// deliveries go to `queue` ([`Handler::with_logout_queue`]).
+pub async fn run_with_logout_queue(
+    endpoints: &'static [Endpoint],
+    queue: Option<Arc<dyn LogoutQueue>>,
+) -> Result<(), lambda_http::Error> {
     init_logging(true);
     let db = crate::dynamodb::lambda_client().await;
-    let handler = Arc::new(Handler::from_env(endpoints, db)?);
+    let handler = Arc::new(Handler::from_env(endpoints, db)?.with_logout_queue(queue));
     lambda_http::run(service_fn(move |req: Request| {
         let handler = handler.clone();
         async move { Ok::<_, Infallible>(handler.handle(req).await) }

@@ -2,6 +2,7 @@
 //! server and the Lambda functions ([`lambda`]), and is checked against
 //! `template.yaml`. With [`crate::endpoints`], the only HTTP-aware code.
 
+pub mod backchannel_logout_queue;
 pub mod issuer;
 pub mod lambda;
 

@@ -128,6 +128,9 @@ pub fn client_to_item(c: &Client) -> Item {
             list(c.post_logout_redirect_uris.iter().cloned()),
         );
     }
+    if let Some(uri) = &c.backchannel_logout_uri {
+        item.insert("backchannel_logout_uri".into(), s(uri));
+    }
     item
 }
 
@@ -168,6 +171,8 @@ pub fn client_from_item(item: &Item) -> Result<Client, StoreError> {
         require_pkce: matches!(item.get("require_pkce"), Some(AttributeValue::Bool(true))),
         // Absent on clients stored before they were registered: none.
         post_logout_redirect_uris: get_list(item, "post_logout_redirect_uris")?,
+        // Absent on clients without one, and on those stored before it was kept.
+        backchannel_logout_uri: get_opt_s(item, "backchannel_logout_uri"),
         created_at: get_n(item, "created_at")?,
     })
 }
@@ -522,6 +527,7 @@ mod tests {
             token_endpoint_auth_method: Some(TokenEndpointAuthMethod::ClientSecretPost),
             require_pkce: true,
             post_logout_redirect_uris: vec!["https://a.example/out".into()],
+            backchannel_logout_uri: Some("https://a.example/logout".into()),
             created_at: 5,
         }
     }
@@ -539,6 +545,7 @@ mod tests {
         p.token_endpoint_auth_method = Some(TokenEndpointAuthMethod::None);
         p.require_pkce = false;
         p.post_logout_redirect_uris = vec![];
+        p.backchannel_logout_uri = None;
         assert_eq!(client_from_item(&client_to_item(&p)).unwrap(), p);
     }
 
@@ -564,9 +571,11 @@ mod tests {
         let mut item = client_to_item(&client());
         item.remove("token_endpoint_auth_method");
         item.remove("require_pkce");
+        item.remove("backchannel_logout_uri");
         let c = client_from_item(&item).unwrap();
         assert_eq!(c.token_endpoint_auth_method, None);
         assert!(!c.require_pkce);
+        assert_eq!(c.backchannel_logout_uri, None);
         let mut bad = client_to_item(&client());
         bad.insert("token_endpoint_auth_method".into(), s("private_key_jwt"));
         assert!(client_from_item(&bad).is_err());

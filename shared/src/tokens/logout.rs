@@ -6,6 +6,7 @@
 
 use super::id_token_hint::{self, IdTokenHint};
 use crate::app::{App, now};
+use crate::backchannel_logout;
 use crate::domain::client::Client;
 use crate::domain::rp_initiated_logout::{LogoutRefusal, client_named};
 use crate::domain::session::LoginSession;
@@ -105,6 +106,15 @@ pub async fn end_session(app: &App, session: &LoginSession) -> Result<(), StoreE
     Ok(())
 }
 
-/// What follows the end of a session. Back-Channel Logout 1.0 §2.5: the logout
-/// tokens to the clients of this session are sent from here (not yet built).
-async fn after_session_ended(_app: &App, _session: &LoginSession) {}
+/// What follows the end of a session: Back-Channel Logout 1.0 §2.5, the logout
+/// tokens to the clients of this session. Enqueued on AWS and spawned by the
+/// local server, so the logout answer never waits for a client; a delivery that
+/// cannot even start is logged by the notification and ends nothing here.
+async fn after_session_ended(app: &App, session: &LoginSession) {
+    let notified = backchannel_logout::notify_session_ended(app, session).await;
+    tracing::info!(
+        deliveries = notified.deliveries,
+        failed = notified.failures.len(),
+        "back-channel logout notified"
+    );
+}

@@ -1,0 +1,237 @@
+//! The server's own HTTP client, for requests to URIs that others registered:
+//! back-channel logout deliveries now (Back-Channel Logout 1.0 §2.5), upstream
+//! providers' documents later. One place decides how every such request is made:
+//!
+//! - TLS: rustls on the aws-lc-rs provider that the AWS SDK already links, with
+//!   the system's root certificates; no second TLS stack, no ring provider.
+//! - Addresses: IP literals are checked before a request, and names are
+//!   resolved by [`CheckedResolver`], which keeps only the addresses the
+//!   [`AddressPolicy`] allows; the client connects only to what it returns, so a
+//!   name cannot be made to resolve to an internal address between a check and
+//!   the connection (DNS rebinding).
+//! - Every other reqwest client in a build that links this crate is switched to
+//!   rustls too (Cargo unifies reqwest's features) and, with no provider of its
+//!   own, panics when built ("No provider set") unless a process-wide default
+//!   provider is installed: a program (or test) that builds one calls
+//!   [`install_default_provider`] first. The functions and the `gatehouse`
+//!   command build none.
+//! - No redirects followed (a redirect to an internal address is a classic way
+//!   around the check above, and §2.8 gives redirects no meaning), no proxies, a
+//!   short connect and total timeout.
+
+use crate::domain::outbound_address::AddressPolicy;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The longest a connection may take to open, and a whole request to answer.
+pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Installs the aws-lc-rs provider as the process's default rustls provider,
+/// for reqwest clients built without a TLS configuration of their own (see the
+/// module doc); does nothing if a default is installed already.
+pub fn install_default_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// An HTTP client whose requests reach only what its [`AddressPolicy`] allows.
+#[derive(Clone, Debug)]
+pub struct OutboundHttp {
+    client: reqwest::Client,
+    policy: AddressPolicy,
+}
+
+/// Why a request was not answered.
+#[derive(Debug)]
+pub enum OutboundError {
+    /// The URI is not one the client may request (scheme, host or address);
+    /// retrying cannot help.
+    Refused(String),
+    /// Connecting, sending or reading failed, or timed out.
+    Failed(String),
+}
+
+impl std::fmt::Display for OutboundError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(m) => write!(f, "refused: {m}"),
+            Self::Failed(m) => write!(f, "failed: {m}"),
+        }
+    }
+}
+
+impl OutboundHttp {
+    /// A client for `policy`. Loading the system's roots is slow: build it once
+    /// per process ([`crate::App::outbound_http`]).
+    pub fn new(policy: AddressPolicy) -> Result<Self, String> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        let (added, _) = roots.add_parsable_certificates(found.certs);
+        if added == 0 {
+            tracing::warn!(
+                "no system root certificates were found: https requests will fail \
+                 (install the CA certificates, or set SSL_CERT_FILE)"
+            );
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS configuration: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .dns_resolver(Arc::new(CheckedResolver { policy }))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(OUTBOUND_TIMEOUT)
+            .timeout(OUTBOUND_TIMEOUT)
+            .user_agent("gatehouse")
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Self { client, policy })
+    }
+
+    pub fn policy(&self) -> AddressPolicy {
+        self.policy
+    }
+
+    /// Whether `uri` may be requested: `http` or `https`, a host, and an IP
+    /// literal host only if the policy allows it (names are checked when
+    /// resolved).
+    pub fn check(&self, uri: &str) -> Result<url::Url, OutboundError> {
+        let url = url::Url::parse(uri).map_err(|e| OutboundError::Refused(format!("{e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(OutboundError::Refused(format!(
+                "scheme {} is not http or https",
+                url.scheme()
+            )));
+        }
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            Some(url::Host::Domain(_)) => None,
+            None => return Err(OutboundError::Refused("no host".into())),
+        };
+        if let Some(ip) = ip
+            && !self.policy.allows(ip)
+        {
+            return Err(OutboundError::Refused(format!(
+                "{ip} is an internal address"
+            )));
+        }
+        Ok(url)
+    }
+
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to `uri`; the status.
+    pub async fn post_form(&self, uri: &str, form: &[(&str, &str)]) -> Result<u16, OutboundError> {
+        let url = self.check(uri)?;
+        let answer = self
+            .client
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .map_err(describe)?;
+        Ok(answer.status().as_u16())
+    }
+}
+
+/// A one-line cause of a failed request, naming neither the URI's path nor the
+/// body.
+fn describe(e: reqwest::Error) -> OutboundError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    // A refused name is a refusal, not a transient failure.
+    if cause.contains(REFUSED_NAME) {
+        return OutboundError::Refused(cause);
+    }
+    if cause.is_empty() {
+        OutboundError::Failed(kind.into())
+    } else {
+        OutboundError::Failed(format!("{kind}: {cause}"))
+    }
+}
+
+const REFUSED_NAME: &str = "resolves only to internal addresses";
+
+/// Resolves names with the system resolver and keeps the addresses `policy`
+/// allows; none left is an error.
+#[derive(Debug)]
+pub struct CheckedResolver {
+    policy: AddressPolicy,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| policy.allows(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let e: Box<dyn std::error::Error + Send + Sync> = if found.is_empty() {
+                    format!("{host} does not resolve").into()
+                } else {
+                    format!("{host} {REFUSED_NAME}").into()
+                };
+                return Err(e);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_ip_literals_and_names_are_refused_on_aws_only() {
+        let aws = OutboundHttp::new(AddressPolicy::PublicOnly).unwrap();
+        for uri in [
+            "http://127.0.0.1:9/logout",
+            "http://[::1]:9/logout",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::254]/",
+            "https://10.0.0.1/",
+            "http://[::ffff:127.0.0.1]:9/",
+        ] {
+            assert!(
+                matches!(aws.check(uri), Err(OutboundError::Refused(_))),
+                "{uri}"
+            );
+            let sent = aws.post_form(uri, &[("a", "b")]).await;
+            assert!(matches!(sent, Err(OutboundError::Refused(_))), "{uri}");
+        }
+        // `localhost` is a name: refused when resolved.
+        let sent = aws.post_form("http://localhost:9/logout", &[]).await;
+        assert!(matches!(sent, Err(OutboundError::Refused(_))), "{sent:?}");
+        for bad in ["ftp://example.com/", "not a uri", "file:///etc/passwd"] {
+            assert!(
+                matches!(aws.check(bad), Err(OutboundError::Refused(_))),
+                "{bad}"
+            );
+        }
+        let local = OutboundHttp::new(AddressPolicy::Local).unwrap();
+        assert!(local.check("http://127.0.0.1:9/logout").is_ok());
+        assert!(aws.check("https://rp.example/logout").is_ok());
+    }
+}
