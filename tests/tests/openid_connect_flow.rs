@@ -2,17 +2,20 @@
 //! relying party: discovery from `/.well-known/openid-configuration` (Discovery
 //! 1.0 §4), the code flow with PKCE and a nonce (Core §3.1), the library's
 //! verification of the ID token (signature from the JWKS, `iss`, `aud`, `nonce`,
-//! `at_hash`; §3.1.3.7), and a refresh that returns a new ID token (§12.2).
+//! `at_hash`; §3.1.3.7), its UserInfo request (§5.3), and a refresh that returns
+//! a new ID token (§12.2). Logout through the same crate is in `logout.rs`.
 //! Negative tests first.
 
 use gatehouse_core::domain::client::ClientType;
+use gatehouse_core::domain::user::ProfileChange;
 use gatehouse_core::keys::SigningAlgorithm;
+use gatehouse_core::registration;
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, UserAgent, param, pkce};
 use gatehouse_tests::relying_party::Rp;
 use gatehouse_tests::{TestClient, TestServer, http};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreIdTokenVerifier,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse, CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -485,4 +488,49 @@ async fn the_code_flow_with_pkce_and_a_nonce_gives_id_tokens_the_library_verifie
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_code_flow_with_pkce_and_a_nonce_gives_id_tokens_the_library_verifies_es256() {
     code_flow_then_refresh(TestServer::start_with_alg(SigningAlgorithm::Es256, |_| {}).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_reads_userinfo_for_the_id_tokens_subject() {
+    // The OpenID scopes are always known (Core §5.4).
+    let server = TestServer::start().await;
+    registration::create_user_with_profile(
+        &server.app.store,
+        "alice",
+        PASSWORD,
+        &ProfileChange {
+            email: Some("alice@example.com".into()),
+            email_verified: Some(true),
+            name: Some("Alice Smith".into()),
+            ..ProfileChange::default()
+        },
+    )
+    .await
+    .unwrap();
+    let registered = server
+        .code_client(ClientType::Confidential, "openid profile email")
+        .await;
+    let client = discover(&server, &registered).await;
+    let (token, nonce) = sign_in(&server, &client, &["profile", "email"]).await;
+    let claims = token
+        .id_token()
+        .expect("an ID token")
+        .claims(&verifier(&client), &nonce)
+        .expect("the ID token verifies");
+    // Core §5.3.2: the library refuses a UserInfo `sub` other than the one it
+    // is told to expect.
+    let info: CoreUserInfoClaims = client
+        .user_info(token.access_token().clone(), Some(claims.subject().clone()))
+        .expect("a userinfo endpoint is discovered")
+        .request_async(&http())
+        .await
+        .expect("the UserInfo answer is read and its sub matches");
+    assert_eq!(info.subject(), claims.subject());
+    assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("alice"));
+    assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.com"));
+    assert_eq!(info.email_verified(), Some(true));
+    assert_eq!(
+        info.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+        Some("Alice Smith")
+    );
 }
