@@ -6,6 +6,8 @@ pub mod browser;
 pub mod flow;
 pub mod loopback;
 pub mod relying_party;
+pub mod scripted_provider;
+pub mod upstream;
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
