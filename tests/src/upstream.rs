@@ -282,6 +282,10 @@ impl Drop for NodeOidcProvider {
 /// A second Gatehouse as the upstream: its own engine and issuer, the user
 /// `alice` (password [`PASSWORD`], a verified e-mail address and a name), and a
 /// confidential client allowed `openid email profile` for one redirect URI.
+///
+/// Its cookies have the same names as the downstream Gatehouse's, and cookies
+/// are not kept apart by port (RFC 6265 §8.5), nor by host in [`UserAgent`]:
+/// sign in to it with a `UserAgent` of its own, and carry the redirect over.
 pub struct GatehouseUpstream {
     pub server: TestServer,
     pub client: UpstreamClient,
