@@ -1,6 +1,6 @@
 //! The server's own HTTP client, for requests to URIs that others registered:
 //! back-channel logout deliveries now (Back-Channel Logout 1.0 §2.5), upstream
-//! providers' documents later. One place decides how every such request is made:
+//! providers' documents (their JWKS, [`OutboundHttp::get_json`]). One place decides how every such request is made:
 //!
 //! - TLS: rustls on the aws-lc-rs provider that the AWS SDK already links, with
 //!   the system's root certificates; no second TLS stack, no ring provider.
@@ -27,6 +27,10 @@ use std::time::Duration;
 
 /// The longest a connection may take to open, and a whole request to answer.
 pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most bytes a JSON document fetched with [`OutboundHttp::get_json`] may
+/// have (an upstream JWKS is a few KiB).
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
 /// Installs the aws-lc-rs provider as the process's default rustls provider,
 /// for reqwest clients built without a TLS configuration of their own (see the
@@ -135,6 +139,41 @@ impl OutboundHttp {
             .await
             .map_err(describe)?;
         Ok(answer.status().as_u16())
+    }
+
+    /// GETs the JSON document at `uri`: a 200 answer of at most `limit` bytes
+    /// (read in chunks, so a larger one is refused before it is all read),
+    /// parsed as `T`. Errors name neither the URI's path nor the body.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        uri: &str,
+        limit: usize,
+    ) -> Result<T, OutboundError> {
+        let url = self.check(uri)?;
+        let mut answer = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(describe)?;
+        let status = answer.status().as_u16();
+        if status != 200 {
+            return Err(OutboundError::Failed(format!("answered {status}")));
+        }
+        let too_large = || OutboundError::Failed(format!("answer larger than {limit} bytes"));
+        if answer.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = answer.chunk().await.map_err(describe)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| OutboundError::Failed(format!("answer is not the JSON expected: {e}")))
     }
 }
 
