@@ -247,22 +247,22 @@ mod tests {
         let c = cache();
         assert_eq!(
             kids(&c.keys_for(&up.uri, Some(&old), T).await.unwrap()),
-            [old.clone()]
+            [old.as_str()]
         );
         assert_eq!(up.requests.load(Ordering::SeqCst), 1);
         // Rotated upstream: the new kid refetches once.
         *up.body.lock().unwrap() = jwks(&[&old_jwk, &new_jwk]);
         // Within a minute of the first fetch, not even a real new kid refetches.
         let early = c.keys_for(&up.uri, Some(&new), T + 59).await.unwrap();
-        assert_eq!(kids(&early), [old.clone()]);
+        assert_eq!(kids(&early), [old.as_str()]);
         assert_eq!(up.requests.load(Ordering::SeqCst), 1);
         let after = c.keys_for(&up.uri, Some(&new), T + 100).await.unwrap();
-        assert_eq!(kids(&after), [old.clone(), new.clone()]);
+        assert_eq!(kids(&after), [old.as_str(), new.as_str()]);
         assert_eq!(up.requests.load(Ordering::SeqCst), 2);
         // Made-up kids within the minute: no request, the cached set.
         for (i, t) in [T + 101, T + 130, T + 159].into_iter().enumerate() {
             let got = c.keys_for(&up.uri, Some(&format!("random-{i}")), t).await;
-            assert_eq!(kids(&got.unwrap()), [old.clone(), new.clone()]);
+            assert_eq!(kids(&got.unwrap()), [old.as_str(), new.as_str()]);
         }
         assert_eq!(up.requests.load(Ordering::SeqCst), 2);
         // A minute after the last fetch, one more.

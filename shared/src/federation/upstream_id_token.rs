@@ -311,7 +311,7 @@ fn check_claims(
             .ok_or(UpstreamTokenError::InvalidClaim("aud"))?,
         Some(_) => return Err(UpstreamTokenError::InvalidClaim("aud")),
     };
-    if !aud.iter().any(|a| *a == check.client_id) {
+    if !aud.contains(&check.client_id) {
         return Err(UpstreamTokenError::Audience);
     }
     let azp = optional_str(c, "azp")?;
