@@ -241,6 +241,59 @@ impl Resolve for CheckedResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server giving one raw `answer` to each request.
+    async fn answering(answer: String) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("http://{}/doc", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        uri
+    }
+
+    #[tokio::test]
+    async fn get_json_takes_a_small_200_json_answer_only() {
+        let http = OutboundHttp::new(AddressPolicy::Local).unwrap();
+        let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
+        let not_found = answering(
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".into(),
+        )
+        .await;
+        let redirect = answering(
+            "HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/\r\ncontent-length: 0\r\n\r\n"
+                .into(),
+        )
+        .await;
+        // No content-length: the limit is met while reading.
+        let large = answering(format!("{ok}{{\"pad\":\"{}\"}}", "x".repeat(100))).await;
+        let not_json = answering(format!("{ok}<html></html>")).await;
+        for uri in [&not_found, &redirect, &large, &not_json] {
+            let got = http.get_json::<serde_json::Value>(uri, 64).await;
+            assert!(
+                matches!(got, Err(OutboundError::Failed(_))),
+                "{uri}: {got:?}"
+            );
+        }
+        let small = answering(format!("{ok}{{\"keys\":[]}}")).await;
+        let got: serde_json::Value = http.get_json(&small, 64).await.unwrap();
+        assert_eq!(got, serde_json::json!({"keys": []}));
+        let aws = OutboundHttp::new(AddressPolicy::PublicOnly).unwrap();
+        let refused = aws.get_json::<serde_json::Value>(&small, 64).await;
+        assert!(matches!(refused, Err(OutboundError::Refused(_))));
+    }
 
     #[tokio::test]
     async fn internal_ip_literals_and_names_are_refused_on_aws_only() {

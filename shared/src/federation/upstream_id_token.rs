@@ -10,7 +10,9 @@
 //!   `alg: none`, unsigned tokens and HMAC algorithms are refused before any
 //!   key is used, so a token "signed" with an RSA public key as an HMAC secret
 //!   never reaches a verifier (Core §3.1.3.7 step 6, 7). A `crit` header is
-//!   refused: no extension is understood here (RFC 7515 §4.1.11).
+//!   refused: no extension is understood here (RFC 7515 §4.1.11). A key the
+//!   header carries or points to (`jwk`, `jku`, `x5u`, `x5c`) is never used:
+//!   the keys are the provider's JWKS only (RFC 8725 §3.10).
 //! - `iss` exactly the provider's issuer (step 2); `aud` contains our client id
 //!   (step 3); with several audiences `azp` is required, and an `azp` present
 //!   must be our client id (steps 4 and 5 of Core 1.0 as first published,
@@ -710,6 +712,26 @@ mod tests {
             &claims(),
         );
         assert_eq!(refused(&set(&[&a]), &t), UpstreamTokenError::CriticalHeader);
+    }
+
+    #[test]
+    fn a_key_carried_or_pointed_to_by_the_header_is_never_used() {
+        let (ours, theirs) = (
+            upstream(SigningAlgorithm::Rs256),
+            upstream(SigningAlgorithm::Rs256),
+        );
+        for header in [
+            json!({"alg": "RS256", "jwk": theirs.jwk}),
+            json!({"alg": "RS256", "jku": "https://attacker.example/jwks"}),
+            json!({"alg": "RS256", "x5u": "https://attacker.example/cert"}),
+        ] {
+            let t = with_header(&theirs, &header, &claims());
+            assert_eq!(
+                refused(&set(&[&ours]), &t),
+                UpstreamTokenError::BadSignature,
+                "{header}"
+            );
+        }
     }
 
     #[test]
