@@ -1,8 +1,8 @@
 //! Gatehouse core: an OAuth 2.0 authorization server for AWS Lambda and DynamoDB.
 //!
 //! Data flows one way: HTTP (an API Gateway event or the local server) →
-//! [`routes`] / [`endpoints`] (HTTP ↔ protocol) → [`grants`] and [`tokens`] (the
-//! protocol) → [`domain`] (pure rules and records) → [`store`] (small traits and
+//! [`routes`] / [`endpoints`] (HTTP ↔ protocol) → [`grants`], [`tokens`] and [`federation`]
+//! (the protocol) → [`domain`] (pure rules and records) → [`store`] (small traits and
 //! their DynamoDB implementation). `ARCHITECTURE.md` maps where each rule lives.
 
 pub mod app;
@@ -13,6 +13,7 @@ pub mod domain;
 pub mod dynamodb;
 pub mod endpoints;
 pub mod error;
+pub mod federation;
 pub mod grants;
 pub mod keys;
 pub mod outbound_http;

@@ -1,6 +1,6 @@
 //! The server's own HTTP client, for requests to URIs that others registered:
 //! back-channel logout deliveries now (Back-Channel Logout 1.0 §2.5), upstream
-//! providers' documents later. One place decides how every such request is made:
+//! providers' documents (their JWKS, [`OutboundHttp::get_json`]). One place decides how every such request is made:
 //!
 //! - TLS: rustls on the aws-lc-rs provider that the AWS SDK already links, with
 //!   the system's root certificates; no second TLS stack, no ring provider.
@@ -27,6 +27,10 @@ use std::time::Duration;
 
 /// The longest a connection may take to open, and a whole request to answer.
 pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most bytes a JSON document fetched with [`OutboundHttp::get_json`] may
+/// have (an upstream JWKS is a few KiB).
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
 /// Installs the aws-lc-rs provider as the process's default rustls provider,
 /// for reqwest clients built without a TLS configuration of their own (see the
@@ -136,6 +140,41 @@ impl OutboundHttp {
             .map_err(describe)?;
         Ok(answer.status().as_u16())
     }
+
+    /// GETs the JSON document at `uri`: a 200 answer of at most `limit` bytes
+    /// (read in chunks, so a larger one is refused before it is all read),
+    /// parsed as `T`. Errors name neither the URI's path nor the body.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        uri: &str,
+        limit: usize,
+    ) -> Result<T, OutboundError> {
+        let url = self.check(uri)?;
+        let mut answer = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(describe)?;
+        let status = answer.status().as_u16();
+        if status != 200 {
+            return Err(OutboundError::Failed(format!("answered {status}")));
+        }
+        let too_large = || OutboundError::Failed(format!("answer larger than {limit} bytes"));
+        if answer.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = answer.chunk().await.map_err(describe)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| OutboundError::Failed(format!("answer is not the JSON expected: {e}")))
+    }
 }
 
 /// A one-line cause of a failed request, naming neither the URI's path nor the
@@ -202,6 +241,59 @@ impl Resolve for CheckedResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server giving one raw `answer` to each request.
+    async fn answering(answer: String) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("http://{}/doc", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        uri
+    }
+
+    #[tokio::test]
+    async fn get_json_takes_a_small_200_json_answer_only() {
+        let http = OutboundHttp::new(AddressPolicy::Local).unwrap();
+        let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
+        let not_found = answering(
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".into(),
+        )
+        .await;
+        let redirect = answering(
+            "HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/\r\ncontent-length: 0\r\n\r\n"
+                .into(),
+        )
+        .await;
+        // No content-length: the limit is met while reading.
+        let large = answering(format!("{ok}{{\"pad\":\"{}\"}}", "x".repeat(100))).await;
+        let not_json = answering(format!("{ok}<html></html>")).await;
+        for uri in [&not_found, &redirect, &large, &not_json] {
+            let got = http.get_json::<serde_json::Value>(uri, 64).await;
+            assert!(
+                matches!(got, Err(OutboundError::Failed(_))),
+                "{uri}: {got:?}"
+            );
+        }
+        let small = answering(format!("{ok}{{\"keys\":[]}}")).await;
+        let got: serde_json::Value = http.get_json(&small, 64).await.unwrap();
+        assert_eq!(got, serde_json::json!({"keys": []}));
+        let aws = OutboundHttp::new(AddressPolicy::PublicOnly).unwrap();
+        let refused = aws.get_json::<serde_json::Value>(&small, 64).await;
+        assert!(matches!(refused, Err(OutboundError::Refused(_))));
+    }
 
     #[tokio::test]
     async fn internal_ip_literals_and_names_are_refused_on_aws_only() {

@@ -1,8 +1,8 @@
 //! The layering of `gatehouse-core` (see ARCHITECTURE.md), read from its sources:
 //! HTTP stays at the edge, and each layer imports only the layers below it.
 //!
-//! edge (`endpoints/`, `routes/`) → protocol (`grants/`, `tokens/`) →
-//! `domain/` and `store/`.
+//! edge (`endpoints/`, `routes/`) → protocol (`grants/`, `tokens/`,
+//! `federation/`) → `domain/` and `store/`.
 
 use std::path::{Path, PathBuf};
 
@@ -90,7 +90,10 @@ fn the_endpoints_do_not_import_the_router() {
 fn the_protocol_domain_and_store_know_no_http_types() {
     let mut offenders = Vec::new();
     for (rel, uses) in core_sources() {
-        if !matches!(layer(&rel), "grants" | "tokens" | "domain" | "store") {
+        if !matches!(
+            layer(&rel),
+            "grants" | "tokens" | "federation" | "domain" | "store"
+        ) {
             continue;
         }
         for u in &uses {
@@ -114,14 +117,25 @@ fn the_protocol_domain_and_store_know_no_http_types() {
 #[test]
 fn each_layer_imports_only_the_layers_below_it() {
     // What each layer may not import.
-    let forbidden: [(&str, &[&str]); 4] = [
+    let forbidden: [(&str, &[&str]); 5] = [
         (
             "domain",
-            &["store", "tokens", "grants", "app", "authorizer"],
+            &[
+                "store",
+                "tokens",
+                "grants",
+                "federation",
+                "app",
+                "authorizer",
+            ],
         ),
-        ("store", &["tokens", "grants", "app", "authorizer"]),
-        ("tokens", &["grants", "authorizer"]),
+        (
+            "store",
+            &["tokens", "grants", "federation", "app", "authorizer"],
+        ),
+        ("tokens", &["grants", "federation", "authorizer"]),
         ("grants", &["authorizer"]),
+        ("federation", &["grants", "authorizer"]),
     ];
     let mut offenders = Vec::new();
     for (rel, uses) in core_sources() {
@@ -150,6 +164,7 @@ fn the_scan_sees_the_files_it_judges() {
     for expected in [
         "grants/refresh_token.rs",
         "tokens/active.rs",
+        "federation/upstream_id_token.rs",
         "domain/grant.rs",
         "store/dynamo_grants.rs",
         "endpoints/token.rs",
