@@ -138,6 +138,65 @@ impl OutboundHttp {
     }
 }
 
+/// The most of a document [`OutboundHttp::get_json`] reads.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// Why a document was not read.
+#[derive(Debug)]
+pub enum FetchError {
+    /// Refused or failed before an answer ([`OutboundError`]).
+    Request(OutboundError),
+    /// Answered with a status other than 200.
+    Status(u16),
+    /// Larger than [`MAX_DOCUMENT_BYTES`].
+    TooLarge,
+    /// Not JSON.
+    NotJson(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Request(e) => e.fmt(f),
+            Self::Status(s) => write!(f, "answered HTTP {s}, not 200"),
+            Self::TooLarge => write!(f, "the answer is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            Self::NotJson(e) => write!(f, "the answer is not JSON: {e}"),
+        }
+    }
+}
+
+impl OutboundHttp {
+    /// GETs `uri` and reads its answer as JSON: status 200 (a redirect is not
+    /// followed), at most [`MAX_DOCUMENT_BYTES`]; for upstream providers'
+    /// documents (OpenID Connect Discovery 1.0 §4.2).
+    pub async fn get_json(&self, uri: &str) -> Result<serde_json::Value, FetchError> {
+        let url = self.check(uri).map_err(FetchError::Request)?;
+        let mut answer = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| FetchError::Request(describe(e)))?;
+        let status = answer.status().as_u16();
+        if status != 200 {
+            return Err(FetchError::Status(status));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = answer
+            .chunk()
+            .await
+            .map_err(|e| FetchError::Request(describe(e)))?
+        {
+            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))
+    }
+}
+
 /// A one-line cause of a failed request, naming neither the URI's path nor the
 /// body.
 fn describe(e: reqwest::Error) -> OutboundError {
