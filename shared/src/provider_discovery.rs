@@ -134,3 +134,37 @@ pub async fn add_provider(
         Err(e) => Err(AddError::Store(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn on_aws_no_fetch_reaches_an_internal_address() {
+        let aws = OutboundHttp::new(AddressPolicy::PublicOnly).unwrap();
+        for (issuer, why) in [
+            ("https://169.254.169.254", "internal address"),
+            ("https://[fd00:ec2::254]", "internal address"),
+            ("https://10.0.0.1/op", "internal address"),
+            ("https://localhost:9", "resolves only to internal addresses"),
+        ] {
+            let err = fetch_metadata(&aws, issuer).await.unwrap_err();
+            assert!(err.contains("cannot fetch the discovery document"), "{err}");
+            assert!(err.contains(why), "{issuer}: {err}");
+        }
+        // And the configuration check refuses loopback http before any fetch.
+        let new = NewProvider {
+            provider_id: "op".into(),
+            issuer: "http://127.0.0.1:9".into(),
+            client_id: "c".into(),
+            client_secret: Secret::new("s"),
+            scope: None,
+            display_name: None,
+            trust_email: false,
+            hosted_domain: None,
+        };
+        let err = check_configuration(&new, AddressPolicy::PublicOnly).unwrap_err();
+        assert!(err.contains("allowed only locally"), "{err}");
+        assert!(check_configuration(&new, AddressPolicy::Local).is_ok());
+    }
+}

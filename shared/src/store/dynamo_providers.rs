@@ -10,7 +10,7 @@ use super::item::{Item, n, s};
 use super::{ProviderStore, StoreError, StoreResult};
 use crate::domain::provider::{Provider, ProviderMetadata};
 use crate::secret::Secret;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
 /// The secrets-table item that holds provider `id`'s client secret.
 pub fn provider_secret_name(id: &str) -> String {
@@ -32,7 +32,17 @@ impl ProviderStore for DynamoStore {
                 provider_to_item(provider),
                 "provider_id",
             )?,
-            put_new(&self.tables().secrets, secret_item, "name")?,
+            // Unconditional: the provider's absence is the condition, and a
+            // secret left without its provider is only replaced.
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.tables().secrets)
+                        .set_item(Some(secret_item))
+                        .build()
+                        .map_err(|e| StoreError::Backend(e.to_string()))?,
+                )
+                .build(),
         ])
         .await
     }
