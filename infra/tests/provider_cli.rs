@@ -10,7 +10,7 @@ use gatehouse_core::store::{
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -69,19 +69,25 @@ fn refused(out: Output, why: &str) {
     assert!(!text(&out).contains(SECRET), "the secret was printed");
 }
 
+/// A path's answer: status, content type, body.
+type Answer = (u16, &'static str, String);
+type Routes = Arc<Mutex<HashMap<String, Answer>>>;
+/// A change to a valid discovery document.
+type Change = Box<dyn Fn(&mut Value)>;
+
 /// A loopback HTTP server answering each path with a fixed status, content
 /// type and body; unknown paths get 404. Runs until the test ends.
 #[derive(Clone)]
 struct Upstream {
     base: String,
-    routes: Arc<Mutex<HashMap<String, (u16, &'static str, String)>>>,
+    routes: Routes,
 }
 
 impl Upstream {
     fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let routes: Arc<Mutex<HashMap<String, (u16, &'static str, String)>>> = Arc::default();
+        let routes: Routes = Arc::default();
         let served = routes.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -114,7 +120,6 @@ impl Upstream {
                     body.len()
                 );
                 let _ = stream.flush();
-                let _ = stream.read(&mut [0; 0]);
             }
         });
         Self { base, routes }
@@ -258,7 +263,7 @@ fn unusable_discovery_documents_are_refused_with_the_reason() {
         "answered a redirect (HTTP 302)",
     ));
     cases.push(("/e", 200, json, "x".repeat(300 * 1024), "larger than"));
-    let mut specs: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let mut specs: Vec<(&str, Change, &str)> = vec![
         (
             "/f",
             Box::new(|d| d["issuer"] = json!("https://evil.example")),
