@@ -53,6 +53,21 @@ enum Command {
     /// List and rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Register and manage upstream OpenID Providers (the registry only: the
+    /// login page does not offer them yet).
+    Provider(ProviderArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ProviderArgs {
+    /// The deployment's issuer, from which each provider's redirect URI is
+    /// derived ({issuer}/federation/{id}/callback) [default: the running
+    /// `gatehouse serve`'s issuer, else http://127.0.0.1:8080; with --aws it
+    /// must be given].
+    #[arg(long, env = "GATEHOUSE_ISSUER")]
+    issuer: Option<String>,
+    #[command(subcommand)]
+    command: crate::provider_cli::ProviderCommand,
 }
 
 #[derive(clap::Args, Debug)]
@@ -289,6 +304,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Grant(cmd) => {
             let target = open(&cli.target).await?;
             crate::grant_cli::grant_command(&DynamoStore::new(target.db, target.tables), cmd).await
+        }
+        Command::Provider(args) => {
+            let target = open(&cli.target).await?;
+            let on_aws = target.aws.is_some();
+            // On AWS a local server's issuer means nothing: it must be given.
+            let issuer = match args.issuer {
+                Some(i) => Some(i),
+                None if on_aws => None,
+                None => Some(
+                    running_issuer(&cli.target.data_dir)
+                        .unwrap_or_else(|| DEFAULT_LOCAL_ISSUER.to_owned()),
+                ),
+            };
+            let ctx = crate::provider_cli::ProviderContext {
+                issuer,
+                policy: if on_aws {
+                    AddressPolicy::PublicOnly
+                } else {
+                    AddressPolicy::Local
+                },
+                store: DynamoStore::new(target.db, target.tables),
+            };
+            crate::provider_cli::provider_command(&ctx, args.command).await
         }
         Command::Keys(cmd) => {
             let target = open(&cli.target).await?;

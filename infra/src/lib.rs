@@ -7,6 +7,7 @@ pub mod engine;
 pub mod engine_auth;
 pub mod grant_cli;
 pub mod private_data;
+pub mod provider_cli;
 pub mod sam_local;
 pub mod server;
 pub mod stack;

@@ -107,6 +107,9 @@ pub struct TargetArgs {
     /// The table of browser origins of the clients' redirect URIs.
     #[arg(long, global = true, env = "GATEHOUSE_ORIGINS_TABLE", help_heading = TABLE_NAMES)]
     pub origins_table: Option<String>,
+    /// The table of upstream OpenID Providers.
+    #[arg(long, global = true, env = "GATEHOUSE_PROVIDERS_TABLE", help_heading = TABLE_NAMES)]
+    pub providers_table: Option<String>,
 }
 
 /// A resolved target: a DynamoDB client, the table names, and how to describe it.
@@ -162,6 +165,7 @@ impl TargetArgs {
                 "login-attempts",
             )?,
             origins: pick(&self.origins_table, prefixed.origins, "origins")?,
+            providers: pick(&self.providers_table, prefixed.providers, "providers")?,
         })
     }
 
@@ -231,7 +235,7 @@ impl TargetArgs {
         Ok(Target {
             db: aws_sdk_dynamodb::Client::new(&conf),
             description: format!(
-                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
+                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
                 crate::aws::region(&conf),
                 tables.clients,
                 tables.tokens,
@@ -242,7 +246,8 @@ impl TargetArgs {
                 tables.users,
                 tables.consents,
                 tables.login_attempts,
-                tables.origins
+                tables.origins,
+                tables.providers
             ),
             tables,
             own_engine: None,

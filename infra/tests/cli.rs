@@ -1926,6 +1926,7 @@ fn stack_tables(stack: &str) -> gatehouse_core::store::TableNames {
         consents: name("ConsentsTable"),
         login_attempts: name("LoginAttemptsTable"),
         origins: name("OriginsTable"),
+        providers: name("ProvidersTable"),
     }
 }
 
@@ -1942,6 +1943,7 @@ fn stack_outputs(tables: &gatehouse_core::store::TableNames) -> Vec<(String, Str
         ("ConsentsTableName", &tables.consents),
         ("LoginAttemptsTableName", &tables.login_attempts),
         ("OriginsTableName", &tables.origins),
+        ("ProvidersTableName", &tables.providers),
         ("Issuer", &"https://auth.example.com".to_owned()),
     ]
     .into_iter()
@@ -2391,6 +2393,7 @@ fn a_commands_help_lists_its_own_options_apart_from_the_target_and_table_names()
         "consents",
         "login-attempts",
         "origins",
+        "providers",
     ] {
         let option = format!("--{table}-table");
         assert!(

@@ -125,7 +125,7 @@ impl Config {
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
     /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`,
-    /// `GATEHOUSE_ORIGINS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins).
+    /// `GATEHOUSE_ORIGINS_TABLE`, `GATEHOUSE_PROVIDERS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins).
     /// Outbound requests reach public addresses only. (`GATEHOUSE_LOGOUT_QUEUE_URL`
     /// is read by `gatehouse-logout-queue`.)
     pub fn from_env() -> Result<Self, String> {
@@ -167,6 +167,7 @@ impl Config {
             consents: required("GATEHOUSE_CONSENTS_TABLE")?,
             login_attempts: required("GATEHOUSE_LOGIN_ATTEMPTS_TABLE")?,
             origins: required("GATEHOUSE_ORIGINS_TABLE")?,
+            providers: required("GATEHOUSE_PROVIDERS_TABLE")?,
         };
         let flag = |k: &str| -> Result<bool, String> {
             match get(k).as_deref().map(str::trim) {
@@ -336,7 +337,7 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    const BASE: [(&str, &str); 11] = [
+    const BASE: [(&str, &str); 12] = [
         ("GATEHOUSE_ISSUER", "https://auth.example.com/"),
         ("GATEHOUSE_CLIENTS_TABLE", "c"),
         ("GATEHOUSE_TOKENS_TABLE", "t"),
@@ -348,6 +349,7 @@ mod tests {
         ("GATEHOUSE_CONSENTS_TABLE", "cs"),
         ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),
         ("GATEHOUSE_ORIGINS_TABLE", "o"),
+        ("GATEHOUSE_PROVIDERS_TABLE", "p"),
     ];
 
     #[test]

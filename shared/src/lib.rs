@@ -18,6 +18,7 @@ pub mod grants;
 pub mod keys;
 pub mod outbound_http;
 pub mod paths;
+pub mod provider_discovery;
 pub mod registration;
 pub mod routes;
 pub mod secret;

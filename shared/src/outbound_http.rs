@@ -140,40 +140,70 @@ impl OutboundHttp {
             .map_err(describe)?;
         Ok(answer.status().as_u16())
     }
+}
 
-    /// GETs the JSON document at `uri`: a 200 answer of at most `limit` bytes
-    /// (read in chunks, so a larger one is refused before it is all read),
-    /// parsed as `T`. Errors name neither the URI's path nor the body.
+/// Why a document was not read.
+#[derive(Debug)]
+pub enum FetchError {
+    /// Refused or failed before an answer ([`OutboundError`]).
+    Request(OutboundError),
+    /// Answered with a status other than 200.
+    Status(u16),
+    /// Larger than the limit given, in bytes.
+    TooLarge(usize),
+    /// Not JSON.
+    NotJson(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Request(e) => e.fmt(f),
+            Self::Status(s) => write!(f, "answered HTTP {s}, not 200"),
+            Self::TooLarge(limit) => write!(f, "the answer is larger than {limit} bytes"),
+            Self::NotJson(e) => write!(f, "the answer is not JSON: {e}"),
+        }
+    }
+}
+
+impl OutboundHttp {
+    /// GETs `uri` and reads its answer as JSON of type `T`: status 200 (a
+    /// redirect is not followed), at most `limit` bytes (refused by its
+    /// `content-length`, or while reading, before it is all read); for upstream
+    /// providers' documents (OpenID Connect Discovery 1.0 §4.2, their JWKS).
+    /// Errors name neither the URI's path nor the body.
     pub async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         uri: &str,
         limit: usize,
-    ) -> Result<T, OutboundError> {
-        let url = self.check(uri)?;
+    ) -> Result<T, FetchError> {
+        let url = self.check(uri).map_err(FetchError::Request)?;
         let mut answer = self
             .client
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(describe)?;
+            .map_err(|e| FetchError::Request(describe(e)))?;
         let status = answer.status().as_u16();
         if status != 200 {
-            return Err(OutboundError::Failed(format!("answered {status}")));
+            return Err(FetchError::Status(status));
         }
-        let too_large = || OutboundError::Failed(format!("answer larger than {limit} bytes"));
         if answer.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
+            return Err(FetchError::TooLarge(limit));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = answer.chunk().await.map_err(describe)? {
+        while let Some(chunk) = answer
+            .chunk()
+            .await
+            .map_err(|e| FetchError::Request(describe(e)))?
+        {
             if body.len() + chunk.len() > limit {
-                return Err(too_large());
+                return Err(FetchError::TooLarge(limit));
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| OutboundError::Failed(format!("answer is not the JSON expected: {e}")))
+        serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))
     }
 }
 
@@ -280,19 +310,25 @@ mod tests {
         // No content-length: the limit is met while reading.
         let large = answering(format!("{ok}{{\"pad\":\"{}\"}}", "x".repeat(100))).await;
         let not_json = answering(format!("{ok}<html></html>")).await;
-        for uri in [&not_found, &redirect, &large, &not_json] {
+        for (uri, expected) in [
+            (&not_found, "answered HTTP 404"),
+            (&redirect, "answered HTTP 302"),
+            (&large, "larger than 64 bytes"),
+            (&not_json, "not JSON"),
+        ] {
             let got = http.get_json::<serde_json::Value>(uri, 64).await;
-            assert!(
-                matches!(got, Err(OutboundError::Failed(_))),
-                "{uri}: {got:?}"
-            );
+            let e = got.expect_err(uri).to_string();
+            assert!(e.contains(expected), "{uri}: {e}");
         }
         let small = answering(format!("{ok}{{\"keys\":[]}}")).await;
         let got: serde_json::Value = http.get_json(&small, 64).await.unwrap();
         assert_eq!(got, serde_json::json!({"keys": []}));
         let aws = OutboundHttp::new(AddressPolicy::PublicOnly).unwrap();
         let refused = aws.get_json::<serde_json::Value>(&small, 64).await;
-        assert!(matches!(refused, Err(OutboundError::Refused(_))));
+        assert!(matches!(
+            refused,
+            Err(FetchError::Request(OutboundError::Refused(_)))
+        ));
     }
 
     #[tokio::test]

@@ -481,6 +481,7 @@ fn route_scope_errors_are_clear_and_stop_the_cold_start() {
         ("GATEHOUSE_CONSENTS_TABLE", "consents"),
         ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "login-attempts"),
         ("GATEHOUSE_ORIGINS_TABLE", "origins"),
+        ("GATEHOUSE_PROVIDERS_TABLE", "providers"),
     ];
     let settings = |routes: &str| {
         let routes = routes.to_owned();

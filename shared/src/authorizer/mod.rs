@@ -287,6 +287,7 @@ mod tests {
             ("GATEHOUSE_CONSENTS_TABLE", "cs"),
             ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),
             ("GATEHOUSE_ORIGINS_TABLE", "o"),
+            ("GATEHOUSE_PROVIDERS_TABLE", "p"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -16,6 +16,8 @@ pub mod outbound_address;
 pub mod pkce;
 pub mod post_logout_redirect_uri;
 pub mod prompt;
+pub mod provider;
+pub mod provider_quirks;
 pub mod reauthentication;
 pub mod rp_initiated_logout;
 pub mod scope;

@@ -20,7 +20,7 @@
 //! without waiting.
 
 use super::upstream_id_token::{self, UpstreamCheck, UpstreamClaims, UpstreamTokenError};
-use crate::outbound_http::{OutboundError, OutboundHttp};
+use crate::outbound_http::{FetchError, OutboundHttp};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -39,7 +39,7 @@ pub const MAX_JWKS_BYTES: usize = crate::outbound_http::MAX_JSON_BYTES;
 #[derive(Debug)]
 pub enum JwksError {
     /// The request failed or was refused.
-    Fetch(OutboundError),
+    Fetch(FetchError),
     /// The answer is not a JWKS (`{"keys": [...]}`).
     NotAJwks,
 }
@@ -170,6 +170,7 @@ mod tests {
     use super::*;
     use crate::domain::outbound_address::AddressPolicy;
     use crate::keys::{KeyPair, KeyStatus, SigningAlgorithm};
+    use crate::outbound_http::OutboundError;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -356,7 +357,7 @@ mod tests {
         let huge = serve(padded).await;
         assert!(matches!(
             cache().keys_for(&huge.uri, None, T).await,
-            Err(JwksError::Fetch(OutboundError::Failed(_)))
+            Err(JwksError::Fetch(_))
         ));
         // An unreadable key is skipped, the others kept.
         let mixed = serve(jwks(&[r#""not a key""#, "17", &jwk])).await;
@@ -373,7 +374,9 @@ mod tests {
         let aws = JwksCache::new(OutboundHttp::new(AddressPolicy::PublicOnly).unwrap());
         assert!(matches!(
             aws.keys_for(&mixed.uri, None, T).await,
-            Err(JwksError::Fetch(OutboundError::Refused(_)))
+            Err(JwksError::Fetch(FetchError::Request(
+                OutboundError::Refused(_)
+            )))
         ));
         assert_eq!(mixed.requests.load(Ordering::SeqCst), 1);
     }

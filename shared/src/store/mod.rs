@@ -4,6 +4,7 @@
 pub mod dynamo;
 mod dynamo_grants;
 mod dynamo_keys;
+mod dynamo_providers;
 mod dynamo_users;
 mod item;
 pub mod tables;
@@ -11,6 +12,7 @@ pub mod tables;
 use crate::domain::client::Client;
 use crate::domain::grant::{Grant, RefreshState, RevokeReason};
 use crate::domain::login_throttle::{Counter, Release};
+use crate::domain::provider::Provider;
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
 use crate::domain::user::{Profile, ProfileChange, User, UserState};
@@ -19,6 +21,7 @@ use crate::secret::{Secret, SecretHash};
 use std::fmt;
 
 pub use dynamo::DynamoStore;
+pub use dynamo_providers::provider_secret_name;
 pub use tables::TableNames;
 
 #[derive(Debug)]
@@ -290,4 +293,23 @@ pub trait KeyStore {
     /// Applies a rotation atomically: each change is conditional on the key's
     /// current status, so two concurrent rotations cannot both succeed.
     async fn apply_rotation(&self, rotation: &crate::keys::Rotation) -> StoreResult<()>;
+}
+
+/// Upstream OpenID Providers (`domain/provider.rs`). The provider's client
+/// secret is an item of the secrets table (`provider/{id}`), written and
+/// deleted in one transaction with the provider, and read only by
+/// [`ProviderStore::provider_secret`].
+#[allow(async_fn_in_trait)]
+pub trait ProviderStore {
+    /// Creates a provider and its secret in one transaction; `Conflict`, and
+    /// nothing written, if the id exists.
+    async fn create_provider(&self, provider: &Provider, secret: &Secret) -> StoreResult<()>;
+    async fn get_provider(&self, provider_id: &str) -> StoreResult<Option<Provider>>;
+    /// Every provider, by id.
+    async fn list_providers(&self) -> StoreResult<Vec<Provider>>;
+    /// Deletes a provider and its secret in one transaction; false if unknown.
+    async fn delete_provider(&self, provider_id: &str) -> StoreResult<bool>;
+    /// The provider's client secret: only for the function that exchanges
+    /// codes at the provider's token endpoint.
+    async fn provider_secret(&self, provider_id: &str) -> StoreResult<Option<Secret>>;
 }

@@ -13,6 +13,7 @@
 //! | consents       | `consent_id` (S)   |                               |       |
 //! | login-attempts | `attempt_key` (S)  |                               | `ttl` |
 //! | origins        | `origin` (S)       |                               |       |
+//! | providers      | `provider_id` (S)  |                               |       |
 
 use super::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
@@ -46,12 +47,16 @@ pub struct TableNames {
     /// Each browser origin of a registered redirect URI (`domain/cors.rs`) and
     /// the clients that register it (`client_ids`), kept with the clients.
     pub origins: String,
+    /// The upstream OpenID Providers users may sign in with
+    /// (`domain/provider.rs`); their client secrets are in `secrets`
+    /// (`provider/{id}`).
+    pub providers: String,
 }
 
 impl TableNames {
     /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-grants`, `{prefix}-sessions`,
     /// `{prefix}-keys`, `{prefix}-secrets`, `{prefix}-users`, `{prefix}-consents`, `{prefix}-login-attempts`,
-    /// `{prefix}-origins`.
+    /// `{prefix}-origins`, `{prefix}-providers`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}-clients"),
@@ -64,6 +69,7 @@ impl TableNames {
             consents: format!("{prefix}-consents"),
             login_attempts: format!("{prefix}-login-attempts"),
             origins: format!("{prefix}-origins"),
+            providers: format!("{prefix}-providers"),
         }
     }
 
@@ -109,6 +115,9 @@ impl TableNames {
         }
         if !existing.contains(&self.origins) {
             create(db, &self.origins, "origin", &[], false).await?;
+        }
+        if !existing.contains(&self.providers) {
+            create(db, &self.providers, "provider_id", &[], false).await?;
         }
         Ok(())
     }
