@@ -329,12 +329,14 @@ pub fn user_to_item(u: &User) -> Item {
     let mut item = Item::from([
         ("username".into(), s(&u.username)),
         ("user_id".into(), s(&u.user_id)),
-        ("password_hash".into(), s(&u.password_hash)),
         ("disabled".into(), AttributeValue::Bool(u.disabled)),
         ("created_at".into(), n(u.created_at)),
         ("password_changed_at".into(), n(u.password_changed_at)),
         ("epoch".into(), n(u.epoch)),
     ]);
+    if let Some(hash) = &u.password_hash {
+        item.insert("password_hash".into(), s(hash));
+    }
     item.extend(profile_to_attributes(&u.profile));
     item
 }
@@ -411,7 +413,7 @@ pub fn user_from_item(item: &Item) -> Result<User, StoreError> {
     Ok(User {
         username: get_s(item, "username")?,
         user_id: get_s(item, "user_id")?,
-        password_hash: get_s(item, "password_hash")?,
+        password_hash: get_opt_s(item, "password_hash"),
         disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at")?,
         password_changed_at: get_n(item, "password_changed_at")?,
@@ -672,7 +674,7 @@ mod tests {
         let u = User {
             username: "alice".into(),
             user_id: "u1".into(),
-            password_hash: "$argon2id$v=19$x".into(),
+            password_hash: Some("$argon2id$v=19$x".into()),
             disabled: true,
             created_at: 3,
             password_changed_at: 4,
@@ -702,6 +704,13 @@ mod tests {
         let mut item = user_to_item(&u);
         item.remove("user_id");
         assert!(user_from_item(&item).is_err());
+        let federated = User {
+            password_hash: None,
+            ..u.clone()
+        };
+        let item = user_to_item(&federated);
+        assert!(!item.contains_key("password_hash"), "no empty hash stored");
+        assert_eq!(user_from_item(&item).unwrap(), federated);
     }
 
     #[test]
