@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 /// Each table, by the name of its `--*-table` option, and the stack output that
 /// names it (the logical id of the output in `template.yaml`).
-pub const TABLE_OUTPUTS: [(&str, &str); 10] = [
+pub const TABLE_OUTPUTS: [(&str, &str); 12] = [
     ("clients", "ClientsTableName"),
     ("tokens", "TokensTableName"),
     ("grants", "GrantsTableName"),
@@ -20,6 +20,8 @@ pub const TABLE_OUTPUTS: [(&str, &str); 10] = [
     ("consents", "ConsentsTableName"),
     ("login-attempts", "LoginAttemptsTableName"),
     ("origins", "OriginsTableName"),
+    ("upstream-states", "UpstreamStatesTableName"),
+    ("identities", "IdentitiesTableName"),
 ];
 
 /// The output that names the queue of back-channel logout deliveries, to which

@@ -107,6 +107,12 @@ pub struct TargetArgs {
     /// The table of browser origins of the clients' redirect URIs.
     #[arg(long, global = true, env = "GATEHOUSE_ORIGINS_TABLE", help_heading = TABLE_NAMES)]
     pub origins_table: Option<String>,
+    /// The table of upstream authorization requests in flight.
+    #[arg(long, global = true, env = "GATEHOUSE_UPSTREAM_STATES_TABLE", help_heading = TABLE_NAMES)]
+    pub upstream_states_table: Option<String>,
+    /// The table of federated identities.
+    #[arg(long, global = true, env = "GATEHOUSE_IDENTITIES_TABLE", help_heading = TABLE_NAMES)]
+    pub identities_table: Option<String>,
 }
 
 /// A resolved target: a DynamoDB client, the table names, and how to describe it.
@@ -162,6 +168,12 @@ impl TargetArgs {
                 "login-attempts",
             )?,
             origins: pick(&self.origins_table, prefixed.origins, "origins")?,
+            upstream_states: pick(
+                &self.upstream_states_table,
+                prefixed.upstream_states,
+                "upstream-states",
+            )?,
+            identities: pick(&self.identities_table, prefixed.identities, "identities")?,
         })
     }
 
@@ -231,7 +243,7 @@ impl TargetArgs {
         Ok(Target {
             db: aws_sdk_dynamodb::Client::new(&conf),
             description: format!(
-                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
+                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
                 crate::aws::region(&conf),
                 tables.clients,
                 tables.tokens,
@@ -242,7 +254,9 @@ impl TargetArgs {
                 tables.users,
                 tables.consents,
                 tables.login_attempts,
-                tables.origins
+                tables.origins,
+                tables.upstream_states,
+                tables.identities
             ),
             tables,
             own_engine: None,

@@ -1926,6 +1926,8 @@ fn stack_tables(stack: &str) -> gatehouse_core::store::TableNames {
         consents: name("ConsentsTable"),
         login_attempts: name("LoginAttemptsTable"),
         origins: name("OriginsTable"),
+        upstream_states: name("UpstreamStatesTable"),
+        identities: name("IdentitiesTable"),
     }
 }
 
@@ -1942,6 +1944,8 @@ fn stack_outputs(tables: &gatehouse_core::store::TableNames) -> Vec<(String, Str
         ("ConsentsTableName", &tables.consents),
         ("LoginAttemptsTableName", &tables.login_attempts),
         ("OriginsTableName", &tables.origins),
+        ("UpstreamStatesTableName", &tables.upstream_states),
+        ("IdentitiesTableName", &tables.identities),
         ("Issuer", &"https://auth.example.com".to_owned()),
     ]
     .into_iter()

@@ -13,6 +13,8 @@
 //! | consents       | `consent_id` (S)   |                               |       |
 //! | login-attempts | `attempt_key` (S)  |                               | `ttl` |
 //! | origins        | `origin` (S)       |                               |       |
+//! | upstream-states | `state_hash` (S)  |                               | `ttl` |
+//! | identities     | `identity_key` (S) | `username-index` (`username`) |       |
 
 use super::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
@@ -25,6 +27,10 @@ use aws_sdk_dynamodb::types::{
 pub const GRANT_CLIENT_INDEX: &str = "client_id-index";
 /// The grants of a user, for operators (eventually consistent: listing only).
 pub const GRANT_USER_INDEX: &str = "username-index";
+
+/// The federated identities of a user (eventually consistent: listing, and the
+/// candidates an unlink then checks in its transaction).
+pub const IDENTITY_USER_INDEX: &str = "username-index";
 
 /// The table names a deployment uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,12 +52,17 @@ pub struct TableNames {
     /// Each browser origin of a registered redirect URI (`domain/cors.rs`) and
     /// the clients that register it (`client_ids`), kept with the clients.
     pub origins: String,
+    /// Upstream authorization requests in flight (`domain/upstream_state.rs`), by
+    /// the hash of their `state`, expired by TTL.
+    pub upstream_states: String,
+    /// Federated identities (`domain/federated_identity.rs`), by (issuer, `sub`).
+    pub identities: String,
 }
 
 impl TableNames {
     /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-grants`, `{prefix}-sessions`,
     /// `{prefix}-keys`, `{prefix}-secrets`, `{prefix}-users`, `{prefix}-consents`, `{prefix}-login-attempts`,
-    /// `{prefix}-origins`.
+    /// `{prefix}-origins`, `{prefix}-upstream-states`, `{prefix}-identities`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}-clients"),
@@ -64,6 +75,8 @@ impl TableNames {
             consents: format!("{prefix}-consents"),
             login_attempts: format!("{prefix}-login-attempts"),
             origins: format!("{prefix}-origins"),
+            upstream_states: format!("{prefix}-upstream-states"),
+            identities: format!("{prefix}-identities"),
         }
     }
 
@@ -109,6 +122,19 @@ impl TableNames {
         }
         if !existing.contains(&self.origins) {
             create(db, &self.origins, "origin", &[], false).await?;
+        }
+        if !existing.contains(&self.upstream_states) {
+            create(db, &self.upstream_states, "state_hash", &[], true).await?;
+        }
+        if !existing.contains(&self.identities) {
+            create(
+                db,
+                &self.identities,
+                "identity_key",
+                &[("username", IDENTITY_USER_INDEX)],
+                false,
+            )
+            .await?;
         }
         Ok(())
     }
