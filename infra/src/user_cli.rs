@@ -82,7 +82,11 @@ pub enum UserCommand {
         #[arg(allow_hyphen_values = true)]
         username: String,
         /// The identity's issuer, exactly as its ID tokens carry it.
-        #[arg(long, required_unless_present = "provider", conflicts_with = "provider")]
+        #[arg(
+            long,
+            required_unless_present = "provider",
+            conflicts_with = "provider"
+        )]
         issuer: Option<String>,
         /// The provider the identity was linked through.
         #[arg(long)]

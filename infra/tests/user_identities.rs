@@ -101,13 +101,19 @@ fn fails(out: &Output, message: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "should fail: {stderr}");
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(message), "expected {message:?} in: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "expected {message:?} in: {stderr}"
+    );
 }
 
 fn usage_error(out: &Output, message: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(message), "expected {message:?} in: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "expected {message:?} in: {stderr}"
+    );
 }
 
 fn shown(engine: &Engine, name: &str) -> serde_json::Value {
@@ -119,7 +125,11 @@ async fn unlink_refuses_unknown_users_identities_and_bad_arguments() {
     let engine = seeded().await;
     fails(&run(&engine, &["show", "nobody"], ""), "no user `nobody`");
     fails(
-        &run(&engine, &["unlink", "nobody", "--issuer", IDP_A, "--subject", "sub-a"], ""),
+        &run(
+            &engine,
+            &["unlink", "nobody", "--issuer", IDP_A, "--subject", "sub-a"],
+            "",
+        ),
         "no user `nobody`",
     );
     usage_error(
@@ -129,23 +139,52 @@ async fn unlink_refuses_unknown_users_identities_and_bad_arguments() {
     usage_error(
         &run(
             &engine,
-            &["unlink", "fed", "--issuer", IDP_A, "--provider", "alpha", "--subject", "sub-a"],
+            &[
+                "unlink",
+                "fed",
+                "--issuer",
+                IDP_A,
+                "--provider",
+                "alpha",
+                "--subject",
+                "sub-a",
+            ],
             "",
         ),
         "cannot be used with",
     );
-    usage_error(&run(&engine, &["unlink", "fed", "--issuer", IDP_A], ""), "--subject");
+    usage_error(
+        &run(&engine, &["unlink", "fed", "--issuer", IDP_A], ""),
+        "--subject",
+    );
     fails(
-        &run(&engine, &["unlink", "fed", "--issuer", IDP_A, "--subject", "sub-pw"], ""),
+        &run(
+            &engine,
+            &["unlink", "fed", "--issuer", IDP_A, "--subject", "sub-pw"],
+            "",
+        ),
         "fed has no identity with subject `sub-pw`",
     );
     fails(
-        &run(&engine, &["unlink", "fed", "--provider", "gamma", "--subject", "sub-a"], ""),
+        &run(
+            &engine,
+            &["unlink", "fed", "--provider", "gamma", "--subject", "sub-a"],
+            "",
+        ),
         "from provider `gamma`",
     );
     // Nothing was removed.
-    assert_eq!(shown(&engine, "fed")["identities"].as_array().unwrap().len(), 2);
-    assert_eq!(shown(&engine, "pw")["identities"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        shown(&engine, "fed")["identities"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        shown(&engine, "pw")["identities"].as_array().unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,20 +206,46 @@ async fn show_lists_the_identities_and_the_last_way_to_sign_in_stays() {
         "{text}"
     );
 
-    ok(&run(&engine, &["unlink", "fed", "--issuer", IDP_A, "--subject", "sub-a"], ""));
+    ok(&run(
+        &engine,
+        &["unlink", "fed", "--issuer", IDP_A, "--subject", "sub-a"],
+        "",
+    ));
     fails(
-        &run(&engine, &["unlink", "fed", "--provider", "beta", "--subject", "sub-b"], ""),
+        &run(
+            &engine,
+            &["unlink", "fed", "--provider", "beta", "--subject", "sub-b"],
+            "",
+        ),
         "refused: this identity is the last way fed can sign in",
     );
-    assert_eq!(shown(&engine, "fed")["identities"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        shown(&engine, "fed")["identities"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
-    ok(&run(&engine, &["set-password", "fed", "--password-stdin"], "correct horse battery\n"));
+    ok(&run(
+        &engine,
+        &["set-password", "fed", "--password-stdin"],
+        "correct horse battery\n",
+    ));
     assert_eq!(shown(&engine, "fed")["password"], true);
-    ok(&run(&engine, &["unlink", "fed", "--provider", "beta", "--subject", "sub-b"], ""));
+    ok(&run(
+        &engine,
+        &["unlink", "fed", "--provider", "beta", "--subject", "sub-b"],
+        "",
+    ));
     let text = ok(&run(&engine, &["show", "fed"], ""));
     assert!(text.contains("identities: none"), "{text}");
 
     // A user with a password may unlink their only identity.
-    ok(&run(&engine, &["unlink", "pw", "--issuer", IDP_A, "--subject", "sub-pw"], ""));
+    ok(&run(
+        &engine,
+        &["unlink", "pw", "--issuer", IDP_A, "--subject", "sub-pw"],
+        "",
+    ));
     assert_eq!(shown(&engine, "pw")["identities"], serde_json::json!([]));
 }

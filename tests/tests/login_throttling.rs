@@ -361,14 +361,19 @@ async fn a_user_without_a_password_never_signs_in_with_one() {
         .unwrap();
     let ip = Some("192.0.2.50");
     for pw in ["", PASSWORD, "gatehouse-unknown-user-placeholder"] {
-        assert_eq!(form.sign_in(&server, "fed", pw, ip).await, Answer::Wrong, "{pw:?}");
+        assert_eq!(
+            form.sign_in(&server, "fed", pw, ip).await,
+            Answer::Wrong,
+            "{pw:?}"
+        );
     }
     assert_eq!(held(&server, "pair:fed:192.0.2.50").await, 3);
     gatehouse_core::registration::set_user_password(&server.app.store, "fed", PASSWORD)
         .await
         .unwrap();
     assert_eq!(
-        form.sign_in(&server, "fed", PASSWORD, Some("192.0.2.51")).await,
+        form.sign_in(&server, "fed", PASSWORD, Some("192.0.2.51"))
+            .await,
         Answer::SignedIn
     );
 }

@@ -345,7 +345,11 @@ async fn users_are_created_once_changed_disabled_listed_and_deleted() {
     assert!(s.set_disabled("alice", true).await.unwrap());
     let a = s.get_user("alice").await.unwrap().unwrap();
     assert_eq!(
-        (a.password_hash.as_deref(), a.password_changed_at, a.disabled),
+        (
+            a.password_hash.as_deref(),
+            a.password_changed_at,
+            a.disabled
+        ),
         (Some("$argon2id$new"), 7, true)
     );
     assert!(!s.set_password("nobody", "x", 1).await.unwrap());
@@ -985,10 +989,17 @@ async fn an_upstream_state_is_stored_once_and_its_value_never() {
 #[tokio::test]
 async fn an_upstream_state_is_taken_once_and_never_unknown_or_expired() {
     let s = store().await;
-    assert_eq!(s.take_state(SecretHash::of("nobody").as_str(), 1).await.unwrap(), None);
+    assert_eq!(
+        s.take_state(SecretHash::of("nobody").as_str(), 1)
+            .await
+            .unwrap(),
+        None
+    );
     s.put_state(&upstream_state("late", 100)).await.unwrap();
     assert_eq!(
-        s.take_state(SecretHash::of("late").as_str(), 100).await.unwrap(),
+        s.take_state(SecretHash::of("late").as_str(), 100)
+            .await
+            .unwrap(),
         None,
         "expired at its expiry"
     );
@@ -1060,7 +1071,8 @@ async fn an_identity_links_to_an_existing_user_once_and_to_one_user_ever() {
     );
     assert!(
         matches!(
-            s.link_identity(&identity("https://idp.example", "123", &bob)).await,
+            s.link_identity(&identity("https://idp.example", "123", &bob))
+                .await,
             Err(StoreError::Conflict)
         ),
         "another user"
@@ -1069,8 +1081,14 @@ async fn an_identity_links_to_an_existing_user_once_and_to_one_user_ever() {
         s.get_identity("https://idp.example", "123").await.unwrap(),
         Some(a.clone())
     );
-    assert_eq!(s.get_identity("https://idp.example", "12").await.unwrap(), None);
-    assert_eq!(s.get_identity("https://idp.example1", "23").await.unwrap(), None);
+    assert_eq!(
+        s.get_identity("https://idp.example", "12").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_identity("https://idp.example1", "23").await.unwrap(),
+        None
+    );
     // Pairs whose plain concatenation would be equal are different identities.
     let b = identity("https://idp.example1", "23", &bob);
     s.link_identity(&b).await.unwrap();
@@ -1094,7 +1112,9 @@ async fn the_last_way_to_sign_in_is_never_unlinked() {
         "another user's identity"
     );
     assert_eq!(
-        s.unlink("https://idp.example", "nope", "alice").await.unwrap(),
+        s.unlink("https://idp.example", "nope", "alice")
+            .await
+            .unwrap(),
         Unlink::NotFound
     );
     assert_eq!(
@@ -1110,12 +1130,16 @@ async fn the_last_way_to_sign_in_is_never_unlinked() {
         "another identity remains"
     );
     assert_eq!(
-        s.unlink("https://other.example", "b", "alice").await.unwrap(),
+        s.unlink("https://other.example", "b", "alice")
+            .await
+            .unwrap(),
         Unlink::LastMethod
     );
     assert!(s.set_password("alice", "$argon2id$new", 9).await.unwrap());
     assert_eq!(
-        s.unlink("https://other.example", "b", "alice").await.unwrap(),
+        s.unlink("https://other.example", "b", "alice")
+            .await
+            .unwrap(),
         Unlink::Unlinked,
         "the password remains"
     );
@@ -1139,7 +1163,11 @@ async fn simultaneous_unlinks_of_the_last_two_identities_leave_one() {
         );
         let mut outcomes = vec![ra.unwrap(), rb.unwrap()];
         outcomes.sort_by_key(|o| format!("{o:?}"));
-        assert_eq!(outcomes, vec![Unlink::LastMethod, Unlink::Unlinked], "{name}");
+        assert_eq!(
+            outcomes,
+            vec![Unlink::LastMethod, Unlink::Unlinked],
+            "{name}"
+        );
         assert_eq!(s.identities_of(&name).await.unwrap().len(), 1, "{name}");
     }
 }

@@ -88,9 +88,7 @@ impl DynamoStore {
         let mut items = Vec::new();
         for chunk in keys.chunks(100) {
             let mut pending = KeysAndAttributes::builder()
-                .set_keys(Some(
-                    chunk.iter().map(|k| key("identity_key", k)).collect(),
-                ))
+                .set_keys(Some(chunk.iter().map(|k| key("identity_key", k)).collect()))
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))?;

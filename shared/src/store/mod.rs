@@ -313,8 +313,11 @@ pub trait UpstreamStateStore {
 #[allow(async_fn_in_trait)]
 pub trait IdentityStore {
     /// The identity (issuer, `sub`), strongly consistent.
-    async fn get_identity(&self, issuer: &str, subject: &str)
-    -> StoreResult<Option<FederatedIdentity>>;
+    async fn get_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<FederatedIdentity>>;
     /// Links an identity to its user, in one transaction conditioned on the
     /// identity not existing (an identity links to one user only, ever: linking
     /// it again, to anyone, is `Conflict`) and on the user existing with that
