@@ -30,6 +30,8 @@ pub fn env_file(engine: &Engine, tables: &TableNames) -> serde_json::Value {
             "GATEHOUSE_LOGIN_ATTEMPTS_TABLE": tables.login_attempts,
             "GATEHOUSE_ORIGINS_TABLE": tables.origins,
             "GATEHOUSE_PROVIDERS_TABLE": tables.providers,
+            "GATEHOUSE_UPSTREAM_STATES_TABLE": tables.upstream_states,
+            "GATEHOUSE_IDENTITIES_TABLE": tables.identities,
             "GATEHOUSE_LOG_LEVEL": "debug",
         }
     })

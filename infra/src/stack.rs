@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 /// Each table, by the name of its `--*-table` option, and the stack output that
 /// names it (the logical id of the output in `template.yaml`).
-pub const TABLE_OUTPUTS: [(&str, &str); 11] = [
+pub const TABLE_OUTPUTS: [(&str, &str); 13] = [
     ("clients", "ClientsTableName"),
     ("tokens", "TokensTableName"),
     ("grants", "GrantsTableName"),
@@ -21,6 +21,8 @@ pub const TABLE_OUTPUTS: [(&str, &str); 11] = [
     ("login-attempts", "LoginAttemptsTableName"),
     ("origins", "OriginsTableName"),
     ("providers", "ProvidersTableName"),
+    ("upstream-states", "UpstreamStatesTableName"),
+    ("identities", "IdentitiesTableName"),
 ];
 
 /// The output that names the queue of back-channel logout deliveries, to which

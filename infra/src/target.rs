@@ -110,6 +110,12 @@ pub struct TargetArgs {
     /// The table of upstream OpenID Providers.
     #[arg(long, global = true, env = "GATEHOUSE_PROVIDERS_TABLE", help_heading = TABLE_NAMES)]
     pub providers_table: Option<String>,
+    /// The table of upstream authorization requests in flight.
+    #[arg(long, global = true, env = "GATEHOUSE_UPSTREAM_STATES_TABLE", help_heading = TABLE_NAMES)]
+    pub upstream_states_table: Option<String>,
+    /// The table of federated identities.
+    #[arg(long, global = true, env = "GATEHOUSE_IDENTITIES_TABLE", help_heading = TABLE_NAMES)]
+    pub identities_table: Option<String>,
 }
 
 /// A resolved target: a DynamoDB client, the table names, and how to describe it.
@@ -166,6 +172,12 @@ impl TargetArgs {
             )?,
             origins: pick(&self.origins_table, prefixed.origins, "origins")?,
             providers: pick(&self.providers_table, prefixed.providers, "providers")?,
+            upstream_states: pick(
+                &self.upstream_states_table,
+                prefixed.upstream_states,
+                "upstream-states",
+            )?,
+            identities: pick(&self.identities_table, prefixed.identities, "identities")?,
         })
     }
 
@@ -235,7 +247,7 @@ impl TargetArgs {
         Ok(Target {
             db: aws_sdk_dynamodb::Client::new(&conf),
             description: format!(
-                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
+                "AWS DynamoDB tables{source} in {}: {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
                 crate::aws::region(&conf),
                 tables.clients,
                 tables.tokens,
@@ -247,7 +259,9 @@ impl TargetArgs {
                 tables.consents,
                 tables.login_attempts,
                 tables.origins,
-                tables.providers
+                tables.providers,
+                tables.upstream_states,
+                tables.identities
             ),
             tables,
             own_engine: None,

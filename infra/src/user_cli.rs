@@ -5,9 +5,10 @@ use gatehouse_core::App;
 use gatehouse_core::backchannel_logout::{
     DeliveryFailure, EndingUserSessions, user_sessions_ending,
 };
+use gatehouse_core::domain::federated_identity::FederatedIdentity;
 use gatehouse_core::domain::user::{ProfileChange, User};
 use gatehouse_core::registration;
-use gatehouse_core::store::{DynamoStore, UserStore};
+use gatehouse_core::store::{DynamoStore, IdentityStore, Unlink, UserStore};
 use serde_json::json;
 use std::io::BufRead;
 
@@ -65,6 +66,34 @@ pub enum UserCommand {
     EndSessions {
         #[arg(allow_hyphen_values = true)]
         username: String,
+    },
+    /// Show a user: their profile, whether they have a password, and the upstream
+    /// identities linked to them.
+    Show {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove one upstream identity from a user, named by its issuer (or by the
+    /// provider it was linked through) and subject. Refused when it is the user's
+    /// last way to sign in.
+    Unlink {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+        /// The identity's issuer, exactly as its ID tokens carry it.
+        #[arg(
+            long,
+            required_unless_present = "provider",
+            conflicts_with = "provider"
+        )]
+        issuer: Option<String>,
+        /// The provider the identity was linked through.
+        #[arg(long)]
+        provider: Option<String>,
+        /// The identity's `sub` at the issuer.
+        #[arg(long, allow_hyphen_values = true)]
+        subject: String,
     },
     /// Delete a user; their sessions, grants and tokens stop working at once.
     Delete {
@@ -135,6 +164,108 @@ fn user_json(u: &User) -> serde_json::Value {
         }
     }
     v
+}
+
+fn identity_json(i: &FederatedIdentity) -> serde_json::Value {
+    let mut v = json!({
+        "issuer": i.issuer,
+        "subject": i.subject,
+        "provider": i.provider_id,
+        "linked_at": i.linked_at,
+    });
+    if let Some(email) = &i.email_at_link {
+        v["email_at_link"] = json!(email);
+    }
+    v
+}
+
+/// `user show`: the user, whether they have a password, their identities.
+async fn show(store: &DynamoStore, username: &str, as_json: bool) -> anyhow::Result<()> {
+    let Some(user) = store.get_user(username).await? else {
+        anyhow::bail!("no user `{username}`");
+    };
+    let identities = store.identities_of(username).await?;
+    if as_json {
+        let mut v = user_json(&user);
+        v["password"] = json!(user.password_hash.is_some());
+        v["identities"] = json!(identities.iter().map(identity_json).collect::<Vec<_>>());
+        println!("{v}");
+        return Ok(());
+    }
+    let p = &user.profile;
+    println!("username  {}", user.username);
+    println!("sub       {}", user.user_id);
+    println!(
+        "state     {}",
+        if user.disabled { "disabled" } else { "enabled" }
+    );
+    println!(
+        "password  {}",
+        if user.password_hash.is_some() {
+            "set"
+        } else {
+            "none"
+        }
+    );
+    if let Some(email) = &p.email {
+        let verified = if p.email_verified { " (verified)" } else { "" };
+        println!("email     {email}{verified}");
+    }
+    if identities.is_empty() {
+        println!("identities: none");
+    } else {
+        println!("identities:");
+        for i in &identities {
+            println!(
+                "  {}  {}  provider {}  linked_at {}",
+                i.issuer, i.subject, i.provider_id, i.linked_at
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `user unlink`: the identity named by issuer (or provider) and subject goes,
+/// unless it is the user's last way to sign in.
+pub async fn unlink(
+    store: &DynamoStore,
+    username: &str,
+    issuer: Option<&str>,
+    provider: Option<&str>,
+    subject: &str,
+) -> anyhow::Result<()> {
+    if store.get_user_state(username).await?.is_none() {
+        anyhow::bail!("no user `{username}`");
+    }
+    let issuer = match (issuer, provider) {
+        (Some(issuer), _) => issuer.to_owned(),
+        (None, Some(provider)) => {
+            let identities = store.identities_of(username).await?;
+            match identities
+                .into_iter()
+                .find(|i| i.provider_id == provider && i.subject == subject)
+            {
+                Some(i) => i.issuer,
+                None => anyhow::bail!(
+                    "{username} has no identity with subject `{subject}` from provider `{provider}`"
+                ),
+            }
+        }
+        (None, None) => anyhow::bail!("give --issuer URL or --provider ID"),
+    };
+    match store.unlink(&issuer, subject, username).await? {
+        Unlink::Unlinked => {
+            println!("unlinked {issuer} {subject} from {username}");
+            Ok(())
+        }
+        Unlink::NotFound => {
+            anyhow::bail!("{username} has no identity with subject `{subject}` at {issuer}")
+        }
+        Unlink::LastMethod => anyhow::bail!(
+            "refused: this identity is the last way {username} can sign in (no password and no \
+             other identity); give them a password with `gatehouse user set-password` first"
+        ),
+    }
 }
 
 /// The command's warning for each back-channel logout delivery that failed; the
@@ -262,6 +393,22 @@ pub async fn user_command(app: &App, cmd: UserCommand) -> anyhow::Result<()> {
             let failed = end_sessions(app, &username).await?;
             println!("ended every session and grant of {username}");
             warn(&failed);
+        }
+        UserCommand::Show { username, json } => show(store, &username, json).await?,
+        UserCommand::Unlink {
+            username,
+            issuer,
+            provider,
+            subject,
+        } => {
+            unlink(
+                store,
+                &username,
+                issuer.as_deref(),
+                provider.as_deref(),
+                &subject,
+            )
+            .await?
         }
         UserCommand::Delete { username } => {
             let failed = delete(app, &username).await?;

@@ -1927,6 +1927,8 @@ fn stack_tables(stack: &str) -> gatehouse_core::store::TableNames {
         login_attempts: name("LoginAttemptsTable"),
         origins: name("OriginsTable"),
         providers: name("ProvidersTable"),
+        upstream_states: name("UpstreamStatesTable"),
+        identities: name("IdentitiesTable"),
     }
 }
 
@@ -1944,6 +1946,8 @@ fn stack_outputs(tables: &gatehouse_core::store::TableNames) -> Vec<(String, Str
         ("LoginAttemptsTableName", &tables.login_attempts),
         ("OriginsTableName", &tables.origins),
         ("ProvidersTableName", &tables.providers),
+        ("UpstreamStatesTableName", &tables.upstream_states),
+        ("IdentitiesTableName", &tables.identities),
         ("Issuer", &"https://auth.example.com".to_owned()),
     ]
     .into_iter()

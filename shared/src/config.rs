@@ -168,6 +168,9 @@ impl Config {
             login_attempts: required("GATEHOUSE_LOGIN_ATTEMPTS_TABLE")?,
             origins: required("GATEHOUSE_ORIGINS_TABLE")?,
             providers: required("GATEHOUSE_PROVIDERS_TABLE")?,
+            // No function reads the federation records yet: optional until one does.
+            upstream_states: get("GATEHOUSE_UPSTREAM_STATES_TABLE").unwrap_or_default(),
+            identities: get("GATEHOUSE_IDENTITIES_TABLE").unwrap_or_default(),
         };
         let flag = |k: &str| -> Result<bool, String> {
             match get(k).as_deref().map(str::trim) {

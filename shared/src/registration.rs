@@ -157,7 +157,7 @@ pub async fn create_user_with_profile(
     let user = User {
         username: username.to_owned(),
         user_id: random_id(),
-        password_hash: hash_password(password)?,
+        password_hash: Some(hash_password(password)?),
         disabled: false,
         created_at: t,
         password_changed_at: t,

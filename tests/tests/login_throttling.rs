@@ -335,3 +335,45 @@ async fn the_per_source_limit_holds_across_usernames_and_invalid_names() {
     );
     assert_eq!(held(&server, "source:203.0.113.9").await, 4);
 }
+
+/// A user without a password (created for an upstream identity) is refused
+/// whatever is typed, empty or not, as a wrong password is, and the attempt
+/// counts like one; `user set-password` gives them a password that works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_without_a_password_never_signs_in_with_one() {
+    use gatehouse_core::domain::user::User;
+    use gatehouse_core::store::UserStore;
+    let (server, form) = setup(|_| {}).await;
+    server
+        .app
+        .store
+        .create_user(&User {
+            username: "fed".into(),
+            user_id: "id-fed".into(),
+            password_hash: None,
+            disabled: false,
+            created_at: 1,
+            password_changed_at: 1,
+            epoch: 0,
+            profile: Default::default(),
+        })
+        .await
+        .unwrap();
+    let ip = Some("192.0.2.50");
+    for pw in ["", PASSWORD, "gatehouse-unknown-user-placeholder"] {
+        assert_eq!(
+            form.sign_in(&server, "fed", pw, ip).await,
+            Answer::Wrong,
+            "{pw:?}"
+        );
+    }
+    assert_eq!(held(&server, "pair:fed:192.0.2.50").await, 3);
+    gatehouse_core::registration::set_user_password(&server.app.store, "fed", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        form.sign_in(&server, "fed", PASSWORD, Some("192.0.2.51"))
+            .await,
+        Answer::SignedIn
+    );
+}

@@ -5,19 +5,22 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use gatehouse::engine::Engine;
 use gatehouse_core::config::Config;
 use gatehouse_core::domain::client::{Client, ClientType, GrantType, PreviousSecret};
+use gatehouse_core::domain::federated_identity::{FederatedIdentity, identity_key};
 use gatehouse_core::domain::grant::{
     CodeBinding, CodeState, Grant, GrantOwner, GrantState, RefreshState, RevokeReason,
 };
 use gatehouse_core::domain::login_throttle::{Counter, CounterKind, Release};
 use gatehouse_core::domain::scope::Scope;
 use gatehouse_core::domain::session::LoginSession;
+use gatehouse_core::domain::upstream_state::UpstreamState;
 use gatehouse_core::domain::user::User;
 use gatehouse_core::keys::{KeyStatus, Rotation, SigningAlgorithm};
-use gatehouse_core::secret::SecretHash;
+use gatehouse_core::secret::{Secret, SecretHash};
 use gatehouse_core::store::{
-    ClientStore, ConsentStore, DynamoStore, GrantStore, GrantUpdate, GrantsOf, KeyStore,
-    LoginAttemptStore, OriginStore, SecretKeyPurpose, SecretKeyStore, SessionStore, Slots,
-    StoreError, TableNames, TokenStateQuery, TokenStateStore, UserStore,
+    ClientStore, ConsentStore, DynamoStore, GrantStore, GrantUpdate, GrantsOf, IdentityStore,
+    KeyStore, LoginAttemptStore, OriginStore, SecretKeyPurpose, SecretKeyStore, SessionStore,
+    Slots, StoreError, TableNames, TokenStateQuery, TokenStateStore, Unlink, UpstreamStateStore,
+    UserStore,
 };
 
 async fn store() -> DynamoStore {
@@ -61,6 +64,7 @@ async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_where_items_expire
         &s.tables().keys,
         &s.tables().secrets,
         &s.tables().login_attempts,
+        &s.tables().upstream_states,
     ] {
         let ttl = s
             .client()
@@ -318,7 +322,7 @@ fn user(name: &str) -> User {
     User {
         username: name.into(),
         user_id: format!("id-{name}"),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         disabled: false,
         created_at: 1,
         password_changed_at: 1,
@@ -341,8 +345,12 @@ async fn users_are_created_once_changed_disabled_listed_and_deleted() {
     assert!(s.set_disabled("alice", true).await.unwrap());
     let a = s.get_user("alice").await.unwrap().unwrap();
     assert_eq!(
-        (a.password_hash.as_str(), a.password_changed_at, a.disabled),
-        ("$argon2id$new", 7, true)
+        (
+            a.password_hash.as_deref(),
+            a.password_changed_at,
+            a.disabled
+        ),
+        (Some("$argon2id$new"), 7, true)
     );
     assert!(!s.set_password("nobody", "x", 1).await.unwrap());
     assert!(!s.set_disabled("nobody", true).await.unwrap());
@@ -943,4 +951,223 @@ async fn legacy_private_keys_and_hmac_keys_move_to_the_secrets_table() {
     assert!(!raw.items()[0].contains_key("private_der"));
     assert_eq!(s.list_keys().await.unwrap()[0], *k);
     assert_eq!(s.migrate_legacy_keys().await.unwrap(), 0, "idempotent");
+}
+
+fn upstream_state(state: &str, expires_at: u64) -> UpstreamState {
+    UpstreamState {
+        state_hash: SecretHash::of(state),
+        provider_id: "idp".into(),
+        browser_hash: SecretHash::of("browser"),
+        nonce: Secret::new("the-nonce"),
+        pkce_verifier: Secret::new("the-verifier"),
+        downstream_request: "client_id=app&response_type=code&state=xyz".into(),
+        created_at: 10,
+        expires_at,
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_state_is_stored_once_and_its_value_never() {
+    let s = store().await;
+    let x = upstream_state("state-1", 600);
+    s.put_state(&x).await.unwrap();
+    assert!(matches!(s.put_state(&x).await, Err(StoreError::Conflict)));
+    let items = s
+        .client()
+        .scan()
+        .table_name(&s.tables().upstream_states)
+        .send()
+        .await
+        .unwrap();
+    let dump = format!("{:?}", items.items());
+    assert!(!dump.contains("state-1"), "the state value is not stored");
+    assert!(!dump.contains("\"browser\""), "nor the cookie value");
+    let item = &items.items()[0];
+    assert_eq!(item["ttl"], AttributeValue::N("600".into()));
+}
+
+#[tokio::test]
+async fn an_upstream_state_is_taken_once_and_never_unknown_or_expired() {
+    let s = store().await;
+    assert_eq!(
+        s.take_state(SecretHash::of("nobody").as_str(), 1)
+            .await
+            .unwrap(),
+        None
+    );
+    s.put_state(&upstream_state("late", 100)).await.unwrap();
+    assert_eq!(
+        s.take_state(SecretHash::of("late").as_str(), 100)
+            .await
+            .unwrap(),
+        None,
+        "expired at its expiry"
+    );
+    let x = upstream_state("state-2", 600);
+    s.put_state(&x).await.unwrap();
+    let key = x.state_hash.as_str();
+    assert_eq!(s.take_state(key, 599).await.unwrap(), Some(x.clone()));
+    assert_eq!(s.take_state(key, 599).await.unwrap(), None, "a replay");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_callbacks_take_a_state_at_most_once() {
+    let s = store().await;
+    let x = upstream_state("state-3", 600);
+    s.put_state(&x).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        let key = x.state_hash.as_str().to_owned();
+        tasks.spawn(async move { s.take_state(&key, 100).await.unwrap() });
+    }
+    let taken: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+    assert_eq!(taken, vec![x]);
+}
+
+fn identity(issuer: &str, subject: &str, u: &User) -> FederatedIdentity {
+    FederatedIdentity {
+        issuer: issuer.into(),
+        subject: subject.into(),
+        provider_id: "idp".into(),
+        user_id: u.user_id.clone(),
+        username: u.username.clone(),
+        email_at_link: Some("someone@example.com".into()),
+        linked_at: 5,
+    }
+}
+
+fn passwordless(name: &str) -> User {
+    User {
+        password_hash: None,
+        ..user(name)
+    }
+}
+
+#[tokio::test]
+async fn an_identity_links_to_an_existing_user_once_and_to_one_user_ever() {
+    let s = store().await;
+    let alice = passwordless("alice");
+    let bob = user("bob");
+    let a = identity("https://idp.example", "123", &alice);
+    assert!(
+        matches!(s.link_identity(&a).await, Err(StoreError::Conflict)),
+        "no such user"
+    );
+    s.create_user(&alice).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    let forged = FederatedIdentity {
+        user_id: "id-someone-else".into(),
+        ..a.clone()
+    };
+    assert!(
+        matches!(s.link_identity(&forged).await, Err(StoreError::Conflict)),
+        "the user's id must match"
+    );
+    s.link_identity(&a).await.unwrap();
+    assert!(
+        matches!(s.link_identity(&a).await, Err(StoreError::Conflict)),
+        "the same link again"
+    );
+    assert!(
+        matches!(
+            s.link_identity(&identity("https://idp.example", "123", &bob))
+                .await,
+            Err(StoreError::Conflict)
+        ),
+        "another user"
+    );
+    assert_eq!(
+        s.get_identity("https://idp.example", "123").await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        s.get_identity("https://idp.example", "12").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_identity("https://idp.example1", "23").await.unwrap(),
+        None
+    );
+    // Pairs whose plain concatenation would be equal are different identities.
+    let b = identity("https://idp.example1", "23", &bob);
+    s.link_identity(&b).await.unwrap();
+    assert_ne!(identity_key(&a.issuer, &a.subject), b.key());
+    assert_eq!(s.identities_of("alice").await.unwrap(), vec![a]);
+    assert_eq!(s.identities_of("bob").await.unwrap(), vec![b]);
+    assert_eq!(s.identities_of("nobody").await.unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn the_last_way_to_sign_in_is_never_unlinked() {
+    let s = store().await;
+    let alice = passwordless("alice");
+    s.create_user(&alice).await.unwrap();
+    s.create_user(&user("bob")).await.unwrap();
+    let a = identity("https://idp.example", "a", &alice);
+    s.link_identity(&a).await.unwrap();
+    assert_eq!(
+        s.unlink("https://idp.example", "a", "bob").await.unwrap(),
+        Unlink::NotFound,
+        "another user's identity"
+    );
+    assert_eq!(
+        s.unlink("https://idp.example", "nope", "alice")
+            .await
+            .unwrap(),
+        Unlink::NotFound
+    );
+    assert_eq!(
+        s.unlink("https://idp.example", "a", "alice").await.unwrap(),
+        Unlink::LastMethod
+    );
+    assert_eq!(s.identities_of("alice").await.unwrap(), vec![a.clone()]);
+    let b = identity("https://other.example", "b", &alice);
+    s.link_identity(&b).await.unwrap();
+    assert_eq!(
+        s.unlink("https://idp.example", "a", "alice").await.unwrap(),
+        Unlink::Unlinked,
+        "another identity remains"
+    );
+    assert_eq!(
+        s.unlink("https://other.example", "b", "alice")
+            .await
+            .unwrap(),
+        Unlink::LastMethod
+    );
+    assert!(s.set_password("alice", "$argon2id$new", 9).await.unwrap());
+    assert_eq!(
+        s.unlink("https://other.example", "b", "alice")
+            .await
+            .unwrap(),
+        Unlink::Unlinked,
+        "the password remains"
+    );
+    assert_eq!(s.identities_of("alice").await.unwrap(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_unlinks_of_the_last_two_identities_leave_one() {
+    let s = store().await;
+    for round in 0..5 {
+        let name = format!("user{round}");
+        let u = passwordless(&name);
+        s.create_user(&u).await.unwrap();
+        let a = identity("https://a.example", &name, &u);
+        let b = identity("https://b.example", &name, &u);
+        s.link_identity(&a).await.unwrap();
+        s.link_identity(&b).await.unwrap();
+        let (ra, rb) = tokio::join!(
+            s.unlink(&a.issuer, &a.subject, &name),
+            s.unlink(&b.issuer, &b.subject, &name)
+        );
+        let mut outcomes = vec![ra.unwrap(), rb.unwrap()];
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(
+            outcomes,
+            vec![Unlink::LastMethod, Unlink::Unlinked],
+            "{name}"
+        );
+        assert_eq!(s.identities_of(&name).await.unwrap().len(), 1, "{name}");
+    }
 }

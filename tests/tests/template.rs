@@ -156,7 +156,7 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
 fn every_table_expires_items_is_recoverable_protected_encrypted_and_retained() {
     let t = template();
     let tables = resources(&t, "AWS::DynamoDB::Table");
-    assert_eq!(tables.len(), 11);
+    assert_eq!(tables.len(), 13);
     for (name, table) in tables {
         let p = &table["Properties"];
         assert_eq!(table["DeletionPolicy"], "Retain", "{name}");
@@ -192,6 +192,7 @@ fn every_function_is_given_every_table_name() {
             "GATEHOUSE_{}_TABLE",
             match name {
                 "LoginAttemptsTable" => "LOGIN_ATTEMPTS".to_owned(),
+                "UpstreamStatesTable" => "UPSTREAM_STATES".to_owned(),
                 n => n.trim_end_matches("Table").to_uppercase(),
             }
         );
@@ -316,6 +317,8 @@ impl Seen {
             (tables.login_attempts.as_str(), "LoginAttemptsTable"),
             (tables.origins.as_str(), "OriginsTable"),
             (tables.providers.as_str(), "ProvidersTable"),
+            (tables.upstream_states.as_str(), "UpstreamStatesTable"),
+            (tables.identities.as_str(), "IdentitiesTable"),
         ]
         .into();
         for a in server.dynamodb_calls.take_accesses() {

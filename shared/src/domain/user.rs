@@ -22,8 +22,10 @@ pub struct User {
     /// The stable subject identifier (`sub`): random, never reused, so a user
     /// deleted and created again under the same name is a different subject.
     pub user_id: String,
-    /// The PHC string of the argon2id hash.
-    pub password_hash: String,
+    /// The PHC string of the argon2id hash; `None` for a user who signs in only
+    /// through an upstream provider (created just in time), who can never sign in
+    /// with a password until `gatehouse user set-password` gives them one.
+    pub password_hash: Option<String>,
     pub disabled: bool,
     pub created_at: u64,
     /// When the password last changed.
@@ -279,7 +281,7 @@ mod tests {
         let u = User {
             username: "alice".into(),
             user_id: "u1".into(),
-            password_hash: "$argon2id$secret".into(),
+            password_hash: Some("$argon2id$secret".into()),
             disabled: false,
             created_at: 0,
             password_changed_at: 0,

@@ -2,6 +2,7 @@
 
 use super::StoreError;
 use crate::domain::client::{Client, ClientType, GrantType, PreviousSecret};
+use crate::domain::federated_identity::FederatedIdentity;
 use crate::domain::grant::{
     CodeBinding, CodeState, Grant, GrantOwner, GrantState, RefreshState, RevokeReason,
 };
@@ -9,9 +10,10 @@ use crate::domain::pkce::{ChallengeMethod, CodeChallenge};
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
 use crate::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
+use crate::domain::upstream_state::UpstreamState;
 use crate::domain::user::{Profile, User, UserState};
 use crate::keys::{KeyStatus, PrivateKeyDer, SigningAlgorithm, StoredKey};
-use crate::secret::SecretHash;
+use crate::secret::{Secret, SecretHash};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -329,12 +331,14 @@ pub fn user_to_item(u: &User) -> Item {
     let mut item = Item::from([
         ("username".into(), s(&u.username)),
         ("user_id".into(), s(&u.user_id)),
-        ("password_hash".into(), s(&u.password_hash)),
         ("disabled".into(), AttributeValue::Bool(u.disabled)),
         ("created_at".into(), n(u.created_at)),
         ("password_changed_at".into(), n(u.password_changed_at)),
         ("epoch".into(), n(u.epoch)),
     ]);
+    if let Some(hash) = &u.password_hash {
+        item.insert("password_hash".into(), s(hash));
+    }
     item.extend(profile_to_attributes(&u.profile));
     item
 }
@@ -411,7 +415,7 @@ pub fn user_from_item(item: &Item) -> Result<User, StoreError> {
     Ok(User {
         username: get_s(item, "username")?,
         user_id: get_s(item, "user_id")?,
-        password_hash: get_s(item, "password_hash")?,
+        password_hash: get_opt_s(item, "password_hash"),
         disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at")?,
         password_changed_at: get_n(item, "password_changed_at")?,
@@ -501,6 +505,69 @@ pub fn private_key_from_item(item: &Item) -> Result<PrivateKeyDer, StoreError> {
         .and_then(|v| v.as_b().ok())
         .map(|b| PrivateKeyDer(b.as_ref().to_vec()))
         .ok_or_else(|| corrupt("private_der"))
+}
+
+pub fn upstream_state_to_item(x: &UpstreamState) -> Item {
+    Item::from([
+        ("state_hash".into(), s(x.state_hash.as_str())),
+        ("provider_id".into(), s(&x.provider_id)),
+        ("browser_hash".into(), s(x.browser_hash.as_str())),
+        ("nonce".into(), s(x.nonce.expose())),
+        ("pkce_verifier".into(), s(x.pkce_verifier.expose())),
+        ("downstream_request".into(), s(&x.downstream_request)),
+        ("created_at".into(), n(x.created_at)),
+        ("expires_at".into(), n(x.expires_at)),
+        ("ttl".into(), n(x.expires_at)),
+    ])
+}
+
+pub fn upstream_state_from_item(item: &Item) -> Result<UpstreamState, StoreError> {
+    Ok(UpstreamState {
+        state_hash: SecretHash::from_stored(get_s(item, "state_hash")?),
+        provider_id: get_s(item, "provider_id")?,
+        browser_hash: SecretHash::from_stored(get_s(item, "browser_hash")?),
+        nonce: Secret::new(get_s(item, "nonce")?),
+        pkce_verifier: Secret::new(get_s(item, "pkce_verifier")?),
+        downstream_request: get_s(item, "downstream_request")?,
+        created_at: get_n(item, "created_at")?,
+        expires_at: get_n(item, "expires_at")?,
+    })
+}
+
+pub fn identity_to_item(x: &FederatedIdentity) -> Item {
+    let mut item = Item::from([
+        ("identity_key".into(), s(x.key())),
+        ("issuer".into(), s(&x.issuer)),
+        ("subject".into(), s(&x.subject)),
+        ("provider_id".into(), s(&x.provider_id)),
+        ("user_id".into(), s(&x.user_id)),
+        ("username".into(), s(&x.username)),
+        ("linked_at".into(), n(x.linked_at)),
+    ]);
+    if let Some(email) = &x.email_at_link {
+        item.insert("email_at_link".into(), s(email));
+    }
+    item
+}
+
+/// An identities-table item; its key must be the encoding of its issuer and
+/// subject, or the item is corrupt.
+pub fn identity_from_item(item: &Item) -> Result<FederatedIdentity, StoreError> {
+    let x = FederatedIdentity {
+        issuer: get_s(item, "issuer")?,
+        subject: get_s(item, "subject")?,
+        provider_id: get_s(item, "provider_id")?,
+        user_id: get_s(item, "user_id")?,
+        username: get_s(item, "username")?,
+        email_at_link: get_opt_s(item, "email_at_link"),
+        linked_at: get_n(item, "linked_at")?,
+    };
+    if get_s(item, "identity_key")? != x.key() {
+        return Err(StoreError::Corrupt(
+            "identity key does not match its issuer and subject".into(),
+        ));
+    }
+    Ok(x)
 }
 
 #[cfg(test)]
@@ -672,7 +739,7 @@ mod tests {
         let u = User {
             username: "alice".into(),
             user_id: "u1".into(),
-            password_hash: "$argon2id$v=19$x".into(),
+            password_hash: Some("$argon2id$v=19$x".into()),
             disabled: true,
             created_at: 3,
             password_changed_at: 4,
@@ -702,6 +769,13 @@ mod tests {
         let mut item = user_to_item(&u);
         item.remove("user_id");
         assert!(user_from_item(&item).is_err());
+        let federated = User {
+            password_hash: None,
+            ..u.clone()
+        };
+        let item = user_to_item(&federated);
+        assert!(!item.contains_key("password_hash"), "no empty hash stored");
+        assert_eq!(user_from_item(&item).unwrap(), federated);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! implementation. Tests, the local server and production run the same code.
 
 pub mod dynamo;
+mod dynamo_federation;
 mod dynamo_grants;
 mod dynamo_keys;
 mod dynamo_providers;
@@ -10,11 +11,13 @@ mod item;
 pub mod tables;
 
 use crate::domain::client::Client;
+use crate::domain::federated_identity::FederatedIdentity;
 use crate::domain::grant::{Grant, RefreshState, RevokeReason};
 use crate::domain::login_throttle::{Counter, Release};
 use crate::domain::provider::Provider;
 use crate::domain::scope::Scope;
 use crate::domain::session::LoginSession;
+use crate::domain::upstream_state::UpstreamState;
 use crate::domain::user::{Profile, ProfileChange, User, UserState};
 use crate::keys::{PrivateKeyDer, StoredKey};
 use crate::secret::{Secret, SecretHash};
@@ -312,4 +315,50 @@ pub trait ProviderStore {
     /// The provider's client secret: only for the function that exchanges
     /// codes at the provider's token endpoint.
     async fn provider_secret(&self, provider_id: &str) -> StoreResult<Option<Secret>>;
+}
+
+/// Upstream authorization requests in flight (`domain/upstream_state.rs`).
+#[allow(async_fn_in_trait)]
+pub trait UpstreamStateStore {
+    /// Records a new request; `Conflict` if its `state_hash` exists.
+    async fn put_state(&self, state: &UpstreamState) -> StoreResult<()>;
+    /// Takes the request whose `state` hashes to `state_hash`, once: one
+    /// conditional delete that returns the deleted record, on the condition that
+    /// it exists and has not expired at `now`. Two simultaneous callbacks with the
+    /// same `state` get it at most once; `None` for an unknown, expired or
+    /// already-taken state (RFC 6749 §10.12, single use enforced by the database).
+    async fn take_state(&self, state_hash: &str, now: u64) -> StoreResult<Option<UpstreamState>>;
+}
+
+/// Federated identities (`domain/federated_identity.rs`), keyed by (issuer, `sub`)
+/// only (OpenID Connect Core §5.7).
+#[allow(async_fn_in_trait)]
+pub trait IdentityStore {
+    /// The identity (issuer, `sub`), strongly consistent.
+    async fn get_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<FederatedIdentity>>;
+    /// Links an identity to its user, in one transaction conditioned on the
+    /// identity not existing (an identity links to one user only, ever: linking
+    /// it again, to anyone, is `Conflict`) and on the user existing with that
+    /// `user_id`.
+    async fn link_identity(&self, identity: &FederatedIdentity) -> StoreResult<()>;
+    /// The identities linked to `username`, by issuer then subject.
+    async fn identities_of(&self, username: &str) -> StoreResult<Vec<FederatedIdentity>>;
+    /// Removes the identity (issuer, `sub`) of `username`, unless it is their last
+    /// way to sign in (see [`Unlink`]).
+    async fn unlink(&self, issuer: &str, subject: &str, username: &str) -> StoreResult<Unlink>;
+}
+
+/// The outcome of [`IdentityStore::unlink`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unlink {
+    Unlinked,
+    /// The user has no such identity.
+    NotFound,
+    /// The identity is the user's last way to sign in (no password and no other
+    /// identity): nothing was removed.
+    LastMethod,
 }

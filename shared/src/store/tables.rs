@@ -14,6 +14,8 @@
 //! | login-attempts | `attempt_key` (S)  |                               | `ttl` |
 //! | origins        | `origin` (S)       |                               |       |
 //! | providers      | `provider_id` (S)  |                               |       |
+//! | upstream-states | `state_hash` (S)  |                               | `ttl` |
+//! | identities     | `identity_key` (S) | `username-index` (`username`) |       |
 
 use super::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
@@ -26,6 +28,10 @@ use aws_sdk_dynamodb::types::{
 pub const GRANT_CLIENT_INDEX: &str = "client_id-index";
 /// The grants of a user, for operators (eventually consistent: listing only).
 pub const GRANT_USER_INDEX: &str = "username-index";
+
+/// The federated identities of a user (eventually consistent: listing, and the
+/// candidates an unlink then checks in its transaction).
+pub const IDENTITY_USER_INDEX: &str = "username-index";
 
 /// The table names a deployment uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,12 +57,18 @@ pub struct TableNames {
     /// (`domain/provider.rs`); their client secrets are in `secrets`
     /// (`provider/{id}`).
     pub providers: String,
+    /// Upstream authorization requests in flight (`domain/upstream_state.rs`), by
+    /// the hash of their `state`, expired by TTL.
+    pub upstream_states: String,
+    /// Federated identities (`domain/federated_identity.rs`), by (issuer, `sub`).
+    pub identities: String,
 }
 
 impl TableNames {
     /// `{prefix}-clients`, `{prefix}-tokens`, `{prefix}-grants`, `{prefix}-sessions`,
     /// `{prefix}-keys`, `{prefix}-secrets`, `{prefix}-users`, `{prefix}-consents`, `{prefix}-login-attempts`,
     /// `{prefix}-origins`, `{prefix}-providers`.
+    /// `{prefix}-origins`, `{prefix}-upstream-states`, `{prefix}-identities`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             clients: format!("{prefix}-clients"),
@@ -70,6 +82,8 @@ impl TableNames {
             login_attempts: format!("{prefix}-login-attempts"),
             origins: format!("{prefix}-origins"),
             providers: format!("{prefix}-providers"),
+            upstream_states: format!("{prefix}-upstream-states"),
+            identities: format!("{prefix}-identities"),
         }
     }
 
@@ -118,6 +132,19 @@ impl TableNames {
         }
         if !existing.contains(&self.providers) {
             create(db, &self.providers, "provider_id", &[], false).await?;
+        }
+        if !existing.contains(&self.upstream_states) {
+            create(db, &self.upstream_states, "state_hash", &[], true).await?;
+        }
+        if !existing.contains(&self.identities) {
+            create(
+                db,
+                &self.identities,
+                "identity_key",
+                &[("username", IDENTITY_USER_INDEX)],
+                false,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -67,15 +67,19 @@ pub async fn sign_in(
         None
     };
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    // A user without a password (federated only) is verified against the dummy
+    // hash, as an unknown one is, and never matches: no timing tells them apart.
+    let has_password = user.as_ref().is_some_and(|u| u.password_hash.is_some());
     let stored = user
         .as_ref()
-        .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
     let password = password.to_owned();
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
         .await
         .unwrap_or(false);
     match user {
-        Some(u) if matches && !u.disabled => {
+        Some(u) if matches && has_password && !u.disabled => {
             app.store
                 .release_slots(&login_throttle::release(&taken))
                 .await?;
