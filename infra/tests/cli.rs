@@ -2,14 +2,13 @@
 //! commands against it while it runs and after it stops, and their errors.
 
 mod cloudformation;
+mod gatehouse_bin;
 
 use cloudformation::{CloudFormation, Stack};
+use gatehouse_bin::{BIN, Serve};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+use std::process::{Command, Output};
 
 fn data_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gatehouse-cli-{name}-{}", std::process::id()));
@@ -34,54 +33,6 @@ fn ok_json(out: Output) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-/// `gatehouse serve` in the background, killed on drop.
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Serve {
-    fn start(dir: &Path) -> Self {
-        Self::spawn(Command::new(BIN), dir)
-    }
-
-    /// Under `umask 000`: only the modes Gatehouse gives its files protect them.
-    fn start_with_open_umask(dir: &Path) -> Self {
-        let mut sh = Command::new("sh");
-        sh.args(["-c", "umask 000; exec \"$0\" \"$@\"", BIN]);
-        Self::spawn(sh, dir)
-    }
-
-    fn spawn(mut command: Command, dir: &Path) -> Self {
-        let mut child = command
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .env_remove("GATEHOUSE_DYNAMODB_ENDPOINT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("the ready line names the URL")
-            .to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn token(url: &str, id: &str, secret: &str) -> u16 {
@@ -690,25 +641,9 @@ fn aws_targets_need_table_names() {
 
 /// `gatehouse user ...` with the password on standard input.
 fn user_cmd(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("user")
-        .args(args)
-        .env_remove("GATEHOUSE_DYNAMODB_ENDPOINT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("gatehouse runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut command = gatehouse_bin::on_local_data(dir);
+    command.arg("user").args(args);
+    gatehouse_bin::with_stdin(command, stdin)
 }
 
 #[test]

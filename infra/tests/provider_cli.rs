@@ -1,8 +1,11 @@
 //! `gatehouse provider ...` as an operator uses it, against discovery documents
 //! the test serves on loopback; and the provider store on the embedded engine.
 
+mod gatehouse_bin;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use gatehouse::engine::Engine;
+use gatehouse_bin::Serve;
 use gatehouse_core::domain::provider::{Provider, ProviderMetadata, UpstreamAuthMethod};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::store::{
@@ -13,10 +16,9 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 const SECRET: &str = "upstream-secret-5f2c9a";
 const DEPLOYMENT: &str = "https://auth.example.com";
 
@@ -28,24 +30,9 @@ fn data_dir(name: &str) -> PathBuf {
 
 /// Runs `gatehouse --data-dir DIR ARGS` with `stdin` on its standard input.
 fn gatehouse(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("GATEHOUSE_DYNAMODB_ENDPOINT")
-        .env_remove("GATEHOUSE_ISSUER")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("gatehouse runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut command = gatehouse_bin::on_local_data(dir);
+    command.args(args);
+    gatehouse_bin::with_stdin(command, stdin)
 }
 
 fn text(out: &Output) -> String {
@@ -411,43 +398,6 @@ fn a_provider_is_added_shown_listed_and_removed_without_its_secret() {
 
 /// `gatehouse serve` in the background, killed on drop; its issuer is what the
 /// provider commands derive redirect URIs from.
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Serve {
-    fn start(dir: &Path) -> Self {
-        let mut child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .env_remove("GATEHOUSE_DYNAMODB_ENDPOINT")
-            .env_remove("GATEHOUSE_ISSUER")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("the ready line names the URL")
-            .to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn the_redirect_uri_is_the_running_servers_by_default() {
     let dir = data_dir("serve");

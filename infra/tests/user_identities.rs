@@ -4,14 +4,15 @@
 //! engine (no command links an identity yet); the commands reach it with
 //! `--dynamodb-endpoint`.
 
+mod gatehouse_bin;
+
 use gatehouse::engine::Engine;
+use gatehouse_bin::BIN;
 use gatehouse_core::domain::federated_identity::FederatedIdentity;
 use gatehouse_core::domain::user::User;
 use gatehouse_core::store::{DynamoStore, IdentityStore, TableNames, UserStore};
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 const IDP_A: &str = "https://a.idp.example";
 const IDP_B: &str = "https://b.idp.example/tenant";
 
@@ -63,7 +64,8 @@ async fn seeded() -> Engine {
 }
 
 fn run(engine: &Engine, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["--dynamodb-endpoint", &engine.url, "user"])
         .args(args)
         .env(
@@ -73,19 +75,8 @@ fn run(engine: &Engine, args: &[&str], stdin: &str) -> Output {
         .env(
             "GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY",
             engine.credentials.secret_access_key.expose(),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("gatehouse runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+        );
+    gatehouse_bin::with_stdin(command, stdin)
 }
 
 fn ok(out: &Output) -> String {
