@@ -1,6 +1,8 @@
 //! The server's own HTTP client, for requests to URIs that others registered:
 //! back-channel logout deliveries now (Back-Channel Logout 1.0 §2.5), upstream
-//! providers' documents (their JWKS, [`OutboundHttp::get_json`]). One place decides how every such request is made:
+//! providers' documents (their JWKS, [`OutboundHttp::get_json`]), their token
+//! and UserInfo endpoints ([`OutboundHttp::post_form_json`],
+//! [`OutboundHttp::get_json_bearer`]). One place decides how every such request is made:
 //!
 //! - TLS: rustls on the aws-lc-rs provider that the AWS SDK already links, with
 //!   the system's root certificates; no second TLS stack, no ring provider.
@@ -15,11 +17,14 @@
 //!   provider is installed: a program (or test) that builds one calls
 //!   [`install_default_provider`] first. The functions and the `gatehouse`
 //!   command build none.
+//! - Every answer's body is read by one function, within a limit given per
+//!   call, refused before it is all read when larger.
 //! - No redirects followed (a redirect to an internal address is a classic way
 //!   around the check above, and §2.8 gives redirects no meaning), no proxies, a
 //!   short connect and total timeout.
 
 use crate::domain::outbound_address::AddressPolicy;
+use crate::secret::Secret;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -178,7 +183,7 @@ impl OutboundHttp {
         limit: usize,
     ) -> Result<T, FetchError> {
         let url = self.check(uri).map_err(FetchError::Request)?;
-        let mut answer = self
+        let answer = self
             .client
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
@@ -189,22 +194,137 @@ impl OutboundHttp {
         if status != 200 {
             return Err(FetchError::Status(status));
         }
-        if answer.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(FetchError::TooLarge(limit));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = answer
-            .chunk()
-            .await
-            .map_err(|e| FetchError::Request(describe(e)))?
-        {
-            if body.len() + chunk.len() > limit {
-                return Err(FetchError::TooLarge(limit));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_bounded(answer, limit).await?;
         serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))
     }
+
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to `uri`, with
+    /// `authorization` as the `Authorization` header when given (a sensitive
+    /// header, never logged), asking for JSON; the answer whatever its status,
+    /// its body read within `limit` bytes as [`read_bounded`] does. For an
+    /// upstream token endpoint (RFC 6749 §4.1.3, §5.1, §5.2).
+    pub async fn post_form_json(
+        &self,
+        uri: &str,
+        authorization: Option<&Secret>,
+        form: &[(&str, &str)],
+        limit: usize,
+    ) -> Result<JsonAnswer, FetchError> {
+        let url = self.check(uri).map_err(FetchError::Request)?;
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form);
+        if let Some(credentials) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, sensitive(credentials)?);
+        }
+        json_answer(request, limit).await
+    }
+
+    /// GETs `uri` with `access_token` as a Bearer token in the `Authorization`
+    /// header (RFC 6750 §2.1; a sensitive header, never logged), asking for
+    /// JSON; the answer whatever its status, its body read within `limit`
+    /// bytes. For an upstream UserInfo endpoint (OpenID Connect Core §5.3.1).
+    pub async fn get_json_bearer(
+        &self,
+        uri: &str,
+        access_token: &Secret,
+        limit: usize,
+    ) -> Result<JsonAnswer, FetchError> {
+        let url = self.check(uri).map_err(FetchError::Request)?;
+        let bearer = Secret::new(format!("Bearer {}", access_token.expose()));
+        let request = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::AUTHORIZATION, sensitive(&bearer)?);
+        json_answer(request, limit).await
+    }
+}
+
+/// An answer read by [`OutboundHttp::post_form_json`] or
+/// [`OutboundHttp::get_json_bearer`]. Its `Debug` shows neither the body nor
+/// anything in it (a token answer holds tokens).
+pub struct JsonAnswer {
+    pub status: u16,
+    /// The `Content-Type`'s media type, lowercased, without its parameters.
+    pub media_type: Option<String>,
+    /// The body as JSON, or `None` when it is not JSON.
+    pub json: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for JsonAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonAnswer")
+            .field("status", &self.status)
+            .field("media_type", &self.media_type)
+            .field("json", &self.json.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+/// A credential as a header value marked sensitive; one that cannot be a
+/// header value (a control character) is refused, never a panic.
+fn sensitive(credentials: &Secret) -> Result<reqwest::header::HeaderValue, FetchError> {
+    let mut value = reqwest::header::HeaderValue::from_str(credentials.expose()).map_err(|_| {
+        FetchError::Request(OutboundError::Refused(
+            "the credentials are not a valid header value".into(),
+        ))
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Sends `request` and reads its answer as a [`JsonAnswer`].
+async fn json_answer(
+    request: reqwest::RequestBuilder,
+    limit: usize,
+) -> Result<JsonAnswer, FetchError> {
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| FetchError::Request(describe(e)))?;
+    let status = answer.status().as_u16();
+    let media_type = answer
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let body = read_bounded(answer, limit).await?;
+    let json = serde_json::from_slice(&body).ok();
+    Ok(JsonAnswer {
+        status,
+        media_type,
+        json,
+    })
+}
+
+/// The body of `answer`, at most `limit` bytes: refused by its
+/// `content-length`, or while reading, before it is all read. The one place
+/// an outbound answer's body is read.
+async fn read_bounded(mut answer: reqwest::Response, limit: usize) -> Result<Vec<u8>, FetchError> {
+    if answer.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(FetchError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(|e| FetchError::Request(describe(e)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(FetchError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A one-line cause of a failed request, naming neither the URI's path nor the
