@@ -7,7 +7,13 @@
 //!   refetched on rotation within a bound.
 //! - [`userinfo_subject`]: a UserInfo answer belongs to the ID token's subject
 //!   (Core §5.3.2).
+//! - [`code_exchange`]: the upstream code traded for its tokens at the token
+//!   endpoint (Core §3.1.3; RFC 6749 §4.1.3, §2.3.1; RFC 7636 §4.5).
+//! - [`userinfo_fetch`]: the upstream UserInfo read with the access token
+//!   (Core §5.3.1, §5.3.2).
 
+pub mod code_exchange;
 pub mod jwks_cache;
 pub mod upstream_id_token;
+pub mod userinfo_fetch;
 pub mod userinfo_subject;
