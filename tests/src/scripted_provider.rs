@@ -3,9 +3,11 @@
 //! JWKS, an authorization endpoint that redirects at once with a code and the
 //! `state` it got (Core §3.1.2.5) and, when asked, `iss` (RFC 9207 §2), and a
 //! token endpoint (Core §3.1.3.3) that answers an ID token shaped by a
-//! [`Fault`] and an optional closure over its claims. It records every
-//! authorization and token request, so tests can check PKCE (RFC 7636 §4.5)
-//! and client authentication (RFC 6749 §2.3.1) afterwards.
+//! [`Fault`] and an optional closure over its claims, and a UserInfo endpoint
+//! (Core §5.3) that takes the access tokens it issued as Bearer tokens. It
+//! records every authorization, token and UserInfo request, so tests can check
+//! PKCE (RFC 7636 §4.5) and client authentication (RFC 6749 §2.3.1)
+//! afterwards.
 
 use axum::Router;
 use axum::extract::State;
@@ -46,6 +48,10 @@ pub enum Fault {
     /// The authorization response carries `iss` of this other provider: a
     /// mix-up (RFC 9207 §2.4).
     MixUp(String),
+    /// The UserInfo answer's `sub` is this other subject (Core §5.3.2).
+    UserinfoSubject(String),
+    /// The UserInfo answer is a signed JWT, `application/jwt` (Core §5.3.2).
+    UserinfoJwt,
 }
 
 /// The claims of the ID token about to be signed, for the test to change.
@@ -81,8 +87,12 @@ struct Shared {
     fault: Mutex<Fault>,
     shape: Mutex<Option<Shape>>,
     codes: Mutex<BTreeMap<String, Issued>>,
+    /// The access tokens issued, for the UserInfo endpoint.
+    access_tokens: Mutex<Vec<String>>,
     authorization_requests: Mutex<Vec<BTreeMap<String, String>>>,
     token_requests: Mutex<Vec<TokenRequest>>,
+    /// The `Authorization` header of every UserInfo request.
+    userinfo_requests: Mutex<Vec<Option<String>>>,
 }
 
 /// A running scripted provider; it stops when the test's runtime ends.
@@ -130,14 +140,17 @@ impl ScriptedProvider {
             fault: Mutex::default(),
             shape: Mutex::default(),
             codes: Mutex::default(),
+            access_tokens: Mutex::default(),
             authorization_requests: Mutex::default(),
             token_requests: Mutex::default(),
+            userinfo_requests: Mutex::default(),
         });
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
+            .route("/userinfo", get(userinfo))
             .with_state(shared.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self {
@@ -167,6 +180,11 @@ impl ScriptedProvider {
     /// Every token request so far.
     pub fn token_requests(&self) -> Vec<TokenRequest> {
         self.shared.token_requests.lock().unwrap().clone()
+    }
+
+    /// The `Authorization` header of every UserInfo request so far.
+    pub fn userinfo_requests(&self) -> Vec<Option<String>> {
+        self.shared.userinfo_requests.lock().unwrap().clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -209,6 +227,7 @@ async fn discovery(State(s): State<Arc<Shared>>) -> Response {
             "authorization_endpoint": format!("{i}/authorize"),
             "token_endpoint": format!("{i}/token"),
             "jwks_uri": format!("{i}/jwks"),
+            "userinfo_endpoint": format!("{i}/userinfo"),
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
@@ -394,10 +413,12 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: String) -
         Fault::UnknownKey => sign(&s.stray_key, &claims),
         _ => sign(&s.key, &claims),
     };
+    let access_token = random_token().expose().to_owned();
+    s.access_tokens.lock().unwrap().push(access_token.clone());
     json_response(
         StatusCode::OK,
         &json!({
-            "access_token": random_token().expose(),
+            "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": 300,
             "id_token": id_token,
@@ -409,4 +430,60 @@ fn sign(key: &SigningKey, claims: &Map<String, Value>) -> String {
     let mut header = jsonwebtoken::Header::new(key.alg.jwt_algorithm());
     header.kid = Some(key.kid.clone());
     jsonwebtoken::encode(&header, claims, key.encoding_key()).expect("the ID token is signed")
+}
+
+/// The UserInfo endpoint (Core §5.3.1, §5.3.2): a Bearer token it issued
+/// (RFC 6750 §2.1) gets the subject's claims as JSON, or shaped by
+/// [`Fault::UserinfoSubject`] and [`Fault::UserinfoJwt`]; any other request
+/// gets 401 with `WWW-Authenticate` (RFC 6750 §3.1).
+async fn userinfo(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let authorization = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    s.userinfo_requests
+        .lock()
+        .unwrap()
+        .push(authorization.clone());
+    let token = authorization
+        .as_deref()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let known = s
+        .access_tokens
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|t| SecretHash::of(t).matches(token));
+    if !known {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(
+                axum::http::header::WWW_AUTHENTICATE,
+                r#"Bearer error="invalid_token""#,
+            )],
+        )
+            .into_response();
+    }
+    let fault = s.fault.lock().unwrap().clone();
+    let mut claims = Map::new();
+    let sub = match &fault {
+        Fault::UserinfoSubject(other) => other.clone(),
+        _ => s.subject.clone(),
+    };
+    claims.insert("sub".into(), json!(sub));
+    claims.insert("email".into(), json!("alice@upstream.example"));
+    claims.insert("email_verified".into(), json!(true));
+    claims.insert("name".into(), json!("Alice Upstream"));
+    if fault == Fault::UserinfoJwt {
+        claims.insert("iss".into(), json!(s.issuer));
+        claims.insert("aud".into(), json!(s.client_id));
+        return (
+            StatusCode::OK,
+            [(CONTENT_TYPE, "application/jwt")],
+            sign(&s.key, &claims),
+        )
+            .into_response();
+    }
+    json_response(StatusCode::OK, &Value::Object(claims))
 }
