@@ -452,6 +452,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_credential_that_is_no_header_value_is_refused_without_a_request() {
+        let http = OutboundHttp::new(AddressPolicy::Local).unwrap();
+        let uri =
+            answering("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".into())
+                .await;
+        let bad = Secret::new("token\r\nx-injected: 1");
+        let got = http.get_json_bearer(&uri, &bad, 64).await;
+        assert!(
+            matches!(got, Err(FetchError::Request(OutboundError::Refused(_)))),
+            "{got:?}"
+        );
+        let got = http.post_form_json(&uri, Some(&bad), &[], 64).await;
+        assert!(
+            matches!(got, Err(FetchError::Request(OutboundError::Refused(_)))),
+            "{got:?}"
+        );
+        let good = http
+            .get_json_bearer(&uri, &Secret::new("at"), 64)
+            .await
+            .unwrap();
+        assert_eq!(good.status, 200);
+        assert_eq!(good.json, Some(serde_json::json!({})));
+        assert_eq!(
+            format!("{good:?}"),
+            r#"JsonAnswer { status: 200, media_type: None, json: Some("[redacted]") }"#
+        );
+    }
+
+    #[tokio::test]
     async fn internal_ip_literals_and_names_are_refused_on_aws_only() {
         let aws = OutboundHttp::new(AddressPolicy::PublicOnly).unwrap();
         for uri in [

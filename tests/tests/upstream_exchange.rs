@@ -4,7 +4,9 @@
 //! the UserInfo read (Core §5.3.1, §5.3.2), against the scripted provider
 //! (`tests/src/scripted_provider.rs`), which checks client authentication and
 //! PKCE and records what it got, and against a loopback responder for the
-//! answers no provider should give. Negative tests first.
+//! answers no provider should give; then both calls against two real
+//! providers, `oidc-provider` from npm (`bash tests/run` installs it) and a
+//! second Gatehouse. Negative tests first.
 
 use gatehouse_core::domain::outbound_address::AddressPolicy;
 use gatehouse_core::domain::provider::UpstreamAuthMethod;
@@ -15,8 +17,10 @@ use gatehouse_core::federation::userinfo_fetch::{UserinfoFetchError, fetch};
 use gatehouse_core::federation::userinfo_subject::UserinfoSubjectError;
 use gatehouse_core::outbound_http::{OutboundError, OutboundHttp};
 use gatehouse_core::secret::{Secret, random_token};
+use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, UserAgent};
 use gatehouse_tests::loopback::{LoopbackRequest, read_request, respond};
 use gatehouse_tests::scripted_provider::{Fault, ScriptedProvider};
+use gatehouse_tests::upstream::{Answer, GatehouseUpstream, NodeOidcProvider};
 use gatehouse_tests::{http, serde_json};
 use std::sync::{Arc, Mutex};
 
@@ -59,6 +63,7 @@ struct Call {
     client_secret: Secret,
     code: String,
     verifier: Secret,
+    redirect_uri: &'static str,
 }
 
 impl Call {
@@ -70,6 +75,7 @@ impl Call {
             client_secret: Secret::new(provider.client_secret.clone()),
             code,
             verifier: Secret::new("unused"),
+            redirect_uri: REDIRECT,
         }
     }
 
@@ -82,7 +88,7 @@ impl Call {
                 client_id: &self.client_id,
                 client_secret: &self.client_secret,
                 code: &self.code,
-                redirect_uri: REDIRECT,
+                redirect_uri: self.redirect_uri,
                 code_verifier: &self.verifier,
             },
         )
@@ -147,6 +153,7 @@ fn call_to(uri: &str) -> Call {
         client_secret: Secret::new("the-client-secret"),
         code: "the-code-value".into(),
         verifier: Secret::new("the-verifier-value"),
+        redirect_uri: REDIRECT,
     }
 }
 
@@ -534,4 +541,136 @@ async fn userinfo_of_the_id_tokens_subject_gives_its_claims() {
     // The access token went as a Bearer token in the header (RFC 6750 §2.1).
     let bearer = format!("Bearer {}", access_token.expose());
     assert_eq!(provider.userinfo_requests(), vec![Some(bearer)]);
+}
+
+/// The authorization URL of a code request at a discovered `issuer`, with PKCE
+/// (S256) for `verifier`; and the discovery document.
+async fn authorization_url(
+    issuer: &str,
+    client_id: &str,
+    verifier: &Secret,
+) -> (String, serde_json::Value) {
+    let metadata: serde_json::Value = http()
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(metadata["authorization_endpoint"].as_str().unwrap()).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", CONFIDENTIAL_REDIRECT)
+        .append_pair("scope", "openid email")
+        .append_pair("state", &random_token().expose()[..16])
+        .append_pair("nonce", &random_token().expose()[..16])
+        .append_pair("code_challenge", verifier.hash().as_str())
+        .append_pair("code_challenge_method", "S256");
+    (url.to_string(), metadata)
+}
+
+/// The `sub` of an ID token's payload (read, not validated: that is
+/// `upstream_id_token`'s).
+fn subject_of(id_token: &str) -> String {
+    use base64::Engine as _;
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sub"].as_str().unwrap().to_owned()
+}
+
+/// Trades `code` at the real provider described by `metadata`, then reads its
+/// UserInfo for the ID token's subject, and for another one.
+async fn exchange_and_read_userinfo(
+    metadata: &serde_json::Value,
+    auth_method: UpstreamAuthMethod,
+    client_id: &str,
+    client_secret: &str,
+    code: String,
+    verifier: Secret,
+) -> String {
+    let http = outbound();
+    let call = Call {
+        token_endpoint: metadata["token_endpoint"].as_str().unwrap().to_owned(),
+        auth_method,
+        client_id: client_id.to_owned(),
+        client_secret: Secret::new(client_secret),
+        code,
+        verifier,
+        redirect_uri: CONFIDENTIAL_REDIRECT,
+    };
+    let tokens = call.run(&http).await.expect("the provider's tokens");
+    let sub = subject_of(&tokens.id_token);
+    let access_token = tokens.access_token.expect("an access token");
+    let userinfo = metadata["userinfo_endpoint"].as_str().unwrap();
+    let claims = fetch(&http, userinfo, &access_token, &sub)
+        .await
+        .expect("the UserInfo claims");
+    assert_eq!(claims["sub"], serde_json::json!(sub));
+    let other = fetch(&http, userinfo, &access_token, "someone-else").await;
+    assert!(
+        matches!(
+            other,
+            Err(UserinfoFetchError::Subject {
+                error: UserinfoSubjectError::Mismatch,
+                ..
+            })
+        ),
+        "{other:?}"
+    );
+    // The code is single use at a real provider too.
+    let again = call.run(&http).await.expect_err("a used code");
+    assert!(
+        matches!(&again, ExchangeError::Refused { error: Some(c), .. } if c == "invalid_grant"),
+        "{again:?}"
+    );
+    sub
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_exchange_with_post_and_userinfo() {
+    let (mut config, client) = NodeOidcProvider::config(CONFIDENTIAL_REDIRECT);
+    config["clients"][0]["token_endpoint_auth_method"] = "client_secret_post".into();
+    let provider = NodeOidcProvider::start(config).await;
+    let verifier = random_token();
+    let (url, metadata) = authorization_url(&provider.issuer, &client.id, &verifier).await;
+    let signed_in = provider.sign_in(&mut UserAgent::new(), &url, "alice").await;
+    let code = signed_in.param("code").expect("a code");
+    let sub = exchange_and_read_userinfo(
+        &metadata,
+        UpstreamAuthMethod::ClientSecretPost,
+        &client.id,
+        &client.secret,
+        code,
+        verifier,
+    )
+    .await;
+    assert_eq!(sub, "alice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gatehouse_upstream_exchange_with_basic_and_userinfo() {
+    let upstream = GatehouseUpstream::start(CONFIDENTIAL_REDIRECT).await;
+    let verifier = random_token();
+    let (url, metadata) =
+        authorization_url(upstream.issuer(), &upstream.client.id, &verifier).await;
+    let signed_in = upstream
+        .sign_in(&mut UserAgent::new(), &url, Answer::Approve)
+        .await;
+    let code = signed_in.param("code").expect("a code");
+    exchange_and_read_userinfo(
+        &metadata,
+        UpstreamAuthMethod::ClientSecretBasic,
+        &upstream.client.id,
+        &upstream.client.secret,
+        code,
+        verifier,
+    )
+    .await;
 }
