@@ -201,7 +201,7 @@ impl OutboundHttp {
     /// POSTs `form` (`application/x-www-form-urlencoded`) to `uri`, with
     /// `authorization` as the `Authorization` header when given (a sensitive
     /// header, never logged), asking for JSON; the answer whatever its status,
-    /// its body read within `limit` bytes as [`read_bounded`] does. For an
+    /// its body read within `limit` bytes as for `get_json`. For an
     /// upstream token endpoint (RFC 6749 §4.1.3, §5.1, §5.2).
     pub async fn post_form_json(
         &self,
