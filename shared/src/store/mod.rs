@@ -195,6 +195,13 @@ pub trait UserStore {
         change: &ProfileChange,
         now: u64,
     ) -> StoreResult<bool>;
+    /// The users whose e-mail address is `email`, compared case-insensitively
+    /// ([`crate::domain::user::email_key`]): candidates for linking an upstream
+    /// account to a local one, never an identity (OpenID Connect Core §5.7).
+    /// Several users may share an address; all are answered. An empty address, or
+    /// one longer than [`crate::domain::user::MAX_EMAIL_BYTES`], answers none
+    /// without a request.
+    async fn users_with_email(&self, email: &str) -> StoreResult<Vec<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Replaces the password hash and moves the epoch on, ending the user's
     /// sessions and grants; false if the user is unknown.
