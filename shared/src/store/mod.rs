@@ -352,6 +352,16 @@ pub trait IdentityStore {
     /// it again, to anyone, is `Conflict`) and on the user existing with that
     /// `user_id`.
     async fn link_identity(&self, identity: &FederatedIdentity) -> StoreResult<()>;
+    /// Creates a user just in time together with their first identity, in one
+    /// transaction: the user on the condition that the name is free, the identity
+    /// on the condition that it is not linked yet. Either taken is `Conflict`,
+    /// and then nothing is written. The identity must name this user
+    /// (`username`, `user_id`).
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        identity: &FederatedIdentity,
+    ) -> StoreResult<()>;
     /// The identities linked to `username`, by issuer then subject.
     async fn identities_of(&self, username: &str) -> StoreResult<Vec<FederatedIdentity>>;
     /// Removes the identity (issuer, `sub`) of `username`, unless it is their last
