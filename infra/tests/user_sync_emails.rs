@@ -46,10 +46,20 @@ async fn sync_emails_keys_the_users_stored_before_it_and_is_idempotent() {
         .await
         .unwrap();
     let store = DynamoStore::new(db, tables);
-    assert!(store.users_with_email("old@example.com").await.unwrap().is_empty());
+    assert!(
+        store
+            .users_with_email("old@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let out = run(&engine, &["sync-emails", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer, serde_json::json!({"updated": 1}));
     let found = store.users_with_email("OLD@example.com").await.unwrap();

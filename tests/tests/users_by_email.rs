@@ -69,7 +69,10 @@ async fn empty_overlong_and_unknown_addresses_find_nobody() {
         "bob@example.com".into(),
         "alice@example.co".into(),
     ] {
-        assert!(s.users_with_email(&address).await.unwrap().is_empty(), "{address}");
+        assert!(
+            s.users_with_email(&address).await.unwrap().is_empty(),
+            "{address}"
+        );
     }
     s.create_user(&user("nomail", None)).await.unwrap();
     assert!(s.users_with_email("").await.unwrap().is_empty());
@@ -105,17 +108,41 @@ async fn a_user_is_not_found_after_the_address_is_removed_or_changed() {
     s.create_user(&user("bob", None)).await.unwrap();
 
     // An address set by a profile change is found.
-    assert!(s.update_profile("bob", &email("Bob@Example.com"), 2).await.unwrap());
-    assert_eq!(names(&s.users_with_email("bob@example.com").await.unwrap()), ["bob"]);
+    assert!(
+        s.update_profile("bob", &email("Bob@Example.com"), 2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        names(&s.users_with_email("bob@example.com").await.unwrap()),
+        ["bob"]
+    );
 
     // Changed: the old address finds nobody, the new one finds the user.
-    assert!(s.update_profile("alice", &email("alice@new.example"), 3).await.unwrap());
-    assert!(s.users_with_email("alice@example.com").await.unwrap().is_empty());
-    assert_eq!(names(&s.users_with_email("ALICE@new.example").await.unwrap()), ["alice"]);
+    assert!(
+        s.update_profile("alice", &email("alice@new.example"), 3)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.users_with_email("alice@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        names(&s.users_with_email("ALICE@new.example").await.unwrap()),
+        ["alice"]
+    );
 
     // Removed: the key goes with it.
     assert!(s.update_profile("alice", &email(""), 4).await.unwrap());
-    assert!(s.users_with_email("alice@new.example").await.unwrap().is_empty());
+    assert!(
+        s.users_with_email("alice@new.example")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let item = s
         .client()
         .get_item()
@@ -135,7 +162,10 @@ async fn a_user_is_not_found_after_the_address_is_removed_or_changed() {
         ..Default::default()
     };
     assert!(s.update_profile("bob", &name, 5).await.unwrap());
-    assert_eq!(names(&s.users_with_email("bob@example.com").await.unwrap()), ["bob"]);
+    assert_eq!(
+        names(&s.users_with_email("bob@example.com").await.unwrap()),
+        ["bob"]
+    );
 }
 
 #[tokio::test]
@@ -202,14 +232,23 @@ async fn the_backfill_gives_users_stored_before_the_index_their_key_once() {
         .await
         .unwrap();
     assert!(
-        s.users_with_email("old@example.com").await.unwrap().is_empty(),
+        s.users_with_email("old@example.com")
+            .await
+            .unwrap()
+            .is_empty(),
         "not found before the backfill"
     );
 
     assert_eq!(s.sync_email_keys().await.unwrap(), 1, "only the old user");
-    assert_eq!(email_key_of(&s, "old").await.as_deref(), Some("old@example.com"));
+    assert_eq!(
+        email_key_of(&s, "old").await.as_deref(),
+        Some("old@example.com")
+    );
     assert_eq!(email_key_of(&s, "nomail").await, None);
-    assert_eq!(names(&s.users_with_email("OLD@example.com").await.unwrap()), ["old"]);
+    assert_eq!(
+        names(&s.users_with_email("OLD@example.com").await.unwrap()),
+        ["old"]
+    );
 
     assert_eq!(s.sync_email_keys().await.unwrap(), 0, "idempotent");
 }
@@ -244,7 +283,10 @@ async fn a_users_table_made_before_the_index_gets_it() {
     tables.create_missing(&db).await.unwrap();
     tables.create_missing(&db).await.unwrap();
     assert_eq!(s.sync_email_keys().await.unwrap(), 1);
-    assert_eq!(names(&s.users_with_email("old@example.com").await.unwrap()), ["old"]);
+    assert_eq!(
+        names(&s.users_with_email("old@example.com").await.unwrap()),
+        ["old"]
+    );
 }
 
 async fn identity_exists(s: &DynamoStore, subject: &str) -> bool {
@@ -272,7 +314,9 @@ async fn a_user_created_with_an_identity_gets_both() {
     s.create_user_with_identity(&u, &i).await.unwrap();
     assert_eq!(s.get_user("idp.alice").await.unwrap(), Some(u.clone()));
     assert_eq!(
-        s.get_identity("https://idp.example", "sub-1").await.unwrap(),
+        s.get_identity("https://idp.example", "sub-1")
+            .await
+            .unwrap(),
         Some(i)
     );
     assert_eq!(s.identities_of("idp.alice").await.unwrap().len(), 1);
@@ -312,12 +356,19 @@ async fn a_linked_identity_writes_neither_the_user_nor_the_identity() {
     let mut u = user("idp.bob2", Some("bob2@example.com"));
     u.password_hash = None;
     assert!(matches!(
-        s.create_user_with_identity(&u, &identity("sub-1", &u)).await,
+        s.create_user_with_identity(&u, &identity("sub-1", &u))
+            .await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(s.get_user("idp.bob2").await.unwrap(), None, "no user written");
     assert_eq!(
-        s.get_identity("https://idp.example", "sub-1").await.unwrap(),
+        s.get_user("idp.bob2").await.unwrap(),
+        None,
+        "no user written"
+    );
+    assert_eq!(
+        s.get_identity("https://idp.example", "sub-1")
+            .await
+            .unwrap(),
         Some(linked),
         "the identity still belongs to its user"
     );
@@ -328,10 +379,11 @@ async fn an_identity_of_another_user_is_refused_before_any_write() {
     let s = store("jit-mismatch").await;
     let u = user("idp.carol", None);
     let other = user("dave", None);
-    assert!(s
-        .create_user_with_identity(&u, &identity("sub-9", &other))
-        .await
-        .is_err());
+    assert!(
+        s.create_user_with_identity(&u, &identity("sub-9", &other))
+            .await
+            .is_err()
+    );
     assert_eq!(s.get_user("idp.carol").await.unwrap(), None);
     assert!(!identity_exists(&s, "sub-9").await);
 }

@@ -34,7 +34,9 @@ pub fn candidates(
     preferred_username: Option<&str>,
     email: Option<&str>,
 ) -> Vec<String> {
-    let local_part = email.and_then(|e| e.rsplit_once('@')).map(|(local, _)| local);
+    let local_part = email
+        .and_then(|e| e.rsplit_once('@'))
+        .map(|(local, _)| local);
     let mut names: Vec<String> = Vec::new();
     for base in [preferred_username, local_part].into_iter().flatten() {
         let base = sanitise(base);
@@ -105,7 +107,10 @@ mod tests {
         for pref in inputs {
             for email in inputs {
                 for name in candidates("google", pref, email) {
-                    assert!(validate_username(&name).is_ok(), "{pref:?} {email:?}: {name}");
+                    assert!(
+                        validate_username(&name).is_ok(),
+                        "{pref:?} {email:?}: {name}"
+                    );
                     assert!(name.starts_with("google."), "{name}");
                 }
             }
@@ -124,13 +129,20 @@ mod tests {
     #[test]
     fn names_come_from_preferred_username_then_the_local_part() {
         assert_eq!(
-            candidates("entra", Some("Alice@Contoso.example"), Some("a.smith@contoso.example")),
+            candidates(
+                "entra",
+                Some("Alice@Contoso.example"),
+                Some("a.smith@contoso.example")
+            ),
             ["entra.alice@contoso.example", "entra.a.smith"]
         );
         assert_eq!(candidates("g", None, Some("Bob+x@gmail.com")), ["g.bobx"]);
         assert_eq!(candidates("g", Some("Jöhn Dœ"), None), ["g.jhnd"]);
         // The same base twice is tried once.
-        assert_eq!(candidates("g", Some("bob"), Some("BOB@example.com")), ["g.bob"]);
+        assert_eq!(
+            candidates("g", Some("bob"), Some("BOB@example.com")),
+            ["g.bob"]
+        );
     }
 
     #[test]

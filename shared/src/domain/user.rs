@@ -304,7 +304,10 @@ mod tests {
 
     #[test]
     fn the_email_key_folds_ascii_case_only() {
-        assert_eq!(email_key("Alice.Smith@Mail.EXAMPLE"), "alice.smith@mail.example");
+        assert_eq!(
+            email_key("Alice.Smith@Mail.EXAMPLE"),
+            "alice.smith@mail.example"
+        );
         assert_eq!(email_key("Ärger@b.example"), "Ärger@b.example");
         assert_eq!(email_key(""), "");
     }

@@ -3,13 +3,13 @@
 
 use super::dynamo::{DynamoStore, found, key, map_err};
 use super::item::{self, Item, n, s};
+use super::tables::USER_EMAIL_INDEX;
 use super::{
     ConsentStore, LoginAttemptStore, Slots, StoreError, StoreResult, UserProfile, UserStore,
 };
 use crate::domain::login_throttle::{Counter, Release};
 use crate::domain::scope::Scope;
 use crate::domain::user::{MAX_EMAIL_BYTES, ProfileChange, User, UserState, email_key};
-use super::tables::USER_EMAIL_INDEX;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update,
@@ -171,7 +171,12 @@ impl UserStore for DynamoStore {
             let Some(user) = self.get_user(&name).await? else {
                 continue;
             };
-            if user.profile.email.as_deref().map(email_key) == Some(wanted.clone()) {
+            if user
+                .profile
+                .email
+                .as_deref()
+                .is_some_and(|e| email_key(e) == wanted)
+            {
                 users.push(user);
             }
         }
