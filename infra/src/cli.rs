@@ -424,6 +424,10 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
             synced.stale_removed
         );
     }
+    let keyed = store.sync_email_keys().await?;
+    if keyed > 0 {
+        eprintln!("gave {keyed} user(s) stored before it their e-mail lookup key");
+    }
     if registration::ensure_signing_keys(&store, &config, opts.signing_alg)
         .await
         .map_err(anyhow::Error::msg)?

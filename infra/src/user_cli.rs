@@ -95,6 +95,12 @@ pub enum UserCommand {
         #[arg(long, allow_hyphen_values = true)]
         subject: String,
     },
+    /// Give every user stored before the lookup by e-mail existed the key it
+    /// uses (`email_key`). Idempotent; `serve` runs it at start.
+    SyncEmails {
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete a user; their sessions, grants and tokens stop working at once.
     Delete {
         #[arg(allow_hyphen_values = true)]
@@ -409,6 +415,14 @@ pub async fn user_command(app: &App, cmd: UserCommand) -> anyhow::Result<()> {
                 &subject,
             )
             .await?
+        }
+        UserCommand::SyncEmails { json } => {
+            let updated = store.sync_email_keys().await?;
+            if json {
+                println!("{}", json!({ "updated": updated }));
+            } else {
+                eprintln!("{updated} user(s) given their e-mail lookup key");
+            }
         }
         UserCommand::Delete { username } => {
             let failed = delete(app, &username).await?;

@@ -6,6 +6,7 @@ pub mod client;
 pub mod cors;
 pub mod display;
 pub mod federated_identity;
+pub mod federated_username;
 pub mod grant;
 pub mod grant_lifetime;
 pub mod login_hint;

@@ -112,6 +112,17 @@ impl ProfileChange {
     }
 }
 
+/// The key a user is found by e-mail with (the users table's `email_key`
+/// attribute and its `email-index`): the whole address in ASCII lowercase. Both
+/// parts are folded, though RFC 5321 §2.4 lets a host treat the local part as
+/// case-sensitive: almost none do, and the lookup only offers candidates (the
+/// linking page asks for that account's password), it never decides who someone
+/// is. Non-ASCII characters are kept as they are. OpenID Connect Core §5.7: an
+/// e-mail address is never an identifier, only a hint.
+pub fn email_key(email: &str) -> String {
+    email.to_ascii_lowercase()
+}
+
 /// An e-mail address as the UserInfo `email` claim carries it (OpenID Connect
 /// Core §5.1, RFC 5322 addr-spec): checked for shape only, one `@` between a
 /// non-empty local part and a dotted domain, no spaces or control characters.
@@ -289,6 +300,16 @@ mod tests {
             profile: Profile::default(),
         };
         assert!(!format!("{u:?}").contains("argon2id"));
+    }
+
+    #[test]
+    fn the_email_key_folds_ascii_case_only() {
+        assert_eq!(
+            email_key("Alice.Smith@Mail.EXAMPLE"),
+            "alice.smith@mail.example"
+        );
+        assert_eq!(email_key("Ärger@b.example"), "Ärger@b.example");
+        assert_eq!(email_key(""), "");
     }
 
     #[test]

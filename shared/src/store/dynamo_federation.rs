@@ -7,6 +7,7 @@ use super::tables::IDENTITY_USER_INDEX;
 use super::{IdentityStore, StoreError, StoreResult, Unlink, UpstreamStateStore};
 use crate::domain::federated_identity::{FederatedIdentity, identity_key};
 use crate::domain::upstream_state::UpstreamState;
+use crate::domain::user::User;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem,
 };
@@ -145,6 +146,27 @@ impl IdentityStore for DynamoStore {
                 "identity_key",
             )?,
             TransactWriteItem::builder().condition_check(user).build(),
+        ])
+        .await
+    }
+
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        identity: &FederatedIdentity,
+    ) -> StoreResult<()> {
+        if identity.username != user.username || identity.user_id != user.user_id {
+            return Err(StoreError::Backend(
+                "an identity created with a user must name that user".into(),
+            ));
+        }
+        self.transact(vec![
+            put_new(&self.tables().users, item::user_to_item(user), "username")?,
+            put_new(
+                &self.tables().identities,
+                item::identity_to_item(identity),
+                "identity_key",
+            )?,
         ])
         .await
     }

@@ -3,12 +3,13 @@
 
 use super::dynamo::{DynamoStore, found, key, map_err};
 use super::item::{self, Item, n, s};
+use super::tables::USER_EMAIL_INDEX;
 use super::{
     ConsentStore, LoginAttemptStore, Slots, StoreError, StoreResult, UserProfile, UserStore,
 };
 use crate::domain::login_throttle::{Counter, Release};
 use crate::domain::scope::Scope;
-use crate::domain::user::{ProfileChange, User, UserState};
+use crate::domain::user::{MAX_EMAIL_BYTES, ProfileChange, User, UserState, email_key};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update,
@@ -105,6 +106,15 @@ impl UserStore for DynamoStore {
                 req = req.expression_attribute_values(format!(":t{i}"), s(value));
             }
         }
+        // The lookup key follows the address: set with it, removed with it.
+        match change.email.as_deref() {
+            Some("") => remove.push(item::EMAIL_KEY.to_owned()),
+            Some(email) => {
+                set.push(format!("{} = :ek", item::EMAIL_KEY));
+                req = req.expression_attribute_values(":ek", s(email_key(email)));
+            }
+            None => {}
+        }
         if let Some(verified) = change.email_verified {
             set.push("email_verified = :v".to_owned());
             req = req.expression_attribute_values(":v", AttributeValue::Bool(verified));
@@ -120,6 +130,57 @@ impl UserStore for DynamoStore {
                 .map(|_| ())
                 .map_err(map_err),
         )
+    }
+
+    /// Candidates from the keys-only `email-index` (eventually consistent), each
+    /// then read by key, strongly, and kept only if its e-mail still has that key.
+    async fn users_with_email(&self, email: &str) -> StoreResult<Vec<User>> {
+        if email.is_empty() || email.len() > MAX_EMAIL_BYTES {
+            return Ok(Vec::new());
+        }
+        let wanted = email_key(email);
+        let mut names = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(&self.tables().users)
+                .index_name(USER_EMAIL_INDEX)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", item::EMAIL_KEY)
+                .expression_attribute_values(":k", s(&wanted))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(map_err)?;
+            for i in out.items() {
+                if let Some(AttributeValue::S(name)) = i.get("username") {
+                    names.push(name.clone());
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        names.sort();
+        names.dedup();
+        let mut users = Vec::with_capacity(names.len());
+        for name in names {
+            let Some(user) = self.get_user(&name).await? else {
+                continue;
+            };
+            if user
+                .profile
+                .email
+                .as_deref()
+                .is_some_and(|e| email_key(e) == wanted)
+            {
+                users.push(user);
+            }
+        }
+        Ok(users)
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
@@ -197,6 +258,66 @@ impl UserStore for DynamoStore {
             .await
             .map_err(map_err)?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+}
+
+impl DynamoStore {
+    /// Gives every user stored before the `email-index` existed, who has an
+    /// e-mail address and no `email_key`, their key (`gatehouse user
+    /// sync-emails`; `serve` runs it at start). Idempotent. Each write is
+    /// conditioned on the address being the one scanned and the key still
+    /// missing, so a profile change made meanwhile (which writes its own key) is
+    /// never overwritten. Answers how many users were given a key.
+    pub async fn sync_email_keys(&self) -> StoreResult<usize> {
+        let table = &self.tables().users;
+        let mut updated = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .scan()
+                .table_name(table)
+                .filter_expression("attribute_exists(#e) AND attribute_not_exists(#k)")
+                .projection_expression("username, #e")
+                .expression_attribute_names("#e", "email")
+                .expression_attribute_names("#k", item::EMAIL_KEY)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(map_err)?;
+            for i in out.items() {
+                let (Some(AttributeValue::S(name)), Some(AttributeValue::S(email))) =
+                    (i.get("username"), i.get("email"))
+                else {
+                    continue;
+                };
+                let written = self
+                    .client()
+                    .update_item()
+                    .table_name(table)
+                    .set_key(Some(key("username", name)))
+                    .update_expression("SET #k = :k")
+                    .condition_expression("#e = :e AND attribute_not_exists(#k)")
+                    .expression_attribute_names("#e", "email")
+                    .expression_attribute_names("#k", item::EMAIL_KEY)
+                    .expression_attribute_values(":e", s(email))
+                    .expression_attribute_values(":k", s(email_key(email)))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(map_err);
+                match written {
+                    Ok(()) => updated += 1,
+                    Err(StoreError::Conflict) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(updated),
+            }
+        }
     }
 }
 

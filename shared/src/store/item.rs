@@ -343,8 +343,9 @@ pub fn user_to_item(u: &User) -> Item {
     item
 }
 
-/// The profile's attributes: the claims that have a value, `email_verified` and
-/// `updated_at`.
+/// The profile's attributes: the claims that have a value, `email_verified`,
+/// `updated_at`, and with an e-mail address its `email_key`
+/// ([`crate::domain::user::email_key`], the key of the users' `email-index`).
 pub fn profile_to_attributes(p: &Profile) -> Item {
     let mut item = Item::from([
         (
@@ -358,8 +359,14 @@ pub fn profile_to_attributes(p: &Profile) -> Item {
             item.insert(attr.into(), s(v));
         }
     }
+    if let Some(email) = p.email.as_deref().filter(|e| !e.is_empty()) {
+        item.insert(EMAIL_KEY.into(), s(crate::domain::user::email_key(email)));
+    }
     item
 }
+
+/// The users-table attribute holding [`crate::domain::user::email_key`].
+pub const EMAIL_KEY: &str = "email_key";
 
 /// The profile's optional text attributes and their values.
 pub fn profile_texts(p: &Profile) -> [(&'static str, &Option<String>); 4] {

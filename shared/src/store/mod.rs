@@ -195,6 +195,13 @@ pub trait UserStore {
         change: &ProfileChange,
         now: u64,
     ) -> StoreResult<bool>;
+    /// The users whose e-mail address is `email`, compared case-insensitively
+    /// ([`crate::domain::user::email_key`]): candidates for linking an upstream
+    /// account to a local one, never an identity (OpenID Connect Core §5.7).
+    /// Several users may share an address; all are answered. An empty address, or
+    /// one longer than [`crate::domain::user::MAX_EMAIL_BYTES`], answers none
+    /// without a request.
+    async fn users_with_email(&self, email: &str) -> StoreResult<Vec<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Replaces the password hash and moves the epoch on, ending the user's
     /// sessions and grants; false if the user is unknown.
@@ -345,6 +352,16 @@ pub trait IdentityStore {
     /// it again, to anyone, is `Conflict`) and on the user existing with that
     /// `user_id`.
     async fn link_identity(&self, identity: &FederatedIdentity) -> StoreResult<()>;
+    /// Creates a user just in time together with their first identity, in one
+    /// transaction: the user on the condition that the name is free, the identity
+    /// on the condition that it is not linked yet. Either taken is `Conflict`,
+    /// and then nothing is written. The identity must name this user
+    /// (`username`, `user_id`).
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        identity: &FederatedIdentity,
+    ) -> StoreResult<()>;
     /// The identities linked to `username`, by issuer then subject.
     async fn identities_of(&self, username: &str) -> StoreResult<Vec<FederatedIdentity>>;
     /// Removes the identity (issuer, `sub`) of `username`, unless it is their last

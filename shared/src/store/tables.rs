@@ -9,7 +9,7 @@
 //! | sessions       | `session_id` (S)   |                                                   | `ttl` |
 //! | keys           | `kid` (S)          |                                                   | `ttl` |
 //! | secrets        | `name` (S)         |                                                   | `ttl` |
-//! | users          | `username` (S)     |                               |       |
+//! | users          | `username` (S)     | `email-index` (`email_key`)   |       |
 //! | consents       | `consent_id` (S)   |                               |       |
 //! | login-attempts | `attempt_key` (S)  |                               | `ttl` |
 //! | origins        | `origin` (S)       |                               |       |
@@ -20,8 +20,9 @@
 use super::{StoreError, StoreResult};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 
 /// The grants of a client, for operators (eventually consistent: listing only).
@@ -32,6 +33,10 @@ pub const GRANT_USER_INDEX: &str = "username-index";
 /// The federated identities of a user (eventually consistent: listing, and the
 /// candidates an unlink then checks in its transaction).
 pub const IDENTITY_USER_INDEX: &str = "username-index";
+
+/// The users by [`crate::domain::user::email_key`] (eventually consistent:
+/// candidates, each read by key afterwards).
+pub const USER_EMAIL_INDEX: &str = "email-index";
 
 /// The table names a deployment uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,7 +124,16 @@ impl TableNames {
             create(db, &self.secrets, "name", &[], true).await?;
         }
         if !existing.contains(&self.users) {
-            create(db, &self.users, "username", &[], false).await?;
+            create(
+                db,
+                &self.users,
+                "username",
+                &[("email_key", USER_EMAIL_INDEX)],
+                false,
+            )
+            .await?;
+        } else {
+            add_missing_index(db, &self.users, "email_key", USER_EMAIL_INDEX).await?;
         }
         if !existing.contains(&self.consents) {
             create(db, &self.consents, "consent_id", &[], false).await?;
@@ -168,6 +182,50 @@ async fn list_tables(db: &Client) -> StoreResult<Vec<String>> {
             None => return Ok(names),
         }
     }
+}
+
+/// Adds the keys-only index `index` on `attr` to an existing `table` that was
+/// created before the index existed (local data of an earlier release).
+async fn add_missing_index(db: &Client, table: &str, attr: &str, index: &str) -> StoreResult<()> {
+    let backend = |e: String| StoreError::Backend(format!("adding index {index} to {table}: {e}"));
+    let described = db
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    let has = described
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .any(|g| g.index_name() == Some(index));
+    if has {
+        return Ok(());
+    }
+    db.update_table()
+        .table_name(table)
+        .attribute_definitions(string_attr(attr))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    CreateGlobalSecondaryIndexAction::builder()
+                        .index_name(index)
+                        .key_schema(hash_key(attr))
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::KeysOnly)
+                                .build(),
+                        )
+                        .build()
+                        .map_err(|e| backend(e.to_string()))?,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| backend(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    Ok(())
 }
 
 fn string_attr(name: &str) -> AttributeDefinition {
