@@ -77,7 +77,7 @@ def run_once(binary, port, invoke):
         "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
         "GATEHOUSE_ISSUER": "https://auth.example.com", "GATEHOUSE_CLIENTS_TABLE": "c",
         "GATEHOUSE_TOKENS_TABLE": "t", "GATEHOUSE_GRANTS_TABLE": "g", "GATEHOUSE_SESSIONS_TABLE": "s", "GATEHOUSE_KEYS_TABLE": "k", "GATEHOUSE_SECRETS_TABLE": "sk", "GATEHOUSE_USERS_TABLE": "u",
-        "GATEHOUSE_CONSENTS_TABLE": "cs", "GATEHOUSE_LOGIN_ATTEMPTS_TABLE": "la", "GATEHOUSE_ORIGINS_TABLE": "o", "GATEHOUSE_PROVIDERS_TABLE": "p", "GATEHOUSE_LOG_LEVEL": "error",
+        "GATEHOUSE_CONSENTS_TABLE": "cs", "GATEHOUSE_LOGIN_ATTEMPTS_TABLE": "la", "GATEHOUSE_ORIGINS_TABLE": "o", "GATEHOUSE_PROVIDERS_TABLE": "p", "GATEHOUSE_UPSTREAM_STATES_TABLE": "us", "GATEHOUSE_IDENTITIES_TABLE": "id", "GATEHOUSE_LOG_LEVEL": "error",
     })
     start = time.perf_counter()
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -337,11 +337,21 @@ pub async fn disable(app: &App, username: &str) -> anyhow::Result<Vec<DeliveryFa
 }
 
 /// `user delete`: the grants are read before the user goes, then the clients
-/// of the ended sessions are told.
+/// of the ended sessions are told, and the user's linked identities removed
+/// (each on the condition that it still names the deleted user's id).
 pub async fn delete(app: &App, username: &str) -> anyhow::Result<Vec<DeliveryFailure>> {
     let before = ending(app, username).await;
+    let user_id = app.store.get_user(username).await?.map(|u| u.user_id);
+    let identities = app.store.identities_of(username).await?;
     if !app.store.delete_user(username).await? {
         anyhow::bail!("no user `{username}`");
+    }
+    if let Some(user_id) = user_id {
+        for i in identities.iter().filter(|i| i.user_id == user_id) {
+            app.store
+                .forget_identity(&i.issuer, &i.subject, &user_id)
+                .await?;
+        }
     }
     Ok(tell(app, before).await)
 }

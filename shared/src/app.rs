@@ -3,6 +3,7 @@
 
 use crate::backchannel_logout::LogoutDispatch;
 use crate::config::Config;
+use crate::federation::jwks_cache::JwksCache;
 use crate::keys::{KeySet, SigningKey};
 use crate::outbound_http::OutboundHttp;
 use crate::secret::Secret;
@@ -20,6 +21,8 @@ pub struct App {
     refresh_key: RwLock<Option<Arc<Secret>>>,
     /// The outbound HTTP client, built on first use.
     outbound: OnceLock<Result<OutboundHttp, String>>,
+    /// The upstream providers' key sets, built on first use.
+    jwks: OnceLock<Result<JwksCache, String>>,
     logout_dispatch: LogoutDispatch,
 }
 
@@ -33,6 +36,7 @@ impl App {
             session_key: RwLock::new(None),
             refresh_key: RwLock::new(None),
             outbound: OnceLock::new(),
+            jwks: OnceLock::new(),
             logout_dispatch: LogoutDispatch::default(),
         }
     }
@@ -54,6 +58,15 @@ impl App {
         self.outbound
             .get_or_init(|| OutboundHttp::new(self.config.outbound_addresses))
             .clone()
+    }
+
+    /// The per-process cache of upstream providers' key sets
+    /// ([`crate::federation::jwks_cache`]).
+    pub fn jwks_cache(&self) -> Result<&JwksCache, String> {
+        self.jwks
+            .get_or_init(|| self.outbound_http().map(JwksCache::new))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The key that signs session cookies and CSRF tokens: read (or created) once

@@ -125,7 +125,8 @@ impl Config {
     /// `GATEHOUSE_TOKENS_TABLE`, `GATEHOUSE_GRANTS_TABLE`, `GATEHOUSE_SESSIONS_TABLE`,
     /// `GATEHOUSE_KEYS_TABLE`, `GATEHOUSE_SECRETS_TABLE`, `GATEHOUSE_USERS_TABLE`,
     /// `GATEHOUSE_CONSENTS_TABLE`, `GATEHOUSE_LOGIN_ATTEMPTS_TABLE`,
-    /// `GATEHOUSE_ORIGINS_TABLE`, `GATEHOUSE_PROVIDERS_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins).
+    /// `GATEHOUSE_ORIGINS_TABLE`, `GATEHOUSE_PROVIDERS_TABLE`,
+    /// `GATEHOUSE_UPSTREAM_STATES_TABLE`, `GATEHOUSE_IDENTITIES_TABLE`; `GATEHOUSE_CORS_ORIGINS` (comma-separated origins).
     /// Outbound requests reach public addresses only. (`GATEHOUSE_LOGOUT_QUEUE_URL`
     /// is read by `gatehouse-logout-queue`.)
     pub fn from_env() -> Result<Self, String> {
@@ -168,9 +169,8 @@ impl Config {
             login_attempts: required("GATEHOUSE_LOGIN_ATTEMPTS_TABLE")?,
             origins: required("GATEHOUSE_ORIGINS_TABLE")?,
             providers: required("GATEHOUSE_PROVIDERS_TABLE")?,
-            // No function reads the federation records yet: optional until one does.
-            upstream_states: get("GATEHOUSE_UPSTREAM_STATES_TABLE").unwrap_or_default(),
-            identities: get("GATEHOUSE_IDENTITIES_TABLE").unwrap_or_default(),
+            upstream_states: required("GATEHOUSE_UPSTREAM_STATES_TABLE")?,
+            identities: required("GATEHOUSE_IDENTITIES_TABLE")?,
         };
         let flag = |k: &str| -> Result<bool, String> {
             match get(k).as_deref().map(str::trim) {
@@ -340,7 +340,7 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    const BASE: [(&str, &str); 12] = [
+    const BASE: [(&str, &str); 14] = [
         ("GATEHOUSE_ISSUER", "https://auth.example.com/"),
         ("GATEHOUSE_CLIENTS_TABLE", "c"),
         ("GATEHOUSE_TOKENS_TABLE", "t"),
@@ -353,6 +353,8 @@ mod tests {
         ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),
         ("GATEHOUSE_ORIGINS_TABLE", "o"),
         ("GATEHOUSE_PROVIDERS_TABLE", "p"),
+        ("GATEHOUSE_UPSTREAM_STATES_TABLE", "us"),
+        ("GATEHOUSE_IDENTITIES_TABLE", "id"),
     ];
 
     #[test]

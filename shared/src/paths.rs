@@ -15,10 +15,10 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// The same metadata at the OpenID Connect discovery location (RFC 8414 §5):
 /// API Gateway's JWT authorizer finds the JWKS only there.
 pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
-/// Each upstream provider's redirect URI path, `{id}` its provider id (issue 12:
-/// one redirect URI per provider, so a response is known to come from the
-/// provider it was sent to, RFC 9700 §4.4.2).
-pub const FEDERATION_CALLBACK_PATH: &str = "/federation/{id}/callback";
+/// Each upstream provider's redirect URI path, `{provider_id}` its provider id
+/// (one redirect URI per provider, so a response is known to come from the
+/// provider it was sent to, RFC 9700 §4.4.2); the route of `template.yaml`.
+pub const FEDERATION_CALLBACK_PATH: &str = "/federation/{provider_id}/callback";
 
 /// The redirect URI to register at provider `provider_id` for a deployment of
 /// `issuer`.
@@ -26,6 +26,6 @@ pub fn federation_redirect_uri(issuer: &str, provider_id: &str) -> String {
     format!(
         "{}{}",
         issuer.trim_end_matches('/'),
-        FEDERATION_CALLBACK_PATH.replace("{id}", provider_id)
+        FEDERATION_CALLBACK_PATH.replace("{provider_id}", provider_id)
     )
 }

@@ -4,5 +4,5 @@ use gatehouse_core::routes::Endpoint;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    gatehouse_core::lambda::run(&[Endpoint::Authorize]).await
+    gatehouse_core::lambda::run(&[Endpoint::Authorize, Endpoint::FederationCallback]).await
 }

@@ -288,6 +288,8 @@ mod tests {
             ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "la"),
             ("GATEHOUSE_ORIGINS_TABLE", "o"),
             ("GATEHOUSE_PROVIDERS_TABLE", "p"),
+            ("GATEHOUSE_UPSTREAM_STATES_TABLE", "us"),
+            ("GATEHOUSE_IDENTITIES_TABLE", "id"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

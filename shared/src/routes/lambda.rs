@@ -213,11 +213,13 @@ fn server_error() -> Response<Body> {
 fn misdirected(endpoint: Endpoint, issuer: &str) -> Response<Body> {
     let text = format!("this server answers only at {issuer}");
     match endpoint {
-        Endpoint::Authorize => crate::endpoints::authorize::pages::error_page(
-            StatusCode::MISDIRECTED_REQUEST,
-            "Wrong address",
-            &format!("This sign-in page is served only at {issuer}."),
-        ),
+        Endpoint::Authorize | Endpoint::FederationCallback => {
+            crate::endpoints::authorize::pages::error_page(
+                StatusCode::MISDIRECTED_REQUEST,
+                "Wrong address",
+                &format!("This sign-in page is served only at {issuer}."),
+            )
+        }
         Endpoint::Logout => crate::endpoints::authorize::pages::error_page(
             StatusCode::MISDIRECTED_REQUEST,
             "Wrong address",

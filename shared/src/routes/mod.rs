@@ -17,6 +17,9 @@ pub use crate::paths::*;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Authorize,
+    /// An upstream provider's redirect URI, `/federation/{id}/callback`: served
+    /// by the authorization endpoint's function, whose pages it continues.
+    FederationCallback,
     Token,
     Introspect,
     Revoke,
@@ -41,12 +44,16 @@ pub const ROUTES: [(&str, Endpoint); 9] = [
 
 impl Endpoint {
     pub fn for_path(path: &str) -> Option<Self> {
+        if endpoints::authorize::federation::callback_provider(path).is_some() {
+            return Some(Self::FederationCallback);
+        }
         ROUTES.iter().find(|(p, _)| *p == path).map(|(_, e)| *e)
     }
 
     pub async fn handle(self, app: &App, req: Request) -> Response<Body> {
         match self {
             Self::Authorize => endpoints::authorize::handle(app, req).await,
+            Self::FederationCallback => endpoints::authorize::federation::callback(app, req).await,
             Self::Token => endpoints::token::handle(app, req).await,
             Self::Introspect => endpoints::introspect::handle(app, req).await,
             Self::Revoke => endpoints::revoke::handle(app, req).await,

@@ -150,6 +150,29 @@ impl IdentityStore for DynamoStore {
         .await
     }
 
+    async fn forget_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: &str,
+    ) -> StoreResult<bool> {
+        let out = self
+            .client()
+            .delete_item()
+            .table_name(&self.tables().identities)
+            .set_key(Some(key("identity_key", &identity_key(issuer, subject))))
+            .condition_expression("user_id = :id")
+            .expression_attribute_values(":id", s(user_id))
+            .send()
+            .await
+            .map_err(map_err);
+        match out {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn create_user_with_identity(
         &self,
         user: &User,

@@ -352,6 +352,14 @@ pub trait IdentityStore {
     /// it again, to anyone, is `Conflict`) and on the user existing with that
     /// `user_id`.
     async fn link_identity(&self, identity: &FederatedIdentity) -> StoreResult<()>;
+    /// Removes the identity (issuer, `sub`) if it still names `user_id`: a link
+    /// its user outlived (deleted). True if it was removed.
+    async fn forget_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: &str,
+    ) -> StoreResult<bool>;
     /// Creates a user just in time together with their first identity, in one
     /// transaction: the user on the condition that the name is free, the identity
     /// on the condition that it is not linked yet. Either taken is `Conflict`,

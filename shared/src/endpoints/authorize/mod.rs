@@ -12,6 +12,7 @@
 //! fields ([`request::is_step_form`]); only a step, with its CSRF token, can
 //! sign in or approve.
 
+pub mod federation;
 pub mod login;
 pub mod pages;
 pub mod request;
@@ -33,10 +34,12 @@ use crate::error::AuthorizeErrorCode;
 use crate::grants::authorization_code::{self, CodeIssue};
 use crate::paths::AUTHORIZE_PATH;
 use crate::secret::{Secret, random_id, random_token};
-use crate::store::{ConsentStore, SessionStore, StoreError};
+use crate::store::{ConsentStore, ProviderStore, SessionStore, StoreError};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use login::Login;
-use pages::{ConsentPage, LoginPage, STYLE, error_page, get_and_post_only, html, try_again};
+use pages::{
+    ConsentPage, LoginPage, ProviderButton, STYLE, error_page, get_and_post_only, html, try_again,
+};
 use request::{AuthorizationRequest, ErrorRedirect, Refusal};
 use std::sync::Arc;
 
@@ -89,8 +92,20 @@ impl<'a> Step<'a> {
         signed_in(self.app, self.req.headers(), &self.names).await
     }
 
-    /// Starts a login session for `user` and sets its cookie.
+    /// Starts a login session for `user`, who signed in with a password now,
+    /// and sets its cookie.
     async fn start_session(&mut self, user: &User) -> Result<LoginSession, StoreError> {
+        self.start_session_as(user, now(), "pwd").await
+    }
+
+    /// Starts a login session for `user`, who authenticated at `auth_time` by
+    /// `amr` (RFC 8176 §2 values, space-separated), and sets its cookie.
+    async fn start_session_as(
+        &mut self,
+        user: &User,
+        auth_time: u64,
+        amr: &str,
+    ) -> Result<LoginSession, StoreError> {
         let t = now();
         let secret = random_token();
         let session = LoginSession {
@@ -99,8 +114,8 @@ impl<'a> Step<'a> {
             user_id: user.user_id.clone(),
             username: user.username.clone(),
             user_epoch: user.epoch,
-            auth_time: t,
-            amr: "pwd".into(),
+            auth_time,
+            amr: amr.into(),
             created_at: t,
             last_seen_at: t,
             expires_at: t + self.app.config.session_ttl,
@@ -146,33 +161,45 @@ impl<'a> Step<'a> {
         r
     }
 
-    fn login_page(
+    async fn login_page(
         &mut self,
         ar: &AuthorizationRequest,
         status: StatusCode,
         username: &str,
         error: Option<&str>,
-    ) -> Response<Body> {
-        self.login_page_for(ar, status, username, error, None)
+    ) -> Result<Response<Body>, StoreError> {
+        self.login_page_for(ar, status, username, error, None).await
     }
 
     /// The login page; `current_user` names the session's user for
     /// `prompt=select_account`. An empty `username` is pre-filled from
     /// `login_hint`.
-    fn login_page_for(
+    async fn login_page_for(
         &mut self,
         ar: &AuthorizationRequest,
         status: StatusCode,
         username: &str,
         error: Option<&str>,
         current_user: Option<&str>,
-    ) -> Response<Body> {
+    ) -> Result<Response<Body>, StoreError> {
+        // Read at every page: a provider removed is gone from the next one.
+        let providers: Vec<ProviderButton> = self
+            .app
+            .store
+            .list_providers()
+            .await?
+            .into_iter()
+            .map(|p| ProviderButton {
+                id: p.provider_id,
+                name: p.display_name,
+            })
+            .collect();
         let username = match username {
             "" => login_hint::prefill(ar.login_hint.as_deref()),
             given => given,
         };
         let csrf = self.csrf();
-        self.finish(html(
+        Ok(self.finish(html(
             status,
             &LoginPage {
                 style: STYLE,
@@ -183,8 +210,9 @@ impl<'a> Step<'a> {
                 username,
                 error,
                 current_user,
+                providers: &providers,
             },
-        ))
+        )))
     }
 
     fn consent_page(&mut self, ar: &AuthorizationRequest, user: &UserState) -> Response<Body> {
@@ -271,7 +299,7 @@ impl<'a> Step<'a> {
         )
         .await?;
         let Some(code) = issued else {
-            return Ok(self.login_page(ar, StatusCode::OK, "", None));
+            return self.login_page(ar, StatusCode::OK, "", None).await;
         };
         let mut params = vec![("code", code.expose())];
         if let Some(s) = &ar.state {
@@ -323,7 +351,8 @@ async fn authenticate(
     match (reauthentication::decide(&ar.asked(), facts, now()), session) {
         (Decision::UseSession, Some((s, user))) => step.signed_in(&ar, &s, &user, redirect).await,
         (Decision::ChooseAccount, Some((s, _))) => {
-            Ok(step.login_page_for(&ar, StatusCode::OK, "", None, Some(&s.username)))
+            step.login_page_for(&ar, StatusCode::OK, "", None, Some(&s.username))
+                .await
         }
         (Decision::LoginRequired, _) => Ok(error_redirect(
             app,
@@ -335,7 +364,10 @@ async fn authenticate(
             ),
         )),
         // `SignIn`, or (never decided) a session's answer without a session.
-        _ => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
+        _ => match &ar.identity_provider {
+            Some(id) => step.federate(&ar, id, redirect).await,
+            None => step.login_page(&ar, StatusCode::OK, "", None).await,
+        },
     }
 }
 
@@ -404,14 +436,18 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
             let username = form.get("username").unwrap_or("");
             let password = form.get("password").unwrap_or("");
             match login::sign_in(app, username, password, source_ip(req)).await? {
-                Login::Throttled => Ok(step.login_page(
-                    &ar,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    username,
-                    Some(THROTTLED_LOGIN_ERROR),
-                )),
+                Login::Throttled => {
+                    step.login_page(
+                        &ar,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        username,
+                        Some(THROTTLED_LOGIN_ERROR),
+                    )
+                    .await
+                }
                 Login::Failed => {
-                    Ok(step.login_page(&ar, StatusCode::OK, username, Some(GENERIC_LOGIN_ERROR)))
+                    step.login_page(&ar, StatusCode::OK, username, Some(GENERIC_LOGIN_ERROR))
+                        .await
                 }
                 // Core §3.1.2.1: the user the `id_token_hint` names must be the one
                 // "logged in as a result of the request", or the OP "SHOULD
@@ -449,16 +485,16 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
                 (Decision::UseSession, Some((s, user))) => {
                     step.signed_in(&ar, &s, &user, StatusCode::SEE_OTHER).await
                 }
-                _ => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
+                _ => step.login_page(&ar, StatusCode::OK, "", None).await,
             }
         }
         Some("approve") => match step.session().await? {
-            None => Ok(step.login_page(&ar, StatusCode::OK, "", None)),
+            None => step.login_page(&ar, StatusCode::OK, "", None).await,
             // `prompt=login` or `max_age` asked for a recent sign-in, and a hint
             // for one user: another session cannot approve, even with the
             // consent form's CSRF token.
             Some((s, _)) if !reauthentication::may_approve(&ar.asked(), facts(&s), now()) => {
-                Ok(step.login_page(&ar, StatusCode::OK, "", None))
+                step.login_page(&ar, StatusCode::OK, "", None).await
             }
             Some((session, user)) => {
                 let previous = app
@@ -477,6 +513,9 @@ async fn post(app: &App, req: &Request) -> Result<Response<Body>, StoreError> {
                 Ok(step.finish(r))
             }
         },
+        Some("federate") => step.federate_from_form(&ar, &form).await,
+        Some("link") => step.link(&ar, &form).await,
+        Some("new_user") => step.new_user(&ar, &form).await,
         Some("deny") => {
             tracing::info!(client_id = %ar.client.client_id, "consent denied");
             Ok(error_redirect(

@@ -55,6 +55,31 @@ pub struct LoginPage<'a> {
     /// With `prompt=select_account` and a session: its user, whom the page
     /// offers to continue as.
     pub current_user: Option<&'a str>,
+    /// The registered upstream providers, a "Continue with" button each.
+    pub providers: &'a [ProviderButton],
+}
+
+/// A "Continue with NAME" button of the login page.
+pub struct ProviderButton {
+    pub id: String,
+    pub name: String,
+}
+
+/// The linking page: a local user has the e-mail address of the upstream
+/// identity ([`crate::federation::account`]).
+#[derive(Template)]
+#[template(path = "link.html")]
+pub struct LinkPage<'a> {
+    pub style: &'static str,
+    pub action: &'a str,
+    pub provider_name: &'a str,
+    pub email: Option<&'a str>,
+    pub request: &'a str,
+    pub csrf: &'a str,
+    /// The sealed identity ([`crate::federation::pending_link`]).
+    pub pending: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -160,12 +185,18 @@ mod tests {
             username: "' onfocus='x",
             error: Some("<b>no</b>"),
             current_user: Some("<i>eve</i>"),
+            providers: &[ProviderButton {
+                id: "idp".into(),
+                name: "<u>IdP</u>".into(),
+            }],
         };
         let out = page.render().unwrap();
         assert!(!out.contains("<script>"), "{out}");
         assert!(!out.contains("<img"), "{out}");
         assert!(!out.contains("<b>"), "{out}");
         assert!(!out.contains("<i>"), "{out}");
+        assert!(!out.contains("<u>"), "{out}");
+        assert!(out.contains("Continue with"), "{out}");
         assert!(!out.contains("' onfocus"), "{out}");
         assert!(
             out.contains("&#60;script&#62;alert(1)") || out.contains("&lt;script&gt;alert(1)"),

@@ -49,6 +49,11 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// `display` (Core §3.1.2.1); every value gets the same pages.
     pub display: Display,
+    /// `identity_provider`: the id of a registered upstream provider to sign in
+    /// with at once, instead of showing the login page (the name Amazon Cognito
+    /// gives this parameter). A well-formed id; whether it is registered is known
+    /// only when the login page would be shown.
+    pub identity_provider: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -282,6 +287,13 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
     // not know are ignored (RFC 6749 §3.1: it "MUST ignore unrecognized request
     // parameters").
     let login_hint = get("login_hint").map(str::to_owned);
+    let identity_provider = get("identity_provider")
+        .map(|id| {
+            crate::domain::provider::validate_id(id)
+                .map(|()| id.to_owned())
+                .map_err(|_| refuse(E::InvalidRequest, "identity_provider is not a provider id"))
+        })
+        .transpose()?;
     // The key set is read only when a hint is present.
     let hint = match get("id_token_hint") {
         None => None,
@@ -327,6 +339,7 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
         hint,
         login_hint,
         display,
+        identity_provider,
     })
 }
 
@@ -337,7 +350,7 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
 /// of the HTTP GET and POST methods"), whose parameters are those of the GET.
 /// (`request` alone does not make a step: it is also the request-object
 /// parameter of §6.1, answered `request_not_supported`.)
-pub const STEP_FIELDS: [&str; 4] = ["action", "csrf_token", "username", "password"];
+pub const STEP_FIELDS: [&str; 5] = ["action", "csrf_token", "username", "password", "pending"];
 
 /// Whether a POSTed form body is a step of the login or consent forms.
 pub fn is_step_form(body: &[u8]) -> bool {

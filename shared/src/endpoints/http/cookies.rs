@@ -40,6 +40,9 @@ pub fn csrf_matches(key: &Secret, nonce: &str, presented: &str) -> bool {
 pub struct CookieNames {
     pub session: &'static str,
     pub csrf: &'static str,
+    /// Binds an upstream sign-in to the browser that started it (RFC 6749
+    /// §10.12): the hash of its value is in the upstream state record.
+    pub federation: &'static str,
     pub secure: bool,
 }
 
@@ -49,12 +52,14 @@ impl CookieNames {
             Self {
                 session: "__Host-gatehouse_session",
                 csrf: "__Host-gatehouse_csrf",
+                federation: "__Host-gatehouse_federation",
                 secure,
             }
         } else {
             Self {
                 session: "gatehouse_session",
                 csrf: "gatehouse_csrf",
+                federation: "gatehouse_federation",
                 secure,
             }
         }
