@@ -368,3 +368,56 @@ impl GatehouseUpstream {
         }
     }
 }
+
+impl TestServer {
+    /// Registers upstream provider `provider_id` (display name
+    /// "`{provider_id}` accounts") by discovery of `issuer`, as `gatehouse
+    /// provider add` does.
+    pub async fn add_upstream(
+        &self,
+        provider_id: &str,
+        issuer: &str,
+        client_id: &str,
+        secret: &str,
+        trust_email: bool,
+    ) {
+        let http =
+            gatehouse_core::outbound_http::OutboundHttp::new(self.app.config.outbound_addresses)
+                .expect("an outbound client");
+        gatehouse_core::provider_discovery::add_provider(
+            &self.app.store,
+            &http,
+            gatehouse_core::provider_discovery::NewProvider {
+                provider_id: provider_id.into(),
+                issuer: issuer.into(),
+                client_id: client_id.into(),
+                client_secret: gatehouse_core::secret::Secret::new(secret),
+                scope: None,
+                display_name: Some(format!("{provider_id} accounts")),
+                trust_email,
+                hosted_domain: None,
+            },
+            gatehouse_core::app::now(),
+        )
+        .await
+        .expect("the provider is added");
+    }
+
+    /// A scripted provider (`scripted_provider.rs`), registered as `provider_id`.
+    pub async fn scripted_upstream(
+        &self,
+        provider_id: &str,
+        trust_email: bool,
+    ) -> crate::scripted_provider::ScriptedProvider {
+        let p = crate::scripted_provider::ScriptedProvider::start().await;
+        self.add_upstream(
+            provider_id,
+            &p.issuer,
+            &p.client_id,
+            &p.client_secret,
+            trust_email,
+        )
+        .await;
+        p
+    }
+}

@@ -482,6 +482,8 @@ fn route_scope_errors_are_clear_and_stop_the_cold_start() {
         ("GATEHOUSE_LOGIN_ATTEMPTS_TABLE", "login-attempts"),
         ("GATEHOUSE_ORIGINS_TABLE", "origins"),
         ("GATEHOUSE_PROVIDERS_TABLE", "providers"),
+        ("GATEHOUSE_UPSTREAM_STATES_TABLE", "upstream-states"),
+        ("GATEHOUSE_IDENTITIES_TABLE", "identities"),
     ];
     let settings = |routes: &str| {
         let routes = routes.to_owned();

@@ -429,3 +429,79 @@ async fn the_pages_fit_a_phone_screen() {
     );
     browser.quit().await.unwrap();
 }
+
+/// Sign-in through an upstream OpenID Provider (`oidc-provider` from npm, on
+/// its own loopback port and with its own pages), in Chromium: the login page's
+/// "Continue with" button, the provider's sign-in and consent, Gatehouse's
+/// consent page, then the client's callback; the user is made just in time and
+/// the token's `sub` is Gatehouse's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_signs_in_through_an_upstream_provider_in_a_real_browser() {
+    use gatehouse_core::paths::federation_redirect_uri;
+    use gatehouse_core::store::UserStore;
+    use gatehouse_tests::upstream::NodeOidcProvider;
+    let setup = Setup::new().await;
+    let redirect = federation_redirect_uri(&setup.server.base, "node");
+    let (config, upstream_client) = NodeOidcProvider::config(&redirect);
+    let node = NodeOidcProvider::start(config).await;
+    setup
+        .server
+        .add_upstream(
+            "node",
+            &node.issuer,
+            &upstream_client.id,
+            &upstream_client.secret,
+            false,
+        )
+        .await;
+    let browser = Browser::for_test().await;
+
+    browser.goto(&setup.authorize_url).await.unwrap();
+    assert_eq!(browser.title().await.unwrap(), "Sign in");
+    let button = browser.find("button[value=federate]").await.unwrap();
+    assert_eq!(
+        browser.text(&button).await.unwrap(),
+        "Continue with node accounts"
+    );
+    browser.click(&button).await.unwrap();
+    // The provider's own pages: sign in as alice, then grant.
+    browser
+        .wait_for_title(|t| t == "login", WAIT)
+        .await
+        .unwrap();
+    browser.fill("input[name=login]", "alice").await.unwrap();
+    browser.click_css("button[value=approve]").await.unwrap();
+    browser
+        .wait_for_title(|t| t == "consent", WAIT)
+        .await
+        .unwrap();
+    browser.click_css("button[value=approve]").await.unwrap();
+    // Back at Gatehouse: its consent page, for the new user.
+    browser
+        .wait_for_title(|t| t.starts_with("Authorize"), WAIT)
+        .await
+        .unwrap();
+    assert!(page_text(&browser).await.contains("node.alice"));
+    browser.click_css("button[value=approve]").await.unwrap();
+    let url = browser
+        .wait_for_url(|u| setup.at_callback(u), WAIT)
+        .await
+        .unwrap();
+    let url = url::Url::parse(&url).unwrap();
+    assert_eq!(param(&url, "state").as_deref(), Some("st-123"));
+    let code = param(&url, "code").expect("a code");
+    let (access, _) = setup.exchange(&code, &setup.verifier).await;
+    let claims = verify(&setup.server, &access, jsonwebtoken::Algorithm::RS256).await;
+    let user = setup
+        .server
+        .app
+        .store
+        .get_user("node.alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claims["sub"], user.user_id.as_str());
+    assert_ne!(user.user_id, setup.alice.user_id);
+    assert!(severe(&browser.browser_log().await.unwrap()).is_empty());
+    browser.quit().await.unwrap();
+}

@@ -72,7 +72,7 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
     measure(
         "GET /authorize, no session (login page)",
         calls.take(),
-        &[("GetItem", 1)],
+        &[("GetItem", 1), ("Scan", 1)],
     );
 
     let failed = ua.login(&server, &login, "alice", "wrong password").await;
@@ -80,7 +80,7 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
     measure(
         "POST /authorize, failed login",
         calls.take(),
-        &[("GetItem", 2), ("TransactWriteItems", 1)],
+        &[("GetItem", 2), ("Scan", 1), ("TransactWriteItems", 1)],
     );
 
     let consent = ua.login(&server, &failed, "alice", PASSWORD).await;
@@ -551,4 +551,84 @@ async fn a_userinfo_request_makes_three_reads() {
     assert_eq!(resp.status(), 200);
     assert_eq!(server.dynamodb_calls.take(), want, "POST /userinfo");
     assert!(total(&want) <= 3);
+}
+
+/// A sign-in through an upstream provider (a scripted one, which issues an ID
+/// token and no UserInfo endpoint is read): what the start, a first sign-in
+/// (a user made just in time) and a returning user's sign-in cost. The
+/// provider's JWKS is cached after the first; its own requests are not
+/// DynamoDB's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_federated_sign_in_makes_a_known_number_of_dynamodb_requests() {
+    let server = TestServer::start().await;
+    let client = server
+        .code_client_with(ClientType::Confidential, "openid email", |r| {
+            r.skip_consent = true
+        })
+        .await;
+    server.scripted_upstream("idp", false).await;
+    let calls = &server.dynamodb_calls;
+    // Warm: the session key.
+    server.app.session_key().await.unwrap();
+    let mut table: Vec<(&str, BTreeMap<String, u64>)> = Vec::new();
+    for (start, callback) in [
+        (
+            "GET /authorize identity_provider (to the provider)",
+            "GET /federation/idp/callback, first sign-in (user created, code issued)",
+        ),
+        (
+            "GET /authorize identity_provider, a returning user",
+            "GET /federation/idp/callback, returning user (code issued)",
+        ),
+    ] {
+        let (_, challenge) = pkce();
+        let query =
+            server.authorize_query(&client, CONFIDENTIAL_REDIRECT, "openid email", &challenge);
+        let mut ua = UserAgent::new();
+        calls.take();
+        let to_provider = ua
+            .get(&server.url(&format!("/authorize?{query}&identity_provider=idp")))
+            .await;
+        assert_eq!(to_provider.status, 302, "{}", to_provider.body);
+        table.push((start, calls.take()));
+        let at_provider = ua.get(to_provider.location().unwrap().as_str()).await;
+        calls.take();
+        let done = ua.get(at_provider.location().unwrap().as_str()).await;
+        assert!(
+            param(&done.location().unwrap(), "code").is_some(),
+            "{}",
+            done.body
+        );
+        table.push((callback, calls.take()));
+    }
+    println!("{:<72} {:>5}  requests", "federated sign-in", "total");
+    for (name, c) in &table {
+        let detail: Vec<String> = c.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("{name:<72} {:>5}  {}", total(c), detail.join(", "));
+    }
+    // The start: the client, the provider; the state record. The callback:
+    // the provider, the state taken, the client, the provider's secret, the
+    // identity; a first sign-in looks for local users with the e-mail address
+    // (the index), then makes the user and the identity in one transaction; a
+    // returning user is read. Then the session, and the grant.
+    let want: [&[(&str, u64)]; 4] = [
+        &[("GetItem", 2), ("PutItem", 1)],
+        &[
+            ("DeleteItem", 1),
+            ("GetItem", 4),
+            ("PutItem", 1),
+            ("Query", 1),
+            ("TransactWriteItems", 2),
+        ],
+        &[("GetItem", 2), ("PutItem", 1)],
+        &[
+            ("DeleteItem", 1),
+            ("GetItem", 5),
+            ("PutItem", 1),
+            ("TransactWriteItems", 1),
+        ],
+    ];
+    for ((name, got), want) in table.iter().zip(want) {
+        assert_eq!(got, &counts(want), "{name}");
+    }
 }

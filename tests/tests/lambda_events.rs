@@ -383,6 +383,20 @@ async fn an_authorize_event_gets_an_error_page_without_redirect() {
     assert!(!headers.contains_key("location"));
 }
 
+#[tokio::test]
+async fn a_federation_callback_event_with_an_unknown_provider_gets_a_404_page() {
+    let server = server().await;
+    let (status, headers, body) = invoke(
+        &server,
+        Endpoint::FederationCallback,
+        "federation-callback-unknown-state.json",
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(!headers.contains_key("location"));
+    assert!(body.as_str().unwrap().contains("not configured"), "{body}");
+}
+
 /// A server that knows the fixtures' session key, web client and user.
 async fn login_server() -> TestServer {
     use aws_sdk_dynamodb::types::AttributeValue;

@@ -8,7 +8,7 @@
 //!   run against the real engine: nothing missing, nothing more.
 
 use gatehouse_core::App;
-use gatehouse_core::routes::ROUTES;
+use gatehouse_core::routes::{Endpoint, FEDERATION_CALLBACK_PATH, ROUTES};
 use gatehouse_core::store::{TableNames, UserStore};
 use gatehouse_tests::flow::{CONFIDENTIAL_REDIRECT, PASSWORD, UserAgent, param, pkce, tokens};
 use gatehouse_tests::{Access, TestServer, http};
@@ -114,9 +114,18 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
         }
     }
     let paths: BTreeSet<&str> = in_template.keys().map(|(_, p)| p.as_str()).collect();
-    let served: BTreeSet<&str> = ROUTES.iter().map(|(p, _)| *p).collect();
+    // The routes of fixed paths, and each provider's redirect URI.
+    let routes = ROUTES
+        .iter()
+        .copied()
+        .chain([(FEDERATION_CALLBACK_PATH, Endpoint::FederationCallback)]);
+    let served: BTreeSet<&str> = routes.clone().map(|(p, _)| p).collect();
     assert_eq!(paths, served);
-    for (path, endpoint) in ROUTES {
+    assert_eq!(
+        Endpoint::for_path("/federation/google/callback"),
+        Some(Endpoint::FederationCallback)
+    );
+    for (path, endpoint) in routes {
         for ((_, p), binary) in &in_template {
             if p == path {
                 assert!(
@@ -144,6 +153,7 @@ fn every_template_route_is_served_locally_by_the_same_endpoint_and_the_other_way
         BTreeSet::from(["GET", "OPTIONS", "POST"])
     );
     assert_eq!(methods("/logout"), BTreeSet::from(["GET", "POST"]));
+    assert_eq!(methods(FEDERATION_CALLBACK_PATH), BTreeSet::from(["GET"]));
     for path in [
         "/.well-known/oauth-authorization-server",
         "/.well-known/jwks.json",
@@ -366,6 +376,20 @@ async fn observed() -> Seen {
         .await;
     let rs = server.resource_server().await;
     let cc = server.cc_client("read").await;
+    // Two upstream providers, and a local user with their e-mail address.
+    let _one = server.scripted_upstream("one", false).await;
+    let _two = server.scripted_upstream("two", false).await;
+    gatehouse_core::registration::create_user_with_profile(
+        &server.app.store,
+        "carol",
+        PASSWORD,
+        &gatehouse_core::domain::user::ProfileChange {
+            email: Some("alice@upstream.example".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     server.dynamodb_calls.take_accesses();
 
     // authorize: a failed login, a login, consent; then a second grant on the
@@ -400,6 +424,46 @@ async fn observed() -> Seen {
         param(&page.location().unwrap(), "error").as_deref(),
         Some("invalid_request")
     );
+    // Sign-in through upstream providers: the linking page, then a user made
+    // just in time (provider one) and a link by carol's password (provider two).
+    for (provider, action) in [("one", "new_user"), ("two", "link")] {
+        let (_, challenge) = pkce();
+        let query = authorize.authorize_query(&web, CONFIDENTIAL_REDIRECT, "read", &challenge);
+        let mut ua = UserAgent::new();
+        let mut page = ua
+            .get(&authorize.url(&format!("/authorize?{query}&identity_provider={provider}")))
+            .await;
+        while page.status == 302
+            && !page
+                .location()
+                .unwrap()
+                .as_str()
+                .starts_with(CONFIDENTIAL_REDIRECT)
+        {
+            page = ua.get(page.location().unwrap().as_str()).await;
+        }
+        let request = page.field("request").expect("the linking page");
+        let csrf = page.field("csrf_token").unwrap();
+        let pending = page.field("pending").unwrap();
+        let page = ua
+            .post(
+                &authorize.url("/authorize"),
+                &[
+                    ("request", request.as_str()),
+                    ("csrf_token", &csrf),
+                    ("pending", &pending),
+                    ("action", action),
+                    ("username", "carol"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        let page = ua.consent(&authorize, &page, "approve").await;
+        assert!(
+            param(&page.location().unwrap(), "code").is_some(),
+            "{provider}"
+        );
+    }
     seen.record(&server, "authorize");
 
     // token: code exchange, refresh, a replayed code (revokes its grant), client
@@ -639,7 +703,7 @@ async fn observed() -> Seen {
 /// functions that check refresh tokens read the refresh key. No other
 /// function (discovery, the Lambda authorizer) reaches the table at all.
 const SECRETS_OF: [(&str, &[&str]); 6] = [
-    ("authorize", &["session-key"]),
+    ("authorize", &["provider/*", "session-key"]),
     ("backchannel_logout", &["signing/*"]),
     ("introspect", &["refresh-key"]),
     ("logout", &["session-key"]),
@@ -964,6 +1028,16 @@ fn the_sam_local_env_files_set_only_declared_variables() {
     }
 }
 
+/// Whether `path` is a path of the HTTP API route `route`, whose `{name}`
+/// segments match any one segment.
+fn route_matches(route: &str, path: &str) -> bool {
+    let (r, p): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
+    r.len() == p.len()
+        && r.iter()
+            .zip(&p)
+            .all(|(r, p)| (r.starts_with('{') && r.ends_with('}') && !p.is_empty()) || r == p)
+}
+
 /// The `sam local invoke` fixtures: each names a route of the template (so it
 /// reaches a function), and every routed function has at least one.
 #[test]
@@ -980,7 +1054,11 @@ fn every_routed_function_has_event_fixtures_for_its_routes() {
             .as_str()
             .and_then(|r| r.split_once(' '))
             .unwrap_or_else(|| panic!("{path:?} has no routeKey"));
-        assert_eq!(event["rawPath"], route, "{path:?}");
+        let raw_path = event["rawPath"].as_str().unwrap_or_default();
+        assert!(
+            route_matches(route, raw_path),
+            "{path:?}: {raw_path} is not {route}"
+        );
         let function = functions(&t).into_iter().find(|(_, f)| {
             routes_of(f)
                 .iter()
