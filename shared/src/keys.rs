@@ -10,6 +10,8 @@
 //! which every verifier and the JWKS read; the private halves in the secrets table,
 //! which only the function that signs may read (see template.yaml).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use std::fmt;
@@ -215,25 +217,116 @@ fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     (input.len() >= len).then(|| (tag, &input[..len], &input[len..]))
 }
 
-/// The key that signs new tokens.
+/// The JWS `typ` of each kind of token this server signs (explicit typing,
+/// RFC 8725 §3.11): RFC 9068 §2.1 access tokens, OpenID Connect Core §2 ID
+/// tokens, Back-Channel Logout 1.0 §2.4 logout tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtType {
+    Access,
+    Id,
+    Logout,
+}
+
+impl JwtType {
+    const ALL: [Self; 3] = [Self::Access, Self::Id, Self::Logout];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "at+jwt",
+            Self::Id => "JWT",
+            Self::Logout => "logout+jwt",
+        }
+    }
+}
+
+/// The private key, parsed (and checked) once: parsing an RSA key validates it,
+/// which costs more than a signature.
+enum Signer {
+    Rsa(aws_lc_rs::signature::RsaKeyPair),
+    Es256(aws_lc_rs::signature::EcdsaKeyPair),
+    /// The stored private half does not parse; signing fails with this.
+    Unusable(String),
+}
+
+/// The key that signs new tokens, prepared once per key: the parsed private key
+/// and, for each [`JwtType`], the encoded JWS header (`alg`, `kid`, `typ`), so a
+/// token costs one serialisation of its claims and one signature.
 pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlgorithm,
     key: EncodingKey,
+    signer: Signer,
+    /// The base64url JWS headers, in [`JwtType::ALL`]'s order.
+    headers: [String; 3],
 }
 
 impl SigningKey {
     /// The signing key of `kid` from its private half.
     pub fn new(kid: &str, alg: SigningAlgorithm, der: &PrivateKeyDer) -> Self {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RsaKeyPair};
+        let signer = match alg {
+            SigningAlgorithm::Rs256 => RsaKeyPair::from_der(&der.0).map(Signer::Rsa),
+            // JWS ES256 signatures are R || S, 64 bytes (RFC 7518 §3.4).
+            SigningAlgorithm::Es256 => {
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der.0)
+                    .map(Signer::Es256)
+            }
+        }
+        .unwrap_or_else(|e| {
+            Signer::Unusable(format!("the private key of {kid} does not parse: {e}"))
+        });
+        let headers = JwtType::ALL.map(|typ| {
+            let header = serde_json::json!({"alg": alg.as_str(), "kid": kid, "typ": typ.as_str()});
+            URL_SAFE_NO_PAD.encode(header.to_string())
+        });
         Self {
             kid: kid.to_owned(),
             alg,
             key: encoding_key(alg, der),
+            signer,
+            headers,
         }
     }
 
+    /// The key as `jsonwebtoken` takes it, for tests and benchmarks that sign
+    /// headers of their own.
     pub fn encoding_key(&self) -> &EncodingKey {
         &self.key
+    }
+
+    /// A compact JWS (RFC 7515 §7.1) of `claims` with the prepared header of
+    /// `typ`: RS256 (RSASSA-PKCS1-v1_5 with SHA-256) or ES256 (RFC 7518 §3.3,
+    /// §3.4).
+    pub fn sign<T: serde::Serialize>(&self, typ: JwtType, claims: &T) -> Result<String, String> {
+        let header = &self.headers[typ as usize];
+        let payload = serde_json::to_vec(claims).map_err(|e| format!("serialising claims: {e}"))?;
+        let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 350);
+        token.push_str(header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let signature = match &self.signer {
+            Signer::Rsa(k) => {
+                let mut s = vec![0; k.public_modulus_len()];
+                k.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    token.as_bytes(),
+                    &mut s,
+                )
+                .map_err(|_| "RSA signing failed".to_owned())?;
+                s
+            }
+            Signer::Es256(k) => k
+                .sign(&rng, token.as_bytes())
+                .map_err(|_| "ECDSA signing failed".to_owned())?
+                .as_ref()
+                .to_vec(),
+            Signer::Unusable(why) => return Err(why.clone()),
+        };
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(token)
     }
 }
 
@@ -394,18 +487,38 @@ mod tests {
         let signing = SigningKey::new(&kid, alg, &pair.private);
         let mut header = Header::new(alg.jwt_algorithm());
         header.kid = Some(signing.kid.clone());
-        let token = encode(
-            &header,
-            &serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}),
-            signing.encoding_key(),
-        )
-        .unwrap();
+        let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000u64});
+        let token = encode(&header, &claims, signing.encoding_key()).unwrap();
         let jwk = set.jwks.find(&key.kid).unwrap();
         let dk = DecodingKey::from_jwk(jwk).unwrap();
         let data = decode::<serde_json::Value>(&token, &dk, &Validation::new(alg.jwt_algorithm()))
             .unwrap();
         assert_eq!(data.claims["sub"], "x");
         assert_eq!(data.header.kid.as_deref(), Some(key.kid.as_str()));
+        // The prepared signer: the same key, each `typ`, verified by another library.
+        for typ in JwtType::ALL {
+            let token = signing.sign(typ, &claims).unwrap();
+            let data =
+                decode::<serde_json::Value>(&token, &dk, &Validation::new(alg.jwt_algorithm()))
+                    .unwrap();
+            assert_eq!(data.claims, claims);
+            assert_eq!(data.header.kid.as_deref(), Some(key.kid.as_str()));
+            assert_eq!(data.header.typ.as_deref(), Some(typ.as_str()));
+            assert_eq!(data.header.alg, alg.jwt_algorithm());
+        }
+    }
+
+    #[test]
+    fn a_private_key_that_does_not_parse_signs_nothing() {
+        let signing = SigningKey::new(
+            "k",
+            SigningAlgorithm::Rs256,
+            &PrivateKeyDer(b"not a key".to_vec()),
+        );
+        let e = signing
+            .sign(JwtType::Access, &serde_json::json!({}))
+            .unwrap_err();
+        assert!(e.contains("does not parse"), "{e}");
     }
 
     #[test]

@@ -5,9 +5,9 @@
 use crate::app::{App, now};
 use crate::domain::scope::Scope;
 use crate::error::TokenError;
-use crate::keys::KeySet;
+use crate::keys::{JwtType, KeySet};
 use crate::secret::random_id;
-use jsonwebtoken::{Header, decode, encode};
+use jsonwebtoken::decode;
 use serde::{Deserialize, Serialize};
 
 /// The claims of RFC 9068 §2.2, and the grant the token belongs to.
@@ -64,11 +64,9 @@ pub async fn sign(app: &App, r: AccessTokenRequest<'_>) -> Result<IssuedAccessTo
         scope: r.scope.to_string(),
         grant_id: r.grant_id.map(str::to_owned),
     };
-    let mut header = Header::new(signing.alg.jwt_algorithm());
-    header.typ = Some("at+jwt".into());
-    header.kid = Some(signing.kid.clone());
-    let token =
-        encode(&header, &claims, signing.encoding_key()).map_err(TokenError::server_error)?;
+    let token = signing
+        .sign(JwtType::Access, &claims)
+        .map_err(TokenError::server_error)?;
     Ok(IssuedAccessToken {
         token,
         expires_in,
@@ -104,6 +102,7 @@ pub fn verify(
 mod tests {
     use super::*;
     use crate::keys::{KeyPair, KeyStatus, SigningAlgorithm, SigningKey};
+    use jsonwebtoken::{Header, encode};
 
     fn keys(alg: SigningAlgorithm) -> (KeySet, SigningKey) {
         let pair = KeyPair::generate(alg, KeyStatus::Active, 1).unwrap();

@@ -17,10 +17,9 @@
 use crate::app::{App, now};
 use crate::domain::grant::Grant;
 use crate::error::TokenError;
-use crate::keys::{SigningAlgorithm, SigningKey};
+use crate::keys::{JwtType, SigningAlgorithm, SigningKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Header, encode};
 use ring::digest;
 use serde::{Deserialize, Serialize};
 
@@ -93,10 +92,8 @@ pub fn claims(
 
 /// Signs `claims` with `key` (header `alg`, `kid`, `typ: JWT`).
 pub fn sign_claims(key: &SigningKey, claims: &IdTokenClaims) -> Result<String, TokenError> {
-    let mut header = Header::new(key.alg.jwt_algorithm());
-    header.typ = Some("JWT".into());
-    header.kid = Some(key.kid.clone());
-    encode(&header, claims, key.encoding_key()).map_err(TokenError::server_error)
+    key.sign(JwtType::Id, claims)
+        .map_err(TokenError::server_error)
 }
 
 /// The ID token of `grant`, issued with `access_token` (which expires in

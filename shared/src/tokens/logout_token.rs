@@ -11,9 +11,8 @@
 //! Never a `nonce` (§2.4: its absence is what tells it from an ID token).
 
 use crate::app::{App, now};
-use crate::keys::SigningKey;
+use crate::keys::{JwtType, SigningKey};
 use crate::secret::random_id;
-use jsonwebtoken::{Header, encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -55,10 +54,8 @@ pub fn claims(issuer: &str, client_id: &str, sub: &str, sid: &str, iat: u64) -> 
 
 /// Signs `claims` with `key` (header `alg`, `kid`, `typ: logout+jwt`).
 pub fn sign_claims(key: &SigningKey, claims: &LogoutTokenClaims) -> Result<String, String> {
-    let mut header = Header::new(key.alg.jwt_algorithm());
-    header.typ = Some(LOGOUT_TOKEN_TYP.into());
-    header.kid = Some(key.kid.clone());
-    encode(&header, claims, key.encoding_key()).map_err(|e| format!("signing a logout token: {e}"))
+    key.sign(JwtType::Logout, claims)
+        .map_err(|e| format!("signing a logout token: {e}"))
 }
 
 /// A fresh logout token for `client_id` about session `sid` of user `sub`,
