@@ -39,20 +39,55 @@ pub struct Engine {
     pub credentials: EndpointCredentials,
 }
 
+/// When a commit of the local data is on disk: SQLite's `synchronous` setting,
+/// with the write-ahead log (WAL) that dynoxide always opens the database in.
+///
+/// SQLite's documentation (<https://sqlite.org/pragma.html#pragma_synchronous>,
+/// and "Performance Considerations" in <https://sqlite.org/wal.html>): in WAL
+/// mode a commit writes its pages to the `-wal` file before it returns. With
+/// `FULL` it also syncs that file to the disk (an fsync per commit); with
+/// `NORMAL` it syncs only at checkpoints, so the commits since the last
+/// checkpoint may roll back after a power loss or an operating-system crash,
+/// though the database stays consistent. Either way a commit survives the end
+/// of the process, even by `kill -9`: its write is in the operating system
+/// before the operation is answered. `infra/tests/durability.rs` proves that.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// `synchronous=NORMAL`: durable against a killed process; on power loss or
+    /// an OS crash the last commits before it may be lost.
+    #[default]
+    Normal,
+    /// `synchronous=FULL` (SQLite's default): every commit synced to the disk
+    /// before it is answered.
+    Full,
+}
+
 impl Engine {
     /// Serves the SQLite database at `path` (created if absent) on `addr`, for
-    /// requests signed by `credentials`.
+    /// requests signed by `credentials`, with commits as durable as `durability`.
     pub async fn persistent(
         path: &Path,
         addr: SocketAddr,
         credentials: EndpointCredentials,
+        durability: Durability,
     ) -> anyhow::Result<Self> {
         let path = path
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("the data path is not UTF-8"))?
             .to_owned();
         let db = tokio::task::spawn_blocking(move || {
-            dynoxide::Database::new(&path).map_err(|e| anyhow::anyhow!("opening {path}: {e}"))
+            let db = dynoxide::Database::new(&path)
+                .map_err(|e| anyhow::anyhow!("opening {path}: {e}"))?;
+            // dynoxide opens the database in WAL mode at SQLite's default,
+            // `synchronous=FULL`. `disable_bulk_loading` sets
+            // `synchronous=NORMAL` and otherwise SQLite's own defaults (the
+            // libsqlite3-sys build changes none of them): `cache_size=-2000`
+            // (2 MiB), `temp_store=DEFAULT`, `mmap_size=0`.
+            if durability == Durability::Normal {
+                db.disable_bulk_loading()
+                    .map_err(|e| anyhow::anyhow!("opening {path}: {e}"))?;
+            }
+            anyhow::Ok(db)
         })
         .await??;
         Self::serve(db, addr, credentials).await

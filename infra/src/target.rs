@@ -2,7 +2,7 @@
 //! running `gatehouse serve`'s engine when there is one, so that it sees changes at
 //! once), any DynamoDB-compatible endpoint, or real AWS.
 
-use crate::engine::Engine;
+use crate::engine::{Durability, Engine};
 use crate::private_data;
 use crate::stack::StackOutputs;
 use gatehouse_core::dynamodb::{EndpointCredentials, endpoint_client};
@@ -32,6 +32,19 @@ pub struct TargetArgs {
         help_heading = TARGET
     )]
     pub data_dir: PathBuf,
+    /// When a write to the local data is durable, when this process opens it
+    /// (`serve`, or a command while no `serve` runs on it): `normal` survives a
+    /// killed process, but the last writes may be lost on power loss or an OS
+    /// crash; `full` syncs every write to the disk first (slower).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = Durability::Normal,
+        env = "GATEHOUSE_DURABILITY",
+        help_heading = TARGET
+    )]
+    pub durability: Durability,
     /// Use this DynamoDB-compatible endpoint instead of the local data. Requests
     /// are signed with GATEHOUSE_DYNAMODB_ACCESS_KEY_ID and
     /// GATEHOUSE_DYNAMODB_SECRET_ACCESS_KEY when both are set (another data
@@ -282,7 +295,7 @@ impl TargetArgs {
         let credentials = private_data::engine_credentials(dir)?;
         let database = dir.join(DATABASE_FILE);
         private_data::create_private(&database)?;
-        let engine = Engine::persistent(&database, addr, credentials).await?;
+        let engine = Engine::persistent(&database, addr, credentials, self.durability).await?;
         // SQLite's side files take the database's mode; check that they did.
         private_data::report(dir, &private_data::tighten_files(dir)?);
         Ok(Target {

@@ -33,7 +33,8 @@ pub fn on_local_data(dir: &Path) -> Command {
     c.arg("--data-dir")
         .arg(dir)
         .env_remove("GATEHOUSE_DYNAMODB_ENDPOINT")
-        .env_remove("GATEHOUSE_ISSUER");
+        .env_remove("GATEHOUSE_ISSUER")
+        .env_remove("GATEHOUSE_DURABILITY");
     c
 }
 
@@ -55,27 +56,43 @@ impl Serve {
         Self::spawn(sh, dir)
     }
 
-    fn spawn(mut command: Command, dir: &Path) -> Self {
+    fn spawn(command: Command, dir: &Path) -> Self {
+        Self::try_spawn(command, dir, &[]).expect("the ready line names the URL")
+    }
+
+    /// `gatehouse serve` with `args` added, once it has printed its ready line;
+    /// `None` if it ended without one.
+    pub fn try_start_with(dir: &Path, args: &[&str]) -> Option<Self> {
+        Self::try_spawn(Command::new(BIN), dir, args)
+    }
+
+    fn try_spawn(mut command: Command, dir: &Path, args: &[&str]) -> Option<Self> {
         let mut child = command
             .arg("--data-dir")
             .arg(dir)
             .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
             .env_remove("GATEHOUSE_DYNAMODB_ENDPOINT")
             .env_remove("GATEHOUSE_ISSUER")
+            .env_remove("GATEHOUSE_DURABILITY")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("serve starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
-            .expect("the ready line names the URL")
-            .to_owned();
-        Self { child, url }
+            .map(str::to_owned);
+        match url {
+            Some(url) => Some(Self { child, url }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                None
+            }
+        }
     }
 }
 
