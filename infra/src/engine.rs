@@ -160,7 +160,7 @@ pub(crate) enum Arrival {
 /// answered by [`Door::answer`], as an in-process request is.
 async fn handle(State(door): State<Arc<Door>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    // Nothing but a POST to `/` is read further, as before any body is taken.
+    // Only a POST to `/` has its body read.
     if !is_operation(&parts.method, parts.uri.path()) {
         return not_found().map(Body::from);
     }
