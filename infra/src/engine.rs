@@ -8,14 +8,19 @@
 //! `X-Amz-Target` on `dynoxide::Database`, answering as dynoxide's server does
 //! (the same checks of the content type, body and target, the same error bodies).
 //! No other port reaches the database.
+//!
+//! The server's own store reaches the same front door without the port, through
+//! [`Engine::in_process_client`] (`engine_connector`): the same SDK client, the
+//! same operation code and the same answers, with no socket and no HTTP parsing.
 
 use crate::engine_auth::{self, Received};
-use axum::body::Body;
+use crate::engine_connector::InProcess;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{self, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use dynoxide::DynoxideError;
-use gatehouse_core::dynamodb::{EndpointCredentials, endpoint_client};
+use gatehouse_core::dynamodb::{EndpointCredentials, endpoint_client, endpoint_config};
 use gatehouse_core::secret::{Secret, random_bytes, random_token};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,7 +33,7 @@ use std::time::SystemTime;
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 const AMZ_JSON: &str = "application/x-amz-json-1.0";
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
-/// What DynamoDB answers to anything but a POST to `/`.
+/// The body of DynamoDB's answer to anything but a POST to `/`.
 const NOT_FOUND_BODY: &str = "<UnknownOperationException/>\n";
 
 /// A running embedded engine; it stops when the process ends.
@@ -37,6 +42,7 @@ pub struct Engine {
     pub url: String,
     /// The only credentials its port accepts.
     pub credentials: EndpointCredentials,
+    door: Arc<Door>,
 }
 
 /// When a commit of the local data is on disk: SQLite's `synchronous` setting,
@@ -107,9 +113,22 @@ impl Engine {
         Self::serve(db, SocketAddr::from(([127, 0, 0, 1], 0)), credentials).await
     }
 
-    /// A DynamoDB client of this engine, signing with its credentials.
+    /// A DynamoDB client of this engine through its port, signing with its
+    /// credentials: what another process (an admin command, `sam local`) uses.
     pub async fn client(&self) -> aws_sdk_dynamodb::Client {
         endpoint_client(&self.url, &self.credentials).await
+    }
+
+    /// A DynamoDB client of this engine in this process: configured as
+    /// [`Self::client`] (the same endpoint, credentials, signing, retries and
+    /// interceptors), but its HTTP client hands each request to the engine's front
+    /// door directly (`engine_connector`) instead of sending it to the port.
+    pub async fn in_process_client(&self) -> aws_sdk_dynamodb::Client {
+        let conf = endpoint_config(&self.url, &self.credentials)
+            .http_client(InProcess::new(self.door.clone()))
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::new(&conf)
     }
 
     async fn serve(
@@ -123,9 +142,15 @@ impl Engine {
             db,
             credentials: credentials.clone(),
         });
-        let app = axum::Router::new().fallback(handle).with_state(door);
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(door.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(Self { url, credentials })
+        Ok(Self {
+            url,
+            credentials,
+            door,
+        })
     }
 }
 
@@ -141,82 +166,139 @@ pub fn new_credentials() -> EndpointCredentials {
     )
 }
 
-struct Door {
+/// What the engine answers with: the database, and the only credentials its port
+/// accepts.
+pub(crate) struct Door {
     db: dynoxide::Database,
     credentials: EndpointCredentials,
 }
 
+impl std::fmt::Debug for Door {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Door")
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a request reached the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    /// On the loopback port: from any local process, so its signature is verified.
+    Port,
+    /// From this process's own client, through `engine_connector` (which says why
+    /// its signature is not verified).
+    InProcess,
+}
+
+/// The port's route: the body is read (up to [`MAX_BODY_BYTES`]) and the request
+/// answered by [`Door::answer`], as an in-process request is.
 async fn handle(State(door): State<Arc<Door>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    if parts.method != Method::POST || parts.uri.path() != "/" {
-        return raw(StatusCode::NOT_FOUND, NOT_FOUND_BODY);
+    // Only a POST to `/` has its body read.
+    if !is_operation(&parts.method, parts.uri.path()) {
+        return not_found().map(Body::from);
     }
-    let raw_ct = parts
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let base_ct = raw_ct.split(';').next().unwrap_or("").trim();
-    let is_amz_json = base_ct.eq_ignore_ascii_case(AMZ_JSON);
-    let is_plain_json = base_ct.eq_ignore_ascii_case("application/json");
-    let response_ct = if is_plain_json {
-        "application/json"
-    } else {
-        AMZ_JSON
-    };
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return raw(StatusCode::PAYLOAD_TOO_LARGE, "");
+        return too_large().map(Body::from);
     };
-    // Nothing of the request is looked at further before its signature verifies.
-    let received = Received {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or(""),
-        headers: &parts.headers,
-        body: &body,
-    };
-    if let Err(refusal) = engine_auth::verify(&received, &door.credentials, SystemTime::now()) {
-        return dynamo(StatusCode::BAD_REQUEST, response_ct, refusal.to_json());
-    }
+    door.answer(http::Request::from_parts(parts, body), Arrival::Port)
+        .await
+        .map(Body::from)
+}
 
-    // From here on, as dynoxide's server answers (server/mod.rs `handle_request`).
-    if !is_amz_json && !is_plain_json && (!body.is_empty() || !raw_ct.is_empty()) {
-        return raw(StatusCode::NOT_FOUND, NOT_FOUND_BODY);
-    }
-    let Ok(body) = String::from_utf8(body.to_vec()) else {
-        return bare(response_ct, "SerializationException");
-    };
-    if !body.is_empty() && serde_json::from_str::<serde_json::Value>(&body).is_err() {
-        return bare(response_ct, "SerializationException");
-    }
-    let Some(operation) = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-        .filter(|op| OPERATIONS.contains(op))
-        .map(str::to_owned)
-    else {
-        return bare(response_ct, "UnknownOperationException");
-    };
-    if body.is_empty() {
-        return bare(response_ct, "SerializationException");
-    }
-    // SQLite blocks: the operation runs on the blocking pool, not on an async worker.
-    let db = door.db.clone();
-    let op = operation.clone();
-    let result = match tokio::task::spawn_blocking(move || dispatch(&db, &op, &body)).await {
-        Ok(r) => r,
-        Err(_) => Err(DynoxideError::InternalServerError(
-            "the operation did not complete".into(),
-        )),
-    };
-    match result {
-        Ok(json) => dynamo(StatusCode::OK, response_ct, json),
-        Err(e) => {
-            let e = resolve_validation_tag(&operation, e);
-            let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
-            dynamo(status, response_ct, e.to_json())
+fn is_operation(method: &Method, path: &str) -> bool {
+    method == Method::POST && path == "/"
+}
+
+impl Door {
+    /// Answers one DynamoDB request, from the port or from this process: the
+    /// method, path, headers and body in, the status, headers and body out. Both
+    /// transports run exactly this, so they answer alike (the same checks, the same
+    /// `X-Amz-Target` dispatch, the same error bodies); only a request on the port
+    /// has its signature verified first.
+    pub(crate) async fn answer(
+        &self,
+        req: http::Request<Bytes>,
+        arrival: Arrival,
+    ) -> http::Response<Bytes> {
+        let (parts, body) = req.into_parts();
+        if !is_operation(&parts.method, parts.uri.path()) {
+            return not_found();
+        }
+        if body.len() > MAX_BODY_BYTES {
+            return too_large();
+        }
+        let raw_ct = parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let base_ct = raw_ct.split(';').next().unwrap_or("").trim();
+        let is_amz_json = base_ct.eq_ignore_ascii_case(AMZ_JSON);
+        let is_plain_json = base_ct.eq_ignore_ascii_case("application/json");
+        let response_ct = if is_plain_json {
+            "application/json"
+        } else {
+            AMZ_JSON
+        };
+        if arrival == Arrival::Port {
+            // Nothing of the request is looked at further before its signature verifies.
+            let received = Received {
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
+                query: parts.uri.query().unwrap_or(""),
+                headers: &parts.headers,
+                body: &body,
+            };
+            if let Err(refusal) =
+                engine_auth::verify(&received, &self.credentials, SystemTime::now())
+            {
+                return dynamo(StatusCode::BAD_REQUEST, response_ct, refusal.to_json());
+            }
+        }
+
+        // From here on, as dynoxide's server answers (server/mod.rs `handle_request`).
+        if !is_amz_json && !is_plain_json && (!body.is_empty() || !raw_ct.is_empty()) {
+            return not_found();
+        }
+        // `Vec::from(Bytes)` takes the buffer without a copy when it is not shared.
+        let Ok(body) = String::from_utf8(Vec::from(body)) else {
+            return bare(response_ct, "SerializationException");
+        };
+        if !body.is_empty() && serde_json::from_str::<serde_json::Value>(&body).is_err() {
+            return bare(response_ct, "SerializationException");
+        }
+        let Some(operation) = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+            .and_then(|op| OPERATIONS.iter().find(|known| **known == op))
+            .copied()
+        else {
+            return bare(response_ct, "UnknownOperationException");
+        };
+        if body.is_empty() {
+            return bare(response_ct, "SerializationException");
+        }
+        // SQLite blocks: the operation runs on the blocking pool, not on an async worker.
+        let db = self.db.clone();
+        let result =
+            match tokio::task::spawn_blocking(move || dispatch(&db, operation, &body)).await {
+                Ok(r) => r,
+                Err(_) => Err(DynoxideError::InternalServerError(
+                    "the operation did not complete".into(),
+                )),
+            };
+        match result {
+            Ok(json) => dynamo(StatusCode::OK, response_ct, json),
+            Err(e) => {
+                let e = resolve_validation_tag(operation, e);
+                let status =
+                    StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
+                dynamo(status, response_ct, e.to_json())
+            }
         }
     }
 }
@@ -338,7 +420,7 @@ fn resolve_validation_tag(operation: &str, e: DynoxideError) -> DynoxideError {
 
 /// An error with only its `__type`, as DynamoDB sends for an unreadable body or
 /// an unknown target.
-fn bare(content_type: &str, error: &str) -> Response {
+fn bare(content_type: &str, error: &str) -> http::Response<Bytes> {
     dynamo(
         StatusCode::BAD_REQUEST,
         content_type,
@@ -346,8 +428,20 @@ fn bare(content_type: &str, error: &str) -> Response {
     )
 }
 
-fn dynamo(status: StatusCode, content_type: &str, body: String) -> Response {
-    let mut resp = raw(status, &body);
+/// What DynamoDB answers to anything but a POST to `/`.
+fn not_found() -> http::Response<Bytes> {
+    raw(
+        StatusCode::NOT_FOUND,
+        Bytes::from_static(NOT_FOUND_BODY.as_bytes()),
+    )
+}
+
+fn too_large() -> http::Response<Bytes> {
+    raw(StatusCode::PAYLOAD_TOO_LARGE, Bytes::new())
+}
+
+fn dynamo(status: StatusCode, content_type: &str, body: String) -> http::Response<Bytes> {
+    let mut resp = raw(status, Bytes::from(body));
     resp.headers_mut().insert(
         "content-type",
         HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static(AMZ_JSON)),
@@ -355,8 +449,8 @@ fn dynamo(status: StatusCode, content_type: &str, body: String) -> Response {
     resp
 }
 
-fn raw(status: StatusCode, body: &str) -> Response {
-    let mut resp = Response::new(Body::from(body.to_owned()));
+fn raw(status: StatusCode, body: Bytes) -> http::Response<Bytes> {
+    let mut resp = http::Response::new(body);
     *resp.status_mut() = status;
     // DynamoDB's request id: 52 characters of [0-9A-Z].
     let id: String = random_bytes::<26>()
@@ -367,4 +461,264 @@ fn raw(status: StatusCode, body: &str) -> Response {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::interceptors::{
+        AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    };
+    use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+    use aws_sdk_dynamodb::error::{BoxError, ProvideErrorMetadata, SdkError};
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    };
+    use std::sync::Mutex;
+
+    /// One response as the SDK received it: status, content type and body.
+    type Wire = (u16, Option<String>, String);
+
+    /// Keeps each response as the SDK read it.
+    #[derive(Clone, Debug, Default)]
+    struct Responses(Arc<Mutex<Vec<Wire>>>);
+
+    impl Intercept for Responses {
+        fn name(&self) -> &'static str {
+            "Responses"
+        }
+
+        fn read_after_deserialization(
+            &self,
+            context: &AfterDeserializationInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let r = context.response();
+            self.0.lock().unwrap().push((
+                r.status().as_u16(),
+                r.headers().get("content-type").map(str::to_owned),
+                String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned(),
+            ));
+            Ok(())
+        }
+    }
+
+    /// Renames the operation before the request is signed: a target the engine
+    /// does not know, correctly signed.
+    #[derive(Debug)]
+    struct UnknownTarget;
+
+    impl Intercept for UnknownTarget {
+        fn name(&self) -> &'static str {
+            "UnknownTarget"
+        }
+
+        fn modify_before_signing(
+            &self,
+            context: &mut BeforeTransmitInterceptorContextMut<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            context
+                .request_mut()
+                .headers_mut()
+                .insert("x-amz-target", "DynamoDB_20120810.NoSuchOperation");
+            Ok(())
+        }
+    }
+
+    fn with(
+        client: &aws_sdk_dynamodb::Client,
+        interceptor: impl Intercept + 'static,
+    ) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .interceptor(interceptor)
+                .build(),
+        )
+    }
+
+    fn code<E: ProvideErrorMetadata, R>(r: Result<impl std::fmt::Debug, SdkError<E, R>>) -> String {
+        let e = r.expect_err("refused");
+        e.as_service_error()
+            .and_then(|e| e.code())
+            .unwrap_or("no service error")
+            .to_owned()
+    }
+
+    async fn with_table(engine: &Engine) {
+        engine
+            .in_process_client()
+            .await
+            .create_table()
+            .table_name("items")
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The refusals of one client, with the responses as they arrived.
+    async fn refusals(client: &aws_sdk_dynamodb::Client) -> (Vec<String>, Vec<Wire>) {
+        let seen = Responses::default();
+        let c = with(client, seen.clone());
+        let id = || AttributeValue::S("a".into());
+        c.put_item()
+            .table_name("items")
+            .item("id", id())
+            .send()
+            .await
+            .unwrap();
+        let codes = vec![
+            code(
+                c.put_item()
+                    .table_name("items")
+                    .item("id", id())
+                    .condition_expression("attribute_not_exists(id)")
+                    .send()
+                    .await,
+            ),
+            code(
+                c.put_item()
+                    .table_name("items")
+                    .item("other", id())
+                    .send()
+                    .await,
+            ),
+            code(with(&c, UnknownTarget).list_tables().send().await),
+        ];
+        let wire = std::mem::take(&mut *seen.0.lock().unwrap());
+        (codes, wire)
+    }
+
+    #[tokio::test]
+    async fn errors_keep_their_shape_in_process_as_on_the_port() {
+        let engine = Engine::in_memory().await.unwrap();
+        with_table(&engine).await;
+        let (port_codes, port_wire) = refusals(&engine.client().await).await;
+        let (codes, wire) = refusals(&engine.in_process_client().await).await;
+        assert_eq!(
+            codes,
+            [
+                "ConditionalCheckFailedException",
+                "ValidationException",
+                "UnknownOperationException"
+            ]
+        );
+        assert_eq!(codes, port_codes);
+        // Status, content type and body alike (the request ids differ).
+        assert_eq!(wire, port_wire);
+        assert_eq!(wire.len(), 4, "{wire:?}");
+        for (status, content_type, _) in &wire[1..] {
+            assert_eq!(*status, 400);
+            assert_eq!(content_type.as_deref(), Some(AMZ_JSON));
+        }
+        assert_eq!(
+            wire[3].2,
+            r#"{"__type":"com.amazon.coral.service#UnknownOperationException"}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn the_port_still_refuses_unsigned_and_wrongly_signed_requests() {
+        let engine = Engine::in_memory().await.unwrap();
+        gatehouse_core::outbound_http::install_default_provider();
+        let unsigned = reqwest::Client::new()
+            .post(&engine.url)
+            .header("content-type", AMZ_JSON)
+            .header("x-amz-target", "DynamoDB_20120810.ListTables")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status(), 400);
+        let body: serde_json::Value = unsigned.json().await.unwrap();
+        assert_eq!(
+            body["__type"],
+            "com.amazon.coral.service#MissingAuthenticationTokenException"
+        );
+
+        let wrong_secret = EndpointCredentials::new(
+            engine.credentials.access_key_id.clone(),
+            Secret::new("not-the-engine-secret"),
+        );
+        let wrong = endpoint_client(&engine.url, &wrong_secret).await;
+        assert_eq!(
+            code(wrong.list_tables().send().await),
+            "InvalidSignatureException"
+        );
+        let stranger = endpoint_client(&engine.url, &new_credentials()).await;
+        assert_eq!(
+            code(stranger.list_tables().send().await),
+            "UnrecognizedClientException"
+        );
+
+        // The engine's own signature is let in, on the port and in process.
+        engine.client().await.list_tables().send().await.unwrap();
+        engine
+            .in_process_client()
+            .await
+            .list_tables()
+            .send()
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_port_and_the_process_reach_one_database() {
+        let engine = Engine::in_memory().await.unwrap();
+        with_table(&engine).await;
+        engine
+            .in_process_client()
+            .await
+            .put_item()
+            .table_name("items")
+            .item("id", AttributeValue::S("written in process".into()))
+            .send()
+            .await
+            .unwrap();
+        let read = engine
+            .client()
+            .await
+            .get_item()
+            .table_name("items")
+            .key("id", AttributeValue::S("written in process".into()))
+            .send()
+            .await
+            .unwrap();
+        assert!(read.item().is_some());
+    }
+
+    #[tokio::test]
+    async fn anything_but_a_post_to_the_root_is_not_found_in_process_too() {
+        let engine = Engine::in_memory().await.unwrap();
+        for (method, path) in [(Method::GET, "/"), (Method::POST, "/other")] {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Bytes::new())
+                .unwrap();
+            let resp = engine.door.answer(req, Arrival::InProcess).await;
+            assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+            assert_eq!(resp.body().as_ref(), NOT_FOUND_BODY.as_bytes());
+        }
+    }
 }

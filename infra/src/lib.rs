@@ -5,6 +5,7 @@ pub mod aws;
 pub mod cli;
 pub mod engine;
 pub mod engine_auth;
+mod engine_connector;
 pub mod grant_cli;
 pub mod private_data;
 pub mod provider_cli;

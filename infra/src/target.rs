@@ -299,7 +299,9 @@ impl TargetArgs {
         // SQLite's side files take the database's mode; check that they did.
         private_data::report(dir, &private_data::tighten_files(dir)?);
         Ok(Target {
-            db: engine.client().await,
+            // This process's own requests skip the port (`engine_connector`); the
+            // port stays open for admin commands and `sam local`.
+            db: engine.in_process_client().await,
             description: format!(
                 "local data in {} (embedded engine at {})",
                 dir.display(),

@@ -74,7 +74,16 @@ pub async fn endpoint_client(
     endpoint: &str,
     credentials: &EndpointCredentials,
 ) -> aws_sdk_dynamodb::Client {
-    let conf = aws_config::defaults(BehaviorVersion::latest())
+    aws_sdk_dynamodb::Client::new(&endpoint_config(endpoint, credentials).load().await)
+}
+
+/// The configuration of [`endpoint_client`], before it is loaded: the embedded
+/// engine sets its in-process HTTP client on it, and nothing else changes.
+pub fn endpoint_config(
+    endpoint: &str,
+    credentials: &EndpointCredentials,
+) -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(ENDPOINT_REGION))
         .credentials_provider(Credentials::new(
             credentials.access_key_id.clone(),
@@ -84,9 +93,6 @@ pub async fn endpoint_client(
             "gatehouse-endpoint",
         ))
         .endpoint_url(endpoint)
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&conf)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Test harness: each test starts its own embedded DynamoDB-compatible engine on a
-//! loopback port, creates its tables, and serves Gatehouse on an ephemeral port
-//! through the same router `gatehouse serve` uses.
+//! Test harness: each test starts its own embedded DynamoDB-compatible engine (its
+//! port on loopback, the server's store reaching it in process), creates its
+//! tables, and serves Gatehouse on an ephemeral port through the same router
+//! `gatehouse serve` uses.
 
 pub mod browser;
 pub mod flow;
@@ -204,7 +205,9 @@ impl TestServer {
     ) -> Self {
         let engine = Engine::in_memory().await.expect("embedded engine starts");
         let dynamodb_calls = DynamoDbCalls::default();
-        let db = engine.client().await;
+        // The server's own store reaches the engine in process, as under
+        // `gatehouse serve`; the counting interceptor runs before the HTTP client.
+        let db = engine.in_process_client().await;
         let db = aws_sdk_dynamodb::Client::from_conf(
             db.config()
                 .to_builder()

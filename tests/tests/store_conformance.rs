@@ -1,5 +1,8 @@
 //! Store conformance: the behaviour each store trait promises, checked against the
-//! embedded DynamoDB-compatible engine over HTTP, the same code production runs.
+//! embedded DynamoDB-compatible engine, the same store code production runs. The
+//! suite reaches the engine in process, as `gatehouse serve` and the tests' server
+//! do (`infra/src/engine_connector.rs`); the tests that loop over [`TRANSPORTS`]
+//! also run through its loopback port, as an admin command or `sam local` does.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use gatehouse::engine::Engine;
@@ -23,9 +26,27 @@ use gatehouse_core::store::{
     UserStore,
 };
 
+/// How the store reaches the engine.
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    /// The SDK's HTTP client answered by the engine in this process.
+    InProcess,
+    /// HTTP on the engine's loopback port, signed and verified.
+    Port,
+}
+
+const TRANSPORTS: [Transport; 2] = [Transport::InProcess, Transport::Port];
+
 async fn store() -> DynamoStore {
+    store_through(Transport::InProcess).await
+}
+
+async fn store_through(transport: Transport) -> DynamoStore {
     let engine = Engine::in_memory().await.unwrap();
-    let db = engine.client().await;
+    let db = match transport {
+        Transport::InProcess => engine.in_process_client().await,
+        Transport::Port => engine.client().await,
+    };
     let tables = TableNames::with_prefix("conformance");
     tables.create_missing(&db).await.unwrap();
     DynamoStore::new(db, tables)
@@ -85,47 +106,49 @@ async fn creating_tables_twice_is_harmless_and_ttl_is_enabled_where_items_expire
 
 #[tokio::test]
 async fn clients_are_created_once_read_listed_rotated_and_deleted() {
-    let s = store().await;
-    s.create_client(&client("a", ClientType::Confidential))
-        .await
-        .unwrap();
-    s.create_client(&client("b", ClientType::Public))
-        .await
-        .unwrap();
-    assert!(matches!(
+    for transport in TRANSPORTS {
+        let s = store_through(transport).await;
         s.create_client(&client("a", ClientType::Confidential))
-            .await,
-        Err(StoreError::Conflict)
-    ));
-    assert_eq!(
-        s.get_client("a").await.unwrap().unwrap(),
-        client("a", ClientType::Confidential)
-    );
-    assert!(s.get_client("missing").await.unwrap().is_none());
-    assert_eq!(s.list_clients().await.unwrap().len(), 2);
+            .await
+            .unwrap();
+        s.create_client(&client("b", ClientType::Public))
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.create_client(&client("a", ClientType::Confidential))
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            s.get_client("a").await.unwrap().unwrap(),
+            client("a", ClientType::Confidential)
+        );
+        assert!(s.get_client("missing").await.unwrap().is_none());
+        assert_eq!(s.list_clients().await.unwrap().len(), 2);
 
-    let new = SecretHash::of("new secret");
-    assert!(s.set_client_secret("a", &new, None).await.unwrap());
-    assert_eq!(
-        s.get_client("a").await.unwrap().unwrap().secret_hash,
-        Some(new.clone())
-    );
-    assert!(
-        !s.set_client_secret("missing", &new, None).await.unwrap(),
-        "unknown client"
-    );
-    assert!(
-        !s.set_client_secret("b", &new, None).await.unwrap(),
-        "public clients have no secret"
-    );
-    assert!(
-        s.get_client("missing").await.unwrap().is_none(),
-        "no item was created"
-    );
+        let new = SecretHash::of("new secret");
+        assert!(s.set_client_secret("a", &new, None).await.unwrap());
+        assert_eq!(
+            s.get_client("a").await.unwrap().unwrap().secret_hash,
+            Some(new.clone())
+        );
+        assert!(
+            !s.set_client_secret("missing", &new, None).await.unwrap(),
+            "unknown client"
+        );
+        assert!(
+            !s.set_client_secret("b", &new, None).await.unwrap(),
+            "public clients have no secret"
+        );
+        assert!(
+            s.get_client("missing").await.unwrap().is_none(),
+            "no item was created"
+        );
 
-    assert!(s.delete_client("a").await.unwrap());
-    assert!(!s.delete_client("a").await.unwrap());
-    assert!(s.get_client("a").await.unwrap().is_none());
+        assert!(s.delete_client("a").await.unwrap());
+        assert!(!s.delete_client("a").await.unwrap());
+        assert!(s.get_client("a").await.unwrap().is_none());
+    }
 }
 
 #[tokio::test]
@@ -217,50 +240,52 @@ async fn client_secrets_are_stored_only_as_hashes() {
 
 #[tokio::test]
 async fn key_rotations_apply_atomically_and_a_stale_plan_conflicts() {
-    let s = store().await;
-    let alg = SigningAlgorithm::Es256;
-    let boot = Rotation::plan(&[], alg, 10, 100).unwrap();
-    s.apply_rotation(&boot).await.unwrap();
-    let keys = s.list_keys().await.unwrap();
-    assert_eq!(keys.len(), 2);
+    for transport in TRANSPORTS {
+        let s = store_through(transport).await;
+        let alg = SigningAlgorithm::Es256;
+        let boot = Rotation::plan(&[], alg, 10, 100).unwrap();
+        s.apply_rotation(&boot).await.unwrap();
+        let keys = s.list_keys().await.unwrap();
+        assert_eq!(keys.len(), 2);
 
-    let first = Rotation::plan(&keys, alg, 20, 100).unwrap();
-    let stale = Rotation::plan(&keys, alg, 21, 100).unwrap();
-    s.apply_rotation(&first).await.unwrap();
-    assert!(matches!(
-        s.apply_rotation(&stale).await,
-        Err(StoreError::Conflict)
-    ));
+        let first = Rotation::plan(&keys, alg, 20, 100).unwrap();
+        let stale = Rotation::plan(&keys, alg, 21, 100).unwrap();
+        s.apply_rotation(&first).await.unwrap();
+        assert!(matches!(
+            s.apply_rotation(&stale).await,
+            Err(StoreError::Conflict)
+        ));
 
-    let keys = s.list_keys().await.unwrap();
-    assert_eq!(keys.len(), 3, "the stale plan wrote nothing");
-    let status = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap().clone();
-    let retired = status(&first.retire.as_ref().unwrap().0);
-    assert_eq!(retired.status, KeyStatus::Retired);
-    assert_eq!(retired.publish_until, Some(120));
-    assert_eq!(
-        status(first.promote.as_ref().unwrap()).status,
-        KeyStatus::Active
-    );
-    assert_eq!(status(&first.create[0].public.kid).status, KeyStatus::Next);
-    // Private halves are in the secrets table, and a retired key's is gone.
-    let promoted = first.promote.as_ref().unwrap();
-    assert!(s.private_key(promoted).await.unwrap().is_some());
-    assert_eq!(
-        s.private_key(&first.create[0].public.kid).await.unwrap(),
-        Some(first.create[0].private.clone())
-    );
-    assert!(s.private_key(&retired.kid).await.unwrap().is_none());
-    // Nothing private is in the keys table.
-    let raw = s
-        .client()
-        .scan()
-        .table_name(&s.tables().keys)
-        .send()
-        .await
-        .unwrap();
-    for item in raw.items() {
-        assert!(!item.contains_key("private_der") && !item.contains_key("secret"));
+        let keys = s.list_keys().await.unwrap();
+        assert_eq!(keys.len(), 3, "the stale plan wrote nothing");
+        let status = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap().clone();
+        let retired = status(&first.retire.as_ref().unwrap().0);
+        assert_eq!(retired.status, KeyStatus::Retired);
+        assert_eq!(retired.publish_until, Some(120));
+        assert_eq!(
+            status(first.promote.as_ref().unwrap()).status,
+            KeyStatus::Active
+        );
+        assert_eq!(status(&first.create[0].public.kid).status, KeyStatus::Next);
+        // Private halves are in the secrets table, and a retired key's is gone.
+        let promoted = first.promote.as_ref().unwrap();
+        assert!(s.private_key(promoted).await.unwrap().is_some());
+        assert_eq!(
+            s.private_key(&first.create[0].public.kid).await.unwrap(),
+            Some(first.create[0].private.clone())
+        );
+        assert!(s.private_key(&retired.kid).await.unwrap().is_none());
+        // Nothing private is in the keys table.
+        let raw = s
+            .client()
+            .scan()
+            .table_name(&s.tables().keys)
+            .send()
+            .await
+            .unwrap();
+        for item in raw.items() {
+            assert!(!item.contains_key("private_der") && !item.contains_key("secret"));
+        }
     }
 }
 
@@ -512,7 +537,11 @@ async fn the_hmac_keys_are_created_once_each_and_are_not_signing_keys() {
 
 /// A store with user `alice`, client `c`, and an open session `s1` of alice.
 async fn store_with_session() -> DynamoStore {
-    let s = store().await;
+    store_with_session_through(Transport::InProcess).await
+}
+
+async fn store_with_session_through(transport: Transport) -> DynamoStore {
+    let s = store_through(transport).await;
     s.create_user(&user("alice")).await.unwrap();
     s.create_client(&client("c", ClientType::Confidential))
         .await
@@ -639,20 +668,22 @@ async fn a_grant_is_created_only_in_an_open_session_and_stores_no_code() {
 
 #[tokio::test]
 async fn of_concurrent_redemptions_of_a_code_exactly_one_succeeds() {
-    let s = store_with_session().await;
-    s.create_grant(&grant("g1"), 20).await.unwrap();
-    let g = grant("g1");
-    let (u1, u2) = (update(30, 1), update(30, 1));
-    let (a, b) = tokio::join!(s.redeem_code(&g, &u1), s.redeem_code(&g, &u2));
-    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
-    let stored = s.get_grant("g1").await.unwrap().unwrap();
-    assert_eq!(stored.code.redeemed_at, Some(30));
-    assert_eq!(stored.refresh.unwrap().generation, 1);
-    assert_eq!(stored.expires_at, 1030);
-    assert!(matches!(
-        s.redeem_code(&g, &update(31, 1)).await,
-        Err(StoreError::Conflict)
-    ));
+    for transport in TRANSPORTS {
+        let s = store_with_session_through(transport).await;
+        s.create_grant(&grant("g1"), 20).await.unwrap();
+        let g = grant("g1");
+        let (u1, u2) = (update(30, 1), update(30, 1));
+        let (a, b) = tokio::join!(s.redeem_code(&g, &u1), s.redeem_code(&g, &u2));
+        assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
+        let stored = s.get_grant("g1").await.unwrap().unwrap();
+        assert_eq!(stored.code.redeemed_at, Some(30));
+        assert_eq!(stored.refresh.unwrap().generation, 1);
+        assert_eq!(stored.expires_at, 1030);
+        assert!(matches!(
+            s.redeem_code(&g, &update(31, 1)).await,
+            Err(StoreError::Conflict)
+        ));
+    }
 }
 
 #[tokio::test]
@@ -1012,17 +1043,19 @@ async fn an_upstream_state_is_taken_once_and_never_unknown_or_expired() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_callbacks_take_a_state_at_most_once() {
-    let s = store().await;
-    let x = upstream_state("state-3", 600);
-    s.put_state(&x).await.unwrap();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..8 {
-        let s = s.clone();
-        let key = x.state_hash.as_str().to_owned();
-        tasks.spawn(async move { s.take_state(&key, 100).await.unwrap() });
+    for transport in TRANSPORTS {
+        let s = store_through(transport).await;
+        let x = upstream_state("state-3", 600);
+        s.put_state(&x).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let s = s.clone();
+            let key = x.state_hash.as_str().to_owned();
+            tasks.spawn(async move { s.take_state(&key, 100).await.unwrap() });
+        }
+        let taken: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+        assert_eq!(taken, vec![x]);
     }
-    let taken: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
-    assert_eq!(taken, vec![x]);
 }
 
 fn identity(issuer: &str, subject: &str, u: &User) -> FederatedIdentity {

@@ -996,8 +996,8 @@ fn logout_deliveries_go_through_a_queue_with_a_dead_letter_queue_and_their_consu
 /// `sam local` applies an `--env-vars` file only to variables the template
 /// declares: every one in `infra/sam-local/env.json`, and in the
 /// `sam-local-env.json` that `gatehouse serve` writes, must be declared.
-#[test]
-fn the_sam_local_env_files_set_only_declared_variables() {
+#[tokio::test]
+async fn the_sam_local_env_files_set_only_declared_variables() {
     let t = template();
     let declared = t["Globals"]["Function"]["Environment"]["Variables"]
         .as_mapping()
@@ -1005,10 +1005,7 @@ fn the_sam_local_env_files_set_only_declared_variables() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/sam-local/env.json");
     let checked_in: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let engine = gatehouse::engine::Engine {
-        url: "http://0.0.0.0:8000".into(),
-        credentials: gatehouse::engine::new_credentials(),
-    };
+    let engine = gatehouse::engine::Engine::in_memory().await.unwrap();
     let written = gatehouse::sam_local::env_file(&engine, &TableNames::with_prefix("gatehouse"));
     for env in [checked_in, written] {
         let vars = env["Parameters"].as_object().expect("a Parameters object");
