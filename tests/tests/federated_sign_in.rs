@@ -370,6 +370,31 @@ async fn local_user_with_upstream_email(server: &TestServer) -> gatehouse_core::
     .unwrap()
 }
 
+/// Submits the linking `page`'s `action` form (`link` as `alice` with
+/// `password`, or `new_user`), with its sealed identity or `pending` instead.
+async fn answer_link_page(
+    ua: &mut UserAgent,
+    server: &TestServer,
+    page: &Page,
+    action: &str,
+    password: &str,
+    pending: Option<&str>,
+) -> Page {
+    let request = page.field("request").unwrap();
+    let csrf = page.field("csrf_token").unwrap();
+    let sealed = page.field("pending").unwrap();
+    let mut form = vec![
+        ("request", request.as_str()),
+        ("csrf_token", csrf.as_str()),
+        ("pending", pending.unwrap_or(&sealed)),
+        ("action", action),
+    ];
+    if action == "link" {
+        form.extend([("username", "alice"), ("password", password)]);
+    }
+    ua.post(&server.url("/authorize"), &form).await
+}
+
 #[tokio::test]
 async fn linking_is_refused_without_the_local_password() {
     let (server, client) = downstream().await;
@@ -378,28 +403,7 @@ async fn linking_is_refused_without_the_local_password() {
     let mut ua = UserAgent::new();
     let (page, _) = through_button(&mut ua, &server, &client, "scripted").await;
     assert!(page.body.contains("Link your account"), "{}", page.body);
-    let form = |password: &'static str| {
-        (
-            page.field("request").unwrap(),
-            page.field("csrf_token").unwrap(),
-            page.field("pending").unwrap(),
-            password,
-        )
-    };
-    let (request, csrf, pending, password) = form("wrong password!");
-    let refused = ua
-        .post(
-            &server.url("/authorize"),
-            &[
-                ("request", &request),
-                ("csrf_token", &csrf),
-                ("pending", &pending),
-                ("action", "link"),
-                ("username", "alice"),
-                ("password", password),
-            ],
-        )
-        .await;
+    let refused = answer_link_page(&mut ua, &server, &page, "link", "wrong password!", None).await;
     assert_eq!(refused.status, 200, "{}", refused.body);
     assert!(refused.body.contains("incorrect"), "{}", refused.body);
     assert!(
@@ -412,19 +416,16 @@ async fn linking_is_refused_without_the_local_password() {
             .is_empty()
     );
     // A forged identity in the form is refused outright.
-    let forged = ua
-        .post(
-            &server.url("/authorize"),
-            &[
-                ("request", &request),
-                ("csrf_token", &csrf),
-                ("pending", &format!("x{pending}")),
-                ("action", "link"),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let pending = page.field("pending").unwrap();
+    let forged = answer_link_page(
+        &mut ua,
+        &server,
+        &page,
+        "link",
+        PASSWORD,
+        Some(&format!("x{pending}")),
+    )
+    .await;
     assert_eq!(forged.status, 400, "{}", forged.body);
     assert!(
         server
@@ -444,19 +445,7 @@ async fn the_local_password_links_and_the_next_sign_in_is_that_user() {
     let alice = local_user_with_upstream_email(&server).await;
     let mut ua = UserAgent::new();
     let (page, verifier) = through_button(&mut ua, &server, &client, "scripted").await;
-    let linked = ua
-        .post(
-            &server.url("/authorize"),
-            &[
-                ("request", &page.field("request").unwrap()),
-                ("csrf_token", &page.field("csrf_token").unwrap()),
-                ("pending", &page.field("pending").unwrap()),
-                ("action", "link"),
-                ("username", "alice"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let linked = answer_link_page(&mut ua, &server, &page, "link", PASSWORD, None).await;
     let c = id_token_of(&server, &client, &linked, &verifier).await;
     assert_eq!(c["sub"], alice.user_id.as_str());
     assert_eq!(c["amr"], serde_json::json!(["pwd", "fed"]));
@@ -479,17 +468,7 @@ async fn continuing_as_a_new_user_leaves_the_local_account_alone() {
     let alice = local_user_with_upstream_email(&server).await;
     let mut ua = UserAgent::new();
     let (page, verifier) = through_button(&mut ua, &server, &client, "scripted").await;
-    let created = ua
-        .post(
-            &server.url("/authorize"),
-            &[
-                ("request", &page.field("request").unwrap()),
-                ("csrf_token", &page.field("csrf_token").unwrap()),
-                ("pending", &page.field("pending").unwrap()),
-                ("action", "new_user"),
-            ],
-        )
-        .await;
+    let created = answer_link_page(&mut ua, &server, &page, "new_user", "", None).await;
     let c = id_token_of(&server, &client, &created, &verifier).await;
     assert_ne!(c["sub"], alice.user_id.as_str());
     assert_eq!(server.app.store.list_users().await.unwrap().len(), 2);

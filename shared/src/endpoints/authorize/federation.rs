@@ -16,7 +16,7 @@ use super::pages::{LinkPage, STYLE, error_page, html, try_again};
 use super::request::{self, AuthorizationRequest, ErrorRedirect};
 use super::{GENERIC_LOGIN_ERROR, Step, THROTTLED_LOGIN_ERROR, error_redirect, redirect, refuse};
 use crate::app::{App, now};
-use crate::domain::provider::validate_id;
+use crate::domain::provider::{Provider, validate_id};
 use crate::domain::reauthentication;
 use crate::domain::upstream_state::UPSTREAM_STATE_TTL_SECS;
 use crate::domain::user::User;
@@ -185,8 +185,8 @@ fn choice_expired() -> Response<Body> {
 }
 
 impl Step<'_> {
-    /// Sends the browser to provider `provider_id` for `ar` (`identity_provider`,
-    /// or a "Continue with" button), setting the federation cookie.
+    /// `identity_provider=ID`: straight to that provider, or `invalid_request`
+    /// when no such provider is registered.
     pub(super) async fn federate(
         &mut self,
         ar: &AuthorizationRequest,
@@ -204,9 +204,44 @@ impl Step<'_> {
                 ),
             ));
         };
+        self.send_upstream(ar, &provider, status).await
+    }
+
+    /// The login page's "Continue with" button.
+    pub(super) async fn federate_from_form(
+        &mut self,
+        ar: &AuthorizationRequest,
+        form: &Form,
+    ) -> Result<Response<Body>, StoreError> {
+        let id = form.get("provider").unwrap_or("");
+        let provider = match validate_id(id) {
+            Ok(()) => self.app.store.get_provider(id).await?,
+            Err(_) => None,
+        };
+        let Some(provider) = provider else {
+            return self
+                .login_page(
+                    ar,
+                    StatusCode::OK,
+                    "",
+                    Some("That sign-in option is no longer available."),
+                )
+                .await;
+        };
+        self.send_upstream(ar, &provider, StatusCode::SEE_OTHER)
+            .await
+    }
+
+    /// Sends the browser to `provider` for `ar`, setting the federation cookie.
+    async fn send_upstream(
+        &mut self,
+        ar: &AuthorizationRequest,
+        provider: &Provider,
+        status: StatusCode,
+    ) -> Result<Response<Body>, StoreError> {
         let started = sign_in::start(
             self.app,
-            &provider,
+            provider,
             &ar.raw,
             cookie(self.req.headers(), self.names.federation),
             Forwarded {
@@ -222,26 +257,6 @@ impl Step<'_> {
         );
         self.set_cookies.push(c);
         Ok(self.finish(redirect(status, &started.location, &[])))
-    }
-
-    /// The login page's "Continue with" button.
-    pub(super) async fn federate_from_form(
-        &mut self,
-        ar: &AuthorizationRequest,
-        form: &Form,
-    ) -> Result<Response<Body>, StoreError> {
-        let id = form.get("provider").unwrap_or("");
-        if validate_id(id).is_err() || self.app.store.get_provider(id).await?.is_none() {
-            return self
-                .login_page(
-                    ar,
-                    StatusCode::OK,
-                    "",
-                    Some("That sign-in option is no longer available."),
-                )
-                .await;
-        }
-        self.federate(ar, id, StatusCode::SEE_OTHER).await
     }
 
     /// Signed in through a provider (as `user`, at `auth_time`, by `amr`): a
