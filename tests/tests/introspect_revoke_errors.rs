@@ -106,6 +106,59 @@ async fn introspection_with_a_wrong_secret_is_invalid_client() {
     assert_error(&answer, 401, "invalid_client");
 }
 
+/// A valid access token is judged in the same read as the caller's record; the
+/// caller must still authenticate first, whatever the token.
+#[tokio::test]
+async fn a_valid_token_does_not_help_a_caller_that_fails_to_authenticate() {
+    let server = TestServer::start().await;
+    let owner = server.cc_client("read").await;
+    let other = server.cc_client("read").await;
+    let token = server.cc_token(&owner, "read").await;
+    let owner_secret = owner.secret.as_deref().unwrap();
+    for (id, secret) in [
+        (other.id.as_str(), "not-the-secret"),
+        (owner.id.as_str(), other.secret.as_deref().unwrap()),
+        ("no-such-client", owner_secret),
+    ] {
+        let answer = server
+            .post_form("/introspect", Some((id, secret)), &[("token", &token)])
+            .await;
+        assert_error(&answer, 401, "invalid_client");
+    }
+    // The right secret by the method the client did not register.
+    let post_client = server
+        .cc_client_using(
+            "read",
+            gatehouse_core::domain::token_endpoint_auth_method::TokenEndpointAuthMethod::ClientSecretPost,
+        )
+        .await;
+    let post_secret = post_client.secret.as_deref().unwrap();
+    let (status, _, body) = server
+        .post_form(
+            "/token",
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &post_client.id),
+                ("client_secret", post_secret),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let own = body["access_token"].as_str().unwrap();
+    let answer = server
+        .post_form(
+            "/introspect",
+            Some((&post_client.id, post_secret)),
+            &[("token", own)],
+        )
+        .await;
+    assert_error(&answer, 401, "invalid_client");
+    // And with everything right, the same token is active.
+    assert!(active_for(&server, &owner, &token).await);
+    assert!(!active_for(&server, &other, &token).await, "not its token");
+}
+
 #[tokio::test]
 async fn a_public_client_may_not_introspect() {
     let server = TestServer::start().await;

@@ -819,6 +819,7 @@ async fn the_token_state_is_read_in_one_request() {
             grant_id: Some("g1"),
             client_id: Some("c"),
             jti: Some("j1"),
+            caller_id: None,
         })
         .await
         .unwrap();
@@ -832,6 +833,7 @@ async fn the_token_state_is_read_in_one_request() {
             grant_id: Some("nope"),
             client_id: Some("nope"),
             jti: Some("j1"),
+            caller_id: None,
         })
         .await
         .unwrap();
@@ -839,6 +841,28 @@ async fn the_token_state_is_read_in_one_request() {
     assert!(state.jti_revoked, "idempotent, and listed until it expires");
     let none = s.token_state(&TokenStateQuery::default()).await.unwrap();
     assert!(none.grant.is_none() && !none.jti_revoked);
+    // The caller of introspection is read in the same request: once when it is
+    // the token's client, apart from it when it is another.
+    let same = s
+        .token_state(&TokenStateQuery {
+            client_id: Some("c"),
+            caller_id: Some("c"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(same.client.unwrap().client_id, "c");
+    assert_eq!(same.caller.unwrap().client_id, "c");
+    let other = s
+        .token_state(&TokenStateQuery {
+            client_id: Some("nope"),
+            caller_id: Some("c"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(other.client.is_none());
+    assert_eq!(other.caller.unwrap().client_id, "c");
     let raw = s
         .client()
         .get_item()

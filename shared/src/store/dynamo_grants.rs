@@ -13,6 +13,7 @@ use super::{
     GrantStore, GrantUpdate, GrantsOf, SessionStore, StoreError, StoreResult, TokenState,
     TokenStateQuery, TokenStateStore,
 };
+use crate::domain::client::Client;
 use crate::domain::grant::{Grant, RevokeReason};
 use crate::domain::session::LoginSession;
 use aws_sdk_dynamodb::types::{
@@ -350,8 +351,15 @@ impl TokenStateStore for DynamoStore {
         if let Some(g) = q.grant_id {
             keys.push((t.grants.as_str(), vec![key("grant_id", g)]));
         }
-        if let Some(c) = q.client_id {
-            keys.push((t.clients.as_str(), vec![key("client_id", c)]));
+        // A batch may not name one key twice: a caller that is the token's client
+        // is read once.
+        let mut client_ids: Vec<&str> = q.client_id.into_iter().collect();
+        if let Some(c) = q.caller_id.filter(|c| !client_ids.contains(c)) {
+            client_ids.push(c);
+        }
+        if !client_ids.is_empty() {
+            let client_keys = client_ids.iter().map(|c| key("client_id", c)).collect();
+            keys.push((t.clients.as_str(), client_keys));
         }
         if let Some(j) = q.jti {
             keys.push((t.tokens.as_str(), vec![key("jti", j)]));
@@ -361,10 +369,20 @@ impl TokenStateStore for DynamoStore {
         }
         let found = self.batch_get(keys).await?;
         let first = |table: &str| found.get(table).and_then(|v| v.first());
+        let clients = found
+            .get(&t.clients)
+            .map(|v| v.iter().map(item::client_from_item).collect())
+            .transpose()?
+            .unwrap_or_else(Vec::new);
+        let client = |id: Option<&str>| {
+            id.and_then(|id| clients.iter().find(|c: &&Client| c.client_id == id))
+                .cloned()
+        };
         Ok(TokenState {
             grant: first(&t.grants).map(item::grant_from_item).transpose()?,
-            client: first(&t.clients).map(item::client_from_item).transpose()?,
+            client: client(q.client_id),
             jti_revoked: q.jti.is_some() && first(&t.tokens).is_some(),
+            caller: client(q.caller_id),
         })
     }
 }

@@ -156,7 +156,8 @@ pub trait TokenStateStore {
         expires_at: u64,
     ) -> StoreResult<()>;
     /// What can change about a token, in one request: its grant, whether its
-    /// client is still registered, whether its `jti` is revoked.
+    /// client is still registered, whether its `jti` is revoked; and, for
+    /// introspection, the calling client, to authenticate it with no second read.
     async fn token_state(&self, q: &TokenStateQuery<'_>) -> StoreResult<TokenState>;
 }
 
@@ -166,6 +167,8 @@ pub struct TokenStateQuery<'a> {
     pub grant_id: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub jti: Option<&'a str>,
+    /// The client calling introspection; it may be the token's client too.
+    pub caller_id: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -173,6 +176,7 @@ pub struct TokenState {
     pub grant: Option<Grant>,
     pub client: Option<Client>,
     pub jti_revoked: bool,
+    pub caller: Option<Client>,
 }
 
 /// Resource owners.

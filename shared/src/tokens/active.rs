@@ -11,12 +11,15 @@
 //! value that cannot be ours.
 
 use super::presented::{Presented, classify};
+use super::access::AccessTokenClaims;
 use super::{access, owner, refresh};
 use crate::app::{App, now};
 use crate::domain::client::Client;
 use crate::domain::grant::{is_current_refresh, refresh_expiry};
 use crate::domain::scope::Scope;
-use crate::store::{ClientStore, GrantStore, StoreError, TokenStateQuery, TokenStateStore};
+use crate::store::{
+    ClientStore, GrantStore, StoreError, TokenState, TokenStateQuery, TokenStateStore,
+};
 
 /// Which kind of token is active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,26 +113,70 @@ pub async fn active_access_token(
     visible: Visible<'_>,
     caller: Option<&Client>,
 ) -> Result<Option<ActiveToken>, StoreError> {
-    let keys = app.key_set().await?;
-    let issuer = app
-        .config
-        .verifies_issuer()
-        .then_some(app.config.issuer.as_str());
-    let Some(claims) = access::verify(&keys, issuer, &app.config.audience, token, now()) else {
+    let Some(claims) = verified_access_token(app, token).await? else {
         return Ok(None);
     };
     if !visible(&claims.client_id) {
         return Ok(None);
     }
     let known_client = caller.is_some_and(|c| c.client_id == claims.client_id);
-    let state = app
-        .store
+    let state = access_token_state(app, &claims, known_client, None).await?;
+    judge_access_token(app, claims, state, known_client).await
+}
+
+/// The claims of `token` when it is one of our access tokens and verifies
+/// ([`access::verify`]: the key, the signature, `typ`, `iss`, `aud`, `exp`);
+/// `None` otherwise. No record is read (the keys are cached).
+pub async fn verified_access_token(
+    app: &App,
+    token: &str,
+) -> Result<Option<AccessTokenClaims>, StoreError> {
+    if !matches!(classify(token), Presented::AccessToken(_)) {
+        return Ok(None);
+    }
+    let keys = app.key_set().await?;
+    let issuer = app
+        .config
+        .verifies_issuer()
+        .then_some(app.config.issuer.as_str());
+    Ok(access::verify(
+        &keys,
+        issuer,
+        &app.config.audience,
+        token,
+        now(),
+    ))
+}
+
+/// What can have changed since a verified access token was signed, in one
+/// `BatchGetItem`: its grant, its client (unless `known_client`: the caller is
+/// that client), the revocation list; and the record of `caller_id`, the client
+/// calling introspection, when it authenticates in the same read (RFC 7662 §2.1).
+pub async fn access_token_state(
+    app: &App,
+    claims: &AccessTokenClaims,
+    known_client: bool,
+    caller_id: Option<&str>,
+) -> Result<TokenState, StoreError> {
+    app.store
         .token_state(&TokenStateQuery {
             grant_id: claims.grant_id.as_deref(),
             client_id: (!known_client).then_some(claims.client_id.as_str()),
             jti: Some(&claims.jti),
+            caller_id,
         })
-        .await?;
+        .await
+}
+
+/// Whether a verified access token is active, given its state as read: not
+/// revoked, its client registered (known to be when `known_client`), and for a
+/// user's token its grant live and its owner valid ([`owner`]; one `GetItem`).
+pub async fn judge_access_token(
+    app: &App,
+    claims: AccessTokenClaims,
+    state: TokenState,
+    known_client: bool,
+) -> Result<Option<ActiveToken>, StoreError> {
     if state.jti_revoked || (!known_client && state.client.is_none()) {
         return Ok(None);
     }

@@ -49,6 +49,16 @@ impl Presented {
         }
     }
 
+    /// The `client_id` the credentials name, if any.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::ClientIdOnly { client_id } => Some(client_id),
+            Self::Nothing => None,
+        }
+    }
+
     /// Reads the credentials of a request; more than one method is `invalid_request`,
     /// a malformed `Authorization` header is `invalid_client`.
     pub fn from_request(headers: &HeaderMap, form: &Form) -> Result<Self, TokenError> {
@@ -109,11 +119,27 @@ pub async fn authenticate(
     presented: &Presented,
     allow_public: bool,
 ) -> Result<Client, TokenError> {
+    // A public client's id alone is read only where public clients may authenticate.
+    let reads = !matches!(presented, Presented::ClientIdOnly { .. }) || allow_public;
+    let client = match presented.client_id() {
+        Some(id) if reads => store.get_client(id).await?,
+        _ => None,
+    };
+    check(presented, client, allow_public)
+}
+
+/// [`authenticate`] against `client`, the record read for the presented
+/// `client_id` (`None`: there is none), when the caller read it with other
+/// records in one request.
+pub fn check(
+    presented: &Presented,
+    client: Option<Client>,
+    allow_public: bool,
+) -> Result<Client, TokenError> {
     let fail = TokenError::invalid_client;
     let accepts = |c: &Client| presented.method().is_some_and(|m| c.accepts_auth_method(m));
     match presented {
-        Presented::Basic { client_id, secret } | Presented::Post { client_id, secret } => {
-            let client = store.get_client(client_id).await?;
+        Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {
             let ok = match &client {
                 Some(c) => c.secret_matches(secret.expose(), crate::app::now()),
                 None => SecretHash::from_stored(DECOY_HASH.into()).matches(secret.expose()),
@@ -123,12 +149,10 @@ pub async fn authenticate(
                 _ => Err(fail()),
             }
         }
-        Presented::ClientIdOnly { client_id } if allow_public => {
-            match store.get_client(client_id).await? {
-                Some(c) if c.client_type == ClientType::Public && accepts(&c) => Ok(c),
-                _ => Err(fail()),
-            }
-        }
+        Presented::ClientIdOnly { .. } if allow_public => match client {
+            Some(c) if c.client_type == ClientType::Public && accepts(&c) => Ok(c),
+            _ => Err(fail()),
+        },
         Presented::ClientIdOnly { .. } | Presented::Nothing => Err(fail()),
     }
 }
