@@ -141,7 +141,7 @@ impl Engine {
         let door = Arc::new(Door {
             db,
             credentials: credentials.clone(),
-            turn: Arc::new(tokio::sync::Mutex::new(())),
+            jobs: database_thread(),
         });
         let app = axum::Router::new()
             .fallback(handle)
@@ -172,9 +172,27 @@ pub fn new_credentials() -> EndpointCredentials {
 pub(crate) struct Door {
     db: dynoxide::Database,
     credentials: EndpointCredentials,
-    /// One operation at a time, queued as tasks rather than as threads: see
-    /// [`Door::run`].
-    turn: Arc<tokio::sync::Mutex<()>>,
+    /// The queue of the engine's database thread: see [`Door::run`].
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+/// One operation, with where its answer goes.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts the thread that runs every operation of one engine, in the order they
+/// arrive; it ends when the engine's [`Door`] is dropped. A panic in an operation
+/// is caught (its caller gets an error), so the thread outlives it.
+fn database_thread() -> std::sync::mpsc::Sender<Job> {
+    let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("engine-db".into())
+        .spawn(move || {
+            while let Ok(job) = queue.recv() {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+        })
+        .expect("the engine's database thread starts");
+    jobs
 }
 
 impl std::fmt::Debug for Door {
@@ -310,52 +328,40 @@ impl Door {
 }
 
 impl Door {
-    /// Runs one operation on the database, one at a time (dynoxide serialises them
-    /// on its one SQLite connection anyway).
+    /// Runs one operation on the engine's database thread, and waits for its answer
+    /// without holding an async worker.
     ///
-    /// The turn is an async mutex, so a request waiting for the database is a
-    /// parked task and its worker thread goes on with other requests. An item
-    /// operation then runs on the worker itself: it touches a few rows, takes tens
-    /// of microseconds, and moving it to the blocking pool cost more than that (a
-    /// profile of introspection under load had about a fifth of the server's time
-    /// in futex waits and context switches, from blocking threads queueing on
-    /// dynoxide's hand-off mutex). `Scan`, `Query` and the table operations, whose
-    /// work grows with the data, run on the blocking pool, holding the same turn.
+    /// dynoxide runs one operation at a time on its one SQLite connection, behind
+    /// a hand-off mutex. Each request used to go to the blocking pool, so under
+    /// load a dozen threads queued on that mutex, and each hand-off woke one: a
+    /// profile of introspection at 16 connections had about a fifth of the
+    /// server's time in futex waits and context switches. Running operations on the
+    /// async workers behind an async mutex removed those, but the fair mutex handed
+    /// the turn to a waiting task whose worker was busy signing a token, and every
+    /// other request waited for it (client-credentials tokens fell by a quarter).
+    /// One thread that takes the operations in turn has neither cost: it never
+    /// contends for the connection, and under load it finds the next operation
+    /// already queued.
     async fn run(
         &self,
         operation: &'static str,
         body: String,
         arrival: Arrival,
     ) -> dynoxide::Result<String> {
-        let turn = self.turn.clone().lock_owned().await;
-        if ITEM_OPERATIONS.contains(&operation) {
-            return dispatch(&self.db, operation, &body, arrival);
-        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            dispatch(&db, operation, &body, arrival)
-        })
-        .await
-        .unwrap_or_else(|_| {
-            Err(DynoxideError::InternalServerError(
-                "the operation did not complete".into(),
-            ))
-        })
+        let job: Job = Box::new(move || {
+            let _ = answer.send(dispatch(&db, operation, &body, arrival));
+        });
+        let lost = || {
+            DynoxideError::InternalServerError("the operation did not complete".into())
+        };
+        if self.jobs.send(job).is_err() {
+            return Err(lost());
+        }
+        answered.await.unwrap_or_else(|_| Err(lost()))
     }
 }
-
-/// The operations on a bounded number of items, which run on the async worker.
-const ITEM_OPERATIONS: &[&str] = &[
-    "PutItem",
-    "GetItem",
-    "DeleteItem",
-    "UpdateItem",
-    "BatchGetItem",
-    "BatchWriteItem",
-    "TransactWriteItems",
-    "TransactGetItems",
-];
 
 /// The operations the engine serves: every table and item operation of DynamoDB
 /// (streams and PartiQL are left out; Gatehouse uses neither).
