@@ -126,7 +126,7 @@ def lambda_env(port):
         "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{ENGINE_PORT}",
         "GATEHOUSE_ISSUER": ISSUER, "GATEHOUSE_LOG_LEVEL": "error",
     })
-    for t in ["clients", "tokens", "grants", "sessions", "keys", "secrets", "users", "consents", "login-attempts", "origins"]:
+    for t in ["clients", "tokens", "grants", "sessions", "keys", "secrets", "users", "consents", "login-attempts", "origins", "providers", "upstream-states", "identities"]:
         env[f"GATEHOUSE_{t.upper().replace('-', '_')}_TABLE"] = f"gatehouse-{t}"
     return env
 
