@@ -4,8 +4,8 @@
 Plays the Lambda Runtime API on a loopback port and starts a function binary the
 way Lambda does (same environment variables). Reports the time from process start
 to the function's first `GET .../invocation/next` (its init: configuration, the
-DynamoDB client, the runtime), and for `discovery` also the time until the answer
-to a first metadata request (no DynamoDB call needed).
+DynamoDB client, the runtime). A first answer needs DynamoDB (even the metadata
+reads the key set), so it is left to invocations.py, which runs an engine.
 
 Usage: coldstart.py target/release [runs]
 """
@@ -107,9 +107,9 @@ def main():
         times = sorted(run_once(binary, port, False) for _ in range(runs))
         size = os.path.getsize(binary) / 1e6
         print(f"{name:<12} {size:>8.1f} {statistics.median(times):>12.1f} {times[-1]:>12.1f}")
-    first = sorted(run_once(os.path.join(folder, "discovery"), port, True) for _ in range(runs))
-    print(f"discovery: process start to first metadata response p50 {statistics.median(first):.1f} ms, "
-          f"max {first[-1]:.1f} ms ({runs} runs)")
+    # The metadata names the signing algorithms of the published keys, so a first
+    # metadata response reads the key set: it needs an engine, and
+    # invocations.py measures it warm.
     server.shutdown()
 
 
