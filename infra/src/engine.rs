@@ -353,9 +353,7 @@ impl Door {
         let job: Job = Box::new(move || {
             let _ = answer.send(dispatch(&db, operation, &body, arrival));
         });
-        let lost = || {
-            DynoxideError::InternalServerError("the operation did not complete".into())
-        };
+        let lost = || DynoxideError::InternalServerError("the operation did not complete".into());
         if self.jobs.send(job).is_err() {
             return Err(lost());
         }

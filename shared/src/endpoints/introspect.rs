@@ -10,16 +10,16 @@
 //! An access token that verifies is judged in one `BatchGetItem`: the caller's
 //! client record is read with the token's state
 //! ([`crate::tokens::active::access_token_state`]) and the caller authenticated
-//! against it before anything of the token is looked at. Any other value costs the
+//! against it before the token's state is judged. Any other value costs the
 //! caller's `GetItem` first, then what [`active`] reads.
 
 use crate::app::App;
+use crate::domain::client::Client;
 use crate::endpoints::http::client_auth::{Presented, authenticate, check};
 use crate::endpoints::http::form::Form;
 use crate::endpoints::http::response::{json_no_store, token_error};
 use crate::endpoints::http::{Body, Request, Response};
 use crate::error::TokenError;
-use crate::domain::client::Client;
 use crate::tokens::active::{
     ActiveKind, ActiveToken, access_token_state, active, judge_access_token, verified_access_token,
 };

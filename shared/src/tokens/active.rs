@@ -10,8 +10,8 @@
 //! revocation list), and one `GetItem` of the user for a user's token; none for a
 //! value that cannot be ours.
 
-use super::presented::{Presented, classify};
 use super::access::AccessTokenClaims;
+use super::presented::{Presented, classify};
 use super::{access, owner, refresh};
 use crate::app::{App, now};
 use crate::domain::client::Client;
