@@ -20,7 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::{self, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use dynoxide::DynoxideError;
-use gatehouse_core::dynamodb::{EndpointCredentials, endpoint_client, endpoint_config};
+use gatehouse_core::dynamodb::{EndpointCredentials, endpoint_client, endpoint_loader};
 use gatehouse_core::secret::{Secret, random_bytes, random_token};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -120,15 +120,26 @@ impl Engine {
     }
 
     /// A DynamoDB client of this engine in this process: configured as
-    /// [`Self::client`] (the same endpoint, credentials, signing, retries and
+    /// [`Self::client`] (the same endpoint, retries, timeouts, serialisation and
     /// interceptors), but its HTTP client hands each request to the engine's front
-    /// door directly (`engine_connector`) instead of sending it to the port.
+    /// door directly (`engine_connector`) instead of sending it to the port, and it
+    /// does not sign. The front door verifies signatures only on the port: a
+    /// request in process can come only from code that holds this engine, and
+    /// so its secret, so a signature would prove nothing. Signing cost an HMAC
+    /// chain and a SHA-256 of the body per request (see BENCHMARKS.md). The
+    /// SDK's auth resolution picks "no auth" because no credentials are
+    /// configured (`allow_no_auth`), so a request can never go out half-signed.
     pub async fn in_process_client(&self) -> aws_sdk_dynamodb::Client {
-        let conf = endpoint_config(&self.url, &self.credentials)
+        let conf = endpoint_loader(&self.url)
+            .no_credentials()
             .http_client(InProcess::new(self.door.clone()))
             .load()
             .await;
-        aws_sdk_dynamodb::Client::new(&conf)
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&conf)
+                .allow_no_auth()
+                .build(),
+        )
     }
 
     async fn serve(

@@ -3,19 +3,19 @@
 //! The SDK sends every request through an [`HttpClient`], which hands out an
 //! [`HttpConnector`] whose `call` turns one `HttpRequest` into one `HttpResponse`
 //! (`aws-smithy-runtime-api` 1.20, `client::http`). Everything before that call
-//! (serialising the operation, the endpoint, SigV4 signing, retries, interceptors
+//! (serialising the operation, the endpoint, retries, interceptors
 //! such as the tests' request counting) and everything after it (deserialising the
 //! body, DynamoDB's error types) is the SDK's own, as on AWS. This connector only
 //! replaces the socket: it gives the request's method, path, headers and body to
 //! [`Door::answer`], the function the engine's port also calls, and returns its
 //! status, headers and body. No HTTP is written or parsed.
 //!
-//! The signature is not verified here. Verifying it guards the port against other
-//! local processes, which do not know the engine's secret; an in-process request
-//! can come only from code holding the [`crate::engine::Engine`], which holds the
-//! secret itself, so a verified signature would prove nothing and cost an HMAC-SHA256
-//! chain and a hash of the body per request. The SDK still signs (its configuration is
-//! the port client's), and the port still verifies (`engine_auth`).
+//! Requests in process are neither signed nor verified. Verifying guards the port
+//! against other local processes, which do not know the engine's secret; an
+//! in-process request can come only from code holding the
+//! [`crate::engine::Engine`], which holds the secret itself, so a signature would
+//! prove nothing and cost an HMAC-SHA256 chain and a hash of the body per request
+//! on each side. The port still verifies every request (`engine_auth`).
 
 use crate::engine::{Arrival, Door};
 use aws_sdk_dynamodb::config::http::{HttpRequest, HttpResponse};

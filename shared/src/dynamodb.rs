@@ -77,21 +77,26 @@ pub async fn endpoint_client(
     aws_sdk_dynamodb::Client::new(&endpoint_config(endpoint, credentials).load().await)
 }
 
-/// The configuration of [`endpoint_client`], before it is loaded: the embedded
-/// engine sets its in-process HTTP client on it, and nothing else changes.
+/// The configuration of [`endpoint_client`], before it is loaded.
 pub fn endpoint_config(
     endpoint: &str,
     credentials: &EndpointCredentials,
 ) -> aws_config::ConfigLoader {
+    endpoint_loader(endpoint).credentials_provider(Credentials::new(
+        credentials.access_key_id.clone(),
+        credentials.secret_access_key.expose().to_owned(),
+        None,
+        None,
+        "gatehouse-endpoint",
+    ))
+}
+
+/// What every client of a DynamoDB-compatible endpoint shares, whatever it signs
+/// with: the defaults of this SDK version (retries, timeouts), region `us-east-1`
+/// and the endpoint. The embedded engine's in-process client starts from this.
+pub fn endpoint_loader(endpoint: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(ENDPOINT_REGION))
-        .credentials_provider(Credentials::new(
-            credentials.access_key_id.clone(),
-            credentials.secret_access_key.expose().to_owned(),
-            None,
-            None,
-            "gatehouse-endpoint",
-        ))
         .endpoint_url(endpoint)
 }
 
