@@ -8,6 +8,7 @@ use crate::keys::{KeySet, SigningKey};
 use crate::outbound_http::OutboundHttp;
 use crate::secret::Secret;
 use crate::store::{DynamoStore, KeyStore, SecretKeyPurpose, SecretKeyStore, StoreError};
+use crate::tokens::verified_memo::VerifiedTokens;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +25,8 @@ pub struct App {
     /// The upstream providers' key sets, built on first use.
     jwks: OnceLock<Result<JwksCache, String>>,
     logout_dispatch: LogoutDispatch,
+    /// Access tokens whose signatures verified ([`crate::tokens::verified_memo`]).
+    pub verified_tokens: VerifiedTokens,
 }
 
 impl App {
@@ -38,6 +41,7 @@ impl App {
             outbound: OnceLock::new(),
             jwks: OnceLock::new(),
             logout_dispatch: LogoutDispatch::default(),
+            verified_tokens: VerifiedTokens::default(),
         }
     }
 

@@ -85,6 +85,17 @@ pub fn verify(
     token: &str,
     now: u64,
 ) -> Option<AccessTokenClaims> {
+    verify_keyed(keys, issuer, audience, token, now).map(|(claims, _)| claims)
+}
+
+/// [`verify`], and the `kid` of the key whose signature the token carries.
+pub fn verify_keyed<'k>(
+    keys: &'k KeySet,
+    issuer: Option<&str>,
+    audience: &str,
+    token: &str,
+    now: u64,
+) -> Option<(AccessTokenClaims, &'k str)> {
     let (key, mut v) = keys.validation_for(token, "at+jwt")?;
     v.set_audience(&[audience]);
     if let Some(iss) = issuer {
@@ -95,7 +106,7 @@ pub fn verify(
     let claims = decode::<AccessTokenClaims>(token, &key.key, &v)
         .ok()?
         .claims;
-    (now < claims.exp).then_some(claims)
+    (now < claims.exp).then_some((claims, key.kid.as_str()))
 }
 
 #[cfg(test)]

@@ -126,7 +126,9 @@ pub async fn active_access_token(
 
 /// The claims of `token` when it is one of our access tokens and verifies
 /// ([`access::verify`]: the key, the signature, `typ`, `iss`, `aud`, `exp`);
-/// `None` otherwise. No record is read (the keys are cached).
+/// `None` otherwise. No record is read (the keys are cached), and a token that
+/// verified before is not verified again ([`super::verified_memo`]: its key must
+/// still be published and its `exp` still ahead).
 pub async fn verified_access_token(
     app: &App,
     token: &str,
@@ -135,17 +137,19 @@ pub async fn verified_access_token(
         return Ok(None);
     }
     let keys = app.key_set().await?;
+    let now = now();
+    if let Some(claims) = app.verified_tokens.get(token, &keys, now) {
+        return Ok(Some(claims));
+    }
     let issuer = app
         .config
         .verifies_issuer()
         .then_some(app.config.issuer.as_str());
-    Ok(access::verify(
-        &keys,
-        issuer,
-        &app.config.audience,
-        token,
-        now(),
-    ))
+    let verified = access::verify_keyed(&keys, issuer, &app.config.audience, token, now);
+    Ok(verified.map(|(claims, kid)| {
+        app.verified_tokens.put(token, kid, &claims, now);
+        claims
+    }))
 }
 
 /// What can have changed since a verified access token was signed, in one

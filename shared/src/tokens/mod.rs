@@ -5,7 +5,8 @@
 //! token's owner is still valid ([`owner`]), whether a token is active
 //! ([`active`]), what the UserInfo endpoint tells the bearer of one
 //! ([`userinfo`]), and an RP-initiated logout request, checked with its hint
-//! ([`logout`]).
+//! ([`logout`]); and the memo of access tokens whose signatures verified
+//! ([`verified_memo`]).
 
 pub mod access;
 pub mod active;
@@ -17,3 +18,4 @@ pub mod owner;
 pub mod presented;
 pub mod refresh;
 pub mod userinfo;
+pub mod verified_memo;
