@@ -1,7 +1,7 @@
 //! The `authorizer` Lambda function: wiring only; the handler lives in gatehouse-core
 //! (`gatehouse_core::authorizer`, which documents the API Gateway wiring).
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse_core::authorizer::run_authorizer().await
 }

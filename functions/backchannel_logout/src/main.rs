@@ -1,7 +1,7 @@
 //! The `backchannel_logout` Lambda function: consumes the queue of back-channel
 //! logout deliveries; wiring only, the handler lives in gatehouse-core.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse_core::routes::backchannel_logout_queue::run().await
 }

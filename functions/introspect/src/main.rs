@@ -2,7 +2,7 @@
 
 use gatehouse_core::routes::Endpoint;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     gatehouse_core::lambda::run(&[Endpoint::Introspect]).await
 }

@@ -5,7 +5,7 @@
 
 use gatehouse_core::routes::Endpoint;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let Some(queue) = gatehouse_logout_queue::from_env().await else {
         return Err(
