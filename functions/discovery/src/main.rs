@@ -2,6 +2,9 @@
 
 use gatehouse_core::routes::Endpoint;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     gatehouse_core::lambda::run(&[Endpoint::Metadata, Endpoint::Jwks]).await

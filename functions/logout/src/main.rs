@@ -5,6 +5,9 @@
 
 use gatehouse_core::routes::Endpoint;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let Some(queue) = gatehouse_logout_queue::from_env().await else {
