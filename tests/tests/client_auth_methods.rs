@@ -177,6 +177,48 @@ async fn a_public_client_sending_a_secret_is_invalid_client() {
     assert_error(&answer, 400, "invalid_grant");
 }
 
+/// A `client_id` longer than any registered one (or than DynamoDB takes as a
+/// key, 2,048 bytes) is `invalid_client`, by every method and at every endpoint
+/// that authenticates clients, with or without a grant to read alongside.
+#[tokio::test]
+async fn an_overlong_client_id_is_invalid_client() {
+    let server = TestServer::start().await;
+    let issuer = server.cc_client("read").await;
+    let token = server.cc_token(&issuer, "read").await;
+    for len in [257, 3000] {
+        let long = TestClient {
+            id: "a".repeat(len),
+            secret: Some("made-up".into()),
+        };
+        let forms: [(&str, Vec<(&str, &str)>); 5] = [
+            ("/token", vec![CC]),
+            (
+                "/token",
+                vec![("grant_type", "authorization_code"), ("code", "abc.def")],
+            ),
+            (
+                "/token",
+                vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", "abc.1.def"),
+                ],
+            ),
+            ("/introspect", vec![("token", token.as_str())]),
+            ("/revoke", vec![("token", token.as_str())]),
+        ];
+        for (path, form) in &forms {
+            for method in [
+                ClientSecretBasic,
+                ClientSecretPost,
+                TokenEndpointAuthMethod::None,
+            ] {
+                let answer = post_as(&server, path, &long, method, form).await;
+                assert_invalid_client(&answer, &format!("{path} {len} {}", method.as_str()));
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn introspection_and_revocation_follow_the_registered_method() {
     let server = TestServer::start().await;

@@ -83,6 +83,16 @@ impl fmt::Display for GrantType {
     }
 }
 
+/// The longest `client_id` looked up (RFC 6749 §2.2 leaves the length open):
+/// registered ids are 23 characters, so a longer one names no client and is
+/// refused without a read (DynamoDB refuses keys over 2,048 bytes).
+pub const MAX_CLIENT_ID_BYTES: usize = 256;
+
+/// Whether `client_id` could name a registered client, by its length alone.
+pub fn could_be_registered(client_id: &str) -> bool {
+    client_id.len() <= MAX_CLIENT_ID_BYTES
+}
+
 /// A registered client as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {

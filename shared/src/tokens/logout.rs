@@ -8,12 +8,10 @@ use super::id_token_hint::{self, IdTokenHint};
 use crate::app::{App, now};
 use crate::backchannel_logout;
 use crate::domain::client::Client;
+use crate::domain::client::could_be_registered;
 use crate::domain::rp_initiated_logout::{LogoutRefusal, client_named};
 use crate::domain::session::LoginSession;
 use crate::store::{ClientStore, SessionStore, StoreError};
-
-/// The longest `client_id` looked up; no registered one is longer.
-const MAX_CLIENT_ID_BYTES: usize = 256;
 
 /// The parameters of a logout request (§2) that this server acts on;
 /// `ui_locales` and `logout_hint` are accepted and not needed (one language, one
@@ -65,7 +63,7 @@ pub async fn check(
         Err(r) => return Ok(Err(r)),
     };
     let client = match client_id.as_deref() {
-        Some(id) if id.len() <= MAX_CLIENT_ID_BYTES => app.store.get_client(id).await?,
+        Some(id) if could_be_registered(id) => app.store.get_client(id).await?,
         _ => None,
     };
     let redirect = match p.post_logout_redirect_uri {

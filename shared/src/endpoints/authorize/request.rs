@@ -137,7 +137,7 @@ pub async fn check(app: &App, raw: &str) -> Result<AuthorizationRequest, Refusal
         Ok(None) => return Err(page("The request does not name a client (client_id).")),
         Err(()) => return Err(page("The request names more than one client_id.")),
     };
-    if client_id.len() > 256 {
+    if !crate::domain::client::could_be_registered(client_id) {
         return Err(page("The client is not registered here."));
     }
     let client = match app.store.get_client(client_id).await {

@@ -9,7 +9,7 @@
 //! method was recorded keep what they could always use, see
 //! [`TokenEndpointAuthMethod::accepts`]).
 
-use crate::domain::client::{Client, ClientType};
+use crate::domain::client::{Client, ClientType, could_be_registered};
 use crate::domain::token_endpoint_auth_method::TokenEndpointAuthMethod;
 use crate::endpoints::http::form::Form;
 use crate::error::TokenError;
@@ -60,8 +60,17 @@ impl Presented {
     }
 
     /// Reads the credentials of a request; more than one method is `invalid_request`,
-    /// a malformed `Authorization` header is `invalid_client`.
+    /// a malformed `Authorization` header, or a `client_id` longer than any
+    /// registered one ([`could_be_registered`]), is `invalid_client`.
     pub fn from_request(headers: &HeaderMap, form: &Form) -> Result<Self, TokenError> {
+        let presented = Self::read(headers, form)?;
+        match presented.client_id() {
+            Some(id) if !could_be_registered(id) => Err(TokenError::invalid_client()),
+            _ => Ok(presented),
+        }
+    }
+
+    fn read(headers: &HeaderMap, form: &Form) -> Result<Self, TokenError> {
         let mut auth_headers = headers.get_all(header::AUTHORIZATION).iter();
         let auth = auth_headers.next();
         if auth_headers.next().is_some() {
