@@ -11,7 +11,8 @@
 //! the first redemption is still running.
 
 use super::{
-    ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for, owner_and_client_valid,
+    ATTEMPTS, GrantRead, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for,
+    owner_and_client_valid,
 };
 use crate::app::{App, now};
 use crate::domain::client::Client;
@@ -86,11 +87,13 @@ pub struct Presented<'a> {
     pub code_verifier: Option<&'a str>,
 }
 
-/// Redeems a code for the authenticated `client`.
+/// Redeems a code for the authenticated `client`; `read` may hold its grant's
+/// record, read with the client's.
 pub async fn redeem(
     app: &App,
     client: &Client,
     p: Presented<'_>,
+    mut read: GrantRead,
 ) -> Result<TokenResponse, TokenError> {
     let invalid = || invalid_grant(CodeRefusal::Invalid.description());
     let Some(code) = presented::code(p.code) else {
@@ -103,7 +106,7 @@ pub async fn redeem(
         code_verifier: p.code_verifier,
     };
     for _ in 0..ATTEMPTS {
-        let Some(grant) = app.store.get_grant(code.grant_id).await? else {
+        let Some(grant) = read.next(app, code.grant_id).await? else {
             return Err(invalid());
         };
         let t = now();

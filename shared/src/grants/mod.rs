@@ -18,6 +18,7 @@ use crate::error::{TokenError, TokenErrorCode};
 use crate::secret::Secret;
 use crate::store::ClientStore;
 use crate::store::GrantUpdate;
+use crate::store::{TokenStateQuery, TokenStateStore};
 use crate::tokens::access::{self, AccessTokenRequest, IssuedAccessToken};
 use crate::tokens::id_token::{self, IdTokenFor};
 use crate::tokens::{owner, refresh};
@@ -74,11 +75,50 @@ impl Serialize for TokenResponse {
     }
 }
 
-/// Runs the grant of a token request for an authenticated `client`.
+/// The record of the grant a code or refresh token names, when the token
+/// endpoint read it with the client's record, in one request. Redemption and
+/// refresh use it for their first attempt; a retry reads the grant again.
+#[derive(Debug, Default)]
+pub struct GrantRead {
+    read: Option<(String, Option<Grant>)>,
+}
+
+impl GrantRead {
+    /// What was read for `grant_id` (`None`: no such grant).
+    pub fn of(grant_id: &str, grant: Option<Grant>) -> Self {
+        Self {
+            read: Some((grant_id.to_owned(), grant)),
+        }
+    }
+
+    /// The grant `grant_id`: the record read ahead, once, if it was read for
+    /// this id; otherwise a strongly consistent read, by the same request type
+    /// (so the token function's policy needs no `GetItem` on grants).
+    pub(crate) async fn next(
+        &mut self,
+        app: &App,
+        grant_id: &str,
+    ) -> Result<Option<Grant>, crate::store::StoreError> {
+        match self.read.take() {
+            Some((id, grant)) if id == grant_id => Ok(grant),
+            _ => {
+                let q = TokenStateQuery {
+                    grant_id: Some(grant_id),
+                    ..TokenStateQuery::default()
+                };
+                Ok(app.store.token_state(&q).await?.grant)
+            }
+        }
+    }
+}
+
+/// Runs the grant of a token request for an authenticated `client`; `read`
+/// holds the grant record if it was read with the client's.
 pub async fn exchange(
     app: &App,
     client: &Client,
     request: GrantRequest,
+    read: GrantRead,
 ) -> Result<TokenResponse, TokenError> {
     let grant = request.grant_type();
     if !client.allows_grant(grant) {
@@ -101,6 +141,7 @@ pub async fn exchange(
                     redirect_uri: redirect_uri.as_deref(),
                     code_verifier: code_verifier.as_ref().map(Secret::expose),
                 },
+                read,
             )
             .await?
         }
@@ -110,7 +151,10 @@ pub async fn exchange(
         GrantRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::refresh(app, client, refresh_token.expose(), scope.as_deref()).await?,
+        } => {
+            refresh_token::refresh(app, client, refresh_token.expose(), scope.as_deref(), read)
+                .await?
+        }
     };
     tracing::info!(
         client_id = %client.client_id,

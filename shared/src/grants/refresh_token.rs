@@ -11,7 +11,8 @@
 //! with `invalid_grant`, and no refresh token is issued past that end.
 
 use super::{
-    ATTEMPTS, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for, owner_and_client_valid,
+    ATTEMPTS, GrantRead, OWNER_UNAVAILABLE, TokenResponse, invalid_grant, issue_for,
+    owner_and_client_valid,
 };
 use crate::app::{App, now};
 use crate::domain::client::Client;
@@ -29,6 +30,7 @@ pub async fn refresh(
     client: &Client,
     value: &str,
     scope: Option<&str>,
+    mut read: GrantRead,
 ) -> Result<TokenResponse, TokenError> {
     let invalid = || invalid_grant(INVALID_REFRESH);
     // RFC 6749 §6: the scope may be narrowed, never widened.
@@ -49,7 +51,7 @@ pub async fn refresh(
         return Err(invalid());
     }
     for _ in 0..ATTEMPTS {
-        let Some(grant) = app.store.get_grant(presented.grant_id).await? else {
+        let Some(grant) = read.next(app, presented.grant_id).await? else {
             return Err(invalid());
         };
         let t = now();

@@ -157,7 +157,8 @@ pub trait TokenStateStore {
     ) -> StoreResult<()>;
     /// What can change about a token, in one request: its grant, whether its
     /// client is still registered, whether its `jti` is revoked; and, for
-    /// introspection, the calling client, to authenticate it with no second read.
+    /// introspection and the token endpoint, the calling client, to authenticate
+    /// it with no second read.
     async fn token_state(&self, q: &TokenStateQuery<'_>) -> StoreResult<TokenState>;
 }
 
@@ -167,7 +168,8 @@ pub struct TokenStateQuery<'a> {
     pub grant_id: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub jti: Option<&'a str>,
-    /// The client calling introspection; it may be the token's client too.
+    /// The client calling introspection or the token endpoint; it may be the
+    /// token's client too.
     pub caller_id: Option<&'a str>,
 }
 
