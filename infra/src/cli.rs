@@ -412,7 +412,12 @@ async fn serve(args: &TargetArgs, scopes: ScopeCatalog, opts: ServeArgs) -> anyh
     if args.aws {
         config.outbound_addresses = AddressPolicy::PublicOnly;
     }
-    let store = DynamoStore::new(target.db.clone(), target.tables.clone());
+    let mut store = DynamoStore::new(target.db.clone(), target.tables.clone());
+    if let Some(engine) = &target.own_engine {
+        // Every write to its tables passes through this process's engine, which
+        // keeps the memo exact.
+        store = store.with_client_memo(engine.client_memo());
+    }
     let moved = store.migrate_legacy_keys().await?;
     if moved > 0 {
         eprintln!("moved {moved} secret item(s) of an older layout to the secrets table");

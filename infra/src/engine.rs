@@ -13,6 +13,7 @@
 //! [`Engine::in_process_client`] (`engine_connector`): the same SDK client, the
 //! same operation code and the same answers, with no socket and no HTTP parsing.
 
+use crate::data_lock::DataLock;
 use crate::engine_auth::{self, Received};
 use crate::engine_connector::InProcess;
 use axum::body::{Body, Bytes};
@@ -22,6 +23,7 @@ use axum::response::Response;
 use dynoxide::DynoxideError;
 use gatehouse_core::dynamodb::{EndpointCredentials, endpoint_client, endpoint_loader};
 use gatehouse_core::secret::{Secret, random_bytes, random_token};
+use gatehouse_core::store::client_memo::ClientMemo;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
@@ -76,6 +78,7 @@ impl Engine {
         addr: SocketAddr,
         credentials: EndpointCredentials,
         durability: Durability,
+        lock: DataLock,
     ) -> anyhow::Result<Self> {
         let path = path
             .to_str()
@@ -96,7 +99,7 @@ impl Engine {
             anyhow::Ok(db)
         })
         .await??;
-        Self::serve(db, addr, credentials).await
+        Self::serve(db, addr, credentials, Some(lock)).await
     }
 
     /// Serves a fresh in-memory database on an ephemeral loopback port, with fresh
@@ -110,7 +113,7 @@ impl Engine {
     pub async fn in_memory_with(credentials: EndpointCredentials) -> anyhow::Result<Self> {
         let db =
             dynoxide::Database::memory().map_err(|e| anyhow::anyhow!("in-memory engine: {e}"))?;
-        Self::serve(db, SocketAddr::from(([127, 0, 0, 1], 0)), credentials).await
+        Self::serve(db, SocketAddr::from(([127, 0, 0, 1], 0)), credentials, None).await
     }
 
     /// A DynamoDB client of this engine through its port, signing with its
@@ -129,6 +132,14 @@ impl Engine {
     /// chain and a SHA-256 of the body per request (see BENCHMARKS.md). The
     /// SDK's auth resolution picks "no auth" because no credentials are
     /// configured (`allow_no_auth`), so a request can never go out half-signed.
+    /// The client records kept for this process's store: exact, because every
+    /// write to this engine, from this process or through its port, empties it
+    /// (`gatehouse_core::store::client_memo`). Give it only to a store of this
+    /// engine's tables.
+    pub fn client_memo(&self) -> Arc<ClientMemo> {
+        self.door.clients.clone()
+    }
+
     pub async fn in_process_client(&self) -> aws_sdk_dynamodb::Client {
         let conf = endpoint_loader(&self.url)
             .no_credentials()
@@ -138,6 +149,9 @@ impl Engine {
         aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&conf)
                 .allow_no_auth()
+                .stalled_stream_protection(
+                    aws_sdk_dynamodb::config::StalledStreamProtectionConfig::disabled(),
+                )
                 .build(),
         )
     }
@@ -146,6 +160,7 @@ impl Engine {
         db: dynoxide::Database,
         addr: SocketAddr,
         credentials: EndpointCredentials,
+        lock: Option<DataLock>,
     ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -153,6 +168,8 @@ impl Engine {
             db,
             credentials: credentials.clone(),
             jobs: database_thread(),
+            clients: Arc::default(),
+            _data: lock,
         });
         let app = axum::Router::new()
             .fallback(handle)
@@ -185,6 +202,12 @@ pub(crate) struct Door {
     credentials: EndpointCredentials,
     /// The queue of the engine's database thread: see [`Door::run`].
     jobs: std::sync::mpsc::Sender<Job>,
+    /// The client records this process's store keeps, emptied after every
+    /// operation that may write (`client_memo` says why this makes them exact).
+    clients: Arc<ClientMemo>,
+    /// For a database on disk, the data directory's lock (`data_lock`), held
+    /// while the engine runs.
+    _data: Option<DataLock>,
 }
 
 /// One operation, with where its answer goes.
@@ -361,8 +384,15 @@ impl Door {
     ) -> dynoxide::Result<String> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let db = self.db.clone();
+        let clients = self.clients.clone();
         let job: Job = Box::new(move || {
-            let _ = answer.send(dispatch(&db, operation, &body, arrival));
+            // Emptied before the answer, so that whoever learns of a write cannot
+            // then meet a record from before it; and after a failed or panicking
+            // write too, which may or may not have applied.
+            let forget = ForgetAfter((!READ_ONLY.contains(&operation)).then_some(&*clients));
+            let result = dispatch(&db, operation, &body, arrival);
+            drop(forget);
+            let _ = answer.send(result);
         });
         let lost = || DynoxideError::InternalServerError("the operation did not complete".into());
         if self.jobs.send(job).is_err() {
@@ -394,6 +424,31 @@ const OPERATIONS: &[&str] = &[
     "DescribeTimeToLive",
     "TagResource",
     "UntagResource",
+    "ListTagsOfResource",
+];
+
+/// Empties the client memo when dropped, even by a panic.
+struct ForgetAfter<'a>(Option<&'a ClientMemo>);
+
+impl Drop for ForgetAfter<'_> {
+    fn drop(&mut self) {
+        if let Some(memo) = self.0 {
+            memo.forget_all();
+        }
+    }
+}
+
+/// The operations that never write; after any other one, the client memo is
+/// emptied.
+const READ_ONLY: &[&str] = &[
+    "DescribeTable",
+    "ListTables",
+    "GetItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "TransactGetItems",
+    "DescribeTimeToLive",
     "ListTagsOfResource",
 ];
 

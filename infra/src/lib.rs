@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod data_lock;
 pub mod engine;
 pub mod engine_auth;
 mod engine_connector;

@@ -94,7 +94,7 @@ pub fn report(dir: &Path, tightened: &[String]) {
 
 /// Opens `path` for writing, created 0600 if absent; an existing file keeps its
 /// content (`truncate` says otherwise) and is made 0600.
-fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
+pub(crate) fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
     let file = OpenOptions::new()
         .write(true)
         .create(true)

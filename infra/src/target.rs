@@ -2,6 +2,7 @@
 //! running `gatehouse serve`'s engine when there is one, so that it sees changes at
 //! once), any DynamoDB-compatible endpoint, or real AWS.
 
+use crate::data_lock::{self, DataLock, Reach};
 use crate::engine::{Durability, Engine};
 use crate::private_data;
 use crate::stack::StackOutputs;
@@ -215,23 +216,28 @@ impl TargetArgs {
                 aws: None,
             });
         }
-        if let Some(url) = running_engine(&self.data_dir) {
-            // The running server's engine takes only its credentials, from the
-            // (owner-only) data directory.
-            let credentials = private_data::read_credentials(&self.data_dir)?;
-            return Ok(Target {
-                db: endpoint_client(&url, &credentials).await,
-                description: format!(
-                    "local data in {} (through the running server's engine at {url})",
-                    self.data_dir.display()
-                ),
-                tables,
-                own_engine: None,
-                create_tables: true,
-                aws: None,
-            });
-        }
-        self.open_local(SocketAddr::from(([127, 0, 0, 1], 0)), tables)
+        private_data::secure_dir(&self.data_dir)?;
+        let lock =
+            match data_lock::lock_or(&self.data_dir, || running_engine(&self.data_dir)).await? {
+                Reach::Here(lock) => lock,
+                Reach::Elsewhere(url) => {
+                    // The running server's engine takes only its credentials, from the
+                    // (owner-only) data directory.
+                    let credentials = private_data::read_credentials(&self.data_dir)?;
+                    return Ok(Target {
+                        db: endpoint_client(&url, &credentials).await,
+                        description: format!(
+                            "local data in {} (through the running server's engine at {url})",
+                            self.data_dir.display()
+                        ),
+                        tables,
+                        own_engine: None,
+                        create_tables: true,
+                        aws: None,
+                    });
+                }
+            };
+        self.open_local(SocketAddr::from(([127, 0, 0, 1], 0)), tables, lock)
             .await
     }
 
@@ -287,15 +293,22 @@ impl TargetArgs {
     }
 
     /// Starts the embedded engine on the local data directory, listening on `addr`
-    /// for requests signed by the directory's engine credentials. The directory
-    /// and its files are made private first (`private_data`).
-    pub async fn open_local(&self, addr: SocketAddr, tables: TableNames) -> anyhow::Result<Target> {
+    /// for requests signed by the directory's engine credentials, once this
+    /// process holds the directory's `lock` (`data_lock`; the callers made the
+    /// directory private first, `private_data`). The database and its side files
+    /// are made private too.
+    pub async fn open_local(
+        &self,
+        addr: SocketAddr,
+        tables: TableNames,
+        lock: DataLock,
+    ) -> anyhow::Result<Target> {
         let dir = &self.data_dir;
-        private_data::secure_dir(dir)?;
         let credentials = private_data::engine_credentials(dir)?;
         let database = dir.join(DATABASE_FILE);
         private_data::create_private(&database)?;
-        let engine = Engine::persistent(&database, addr, credentials, self.durability).await?;
+        let engine =
+            Engine::persistent(&database, addr, credentials, self.durability, lock).await?;
         // SQLite's side files take the database's mode; check that they did.
         private_data::report(dir, &private_data::tighten_files(dir)?);
         Ok(Target {
@@ -320,13 +333,14 @@ impl TargetArgs {
         if self.aws || self.dynamodb_endpoint.is_some() {
             return self.resolve().await;
         }
-        if let Some(url) = running_engine(&self.data_dir) {
-            anyhow::bail!(
+        private_data::secure_dir(&self.data_dir)?;
+        match data_lock::lock_or(&self.data_dir, || running_engine(&self.data_dir)).await? {
+            Reach::Here(lock) => self.open_local(engine_addr, self.tables(None)?, lock).await,
+            Reach::Elsewhere(url) => anyhow::bail!(
                 "another gatehouse serve is using {} (engine at {url}); stop it or pass another --data-dir",
                 self.data_dir.display()
-            );
+            ),
         }
-        self.open_local(engine_addr, self.tables(None)?).await
     }
 }
 

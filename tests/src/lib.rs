@@ -166,6 +166,15 @@ impl Intercept for DynamoDbCalls {
     }
 }
 
+/// How the server's store gets client records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientRecords {
+    /// Kept in the engine's memo, as under `gatehouse serve`.
+    Memo,
+    /// Read at each use, as on AWS.
+    Read,
+}
+
 /// A registered client with its clear secret.
 #[derive(Clone, Debug)]
 pub struct TestClient {
@@ -203,6 +212,26 @@ impl TestServer {
         dispatch: LogoutDispatch,
         adjust: impl FnOnce(&mut Config),
     ) -> Self {
+        Self::start_on_engine(alg, dispatch, ClientRecords::Memo, adjust).await
+    }
+
+    /// Starts as [`Self::start_dispatching`], with a store that reads each
+    /// client record as a Lambda function's does, rather than keeping it in
+    /// the engine's memo as `gatehouse serve` does.
+    pub async fn start_as_a_function(
+        alg: SigningAlgorithm,
+        dispatch: LogoutDispatch,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::start_on_engine(alg, dispatch, ClientRecords::Read, adjust).await
+    }
+
+    async fn start_on_engine(
+        alg: SigningAlgorithm,
+        dispatch: LogoutDispatch,
+        clients: ClientRecords,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let engine = Engine::in_memory().await.expect("embedded engine starts");
         let dynamodb_calls = DynamoDbCalls::default();
         // The server's own store reaches the engine in process, as under
@@ -227,7 +256,10 @@ impl TestServer {
         let mut config = Config::new(base.clone(), tables.clone());
         config.key_cache_ttl = std::time::Duration::ZERO;
         adjust(&mut config);
-        let store = DynamoStore::new(db, tables);
+        let mut store = DynamoStore::new(db, tables);
+        if clients == ClientRecords::Memo {
+            store = store.with_client_memo(engine.client_memo());
+        }
         registration::ensure_signing_keys(&store, &config, alg)
             .await
             .expect("signing keys");

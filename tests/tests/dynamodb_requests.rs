@@ -25,7 +25,7 @@ fn total(c: &BTreeMap<String, u64>) -> u64 {
 async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
     // Back-channel logout deliveries are enqueued, as on AWS: a logout's requests
     // are those of the logout function, the delivery function's apart.
-    let server = TestServer::start_dispatching(
+    let server = TestServer::start_as_a_function(
         SigningAlgorithm::Rs256,
         LogoutDispatch::Queue(Arc::new(RecordingQueue::default())),
         |c| c.key_cache_ttl = Duration::from_secs(600),

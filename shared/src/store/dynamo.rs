@@ -3,6 +3,7 @@
 //! Reads of tokens and clients are strongly consistent; single use and state changes
 //! are conditional writes or transactions, never read-then-write.
 
+use super::client_memo::{ClientMemo, LookUp};
 use super::item::{self, Item, n, s};
 use super::tables::TableNames;
 use super::{ClientStore, OriginStore, StoreError, StoreResult};
@@ -13,12 +14,16 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
+use std::sync::Arc;
 
 /// The store, on any DynamoDB-compatible endpoint.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     db: aws_sdk_dynamodb::Client,
     tables: TableNames,
+    /// Client records, only where every write passes through this process
+    /// ([`ClientMemo`] says when that is).
+    clients: Option<Arc<ClientMemo>>,
 }
 
 /// Maps an SDK error: a failed condition is `Conflict`. (A cancelled transaction
@@ -101,7 +106,19 @@ pub(super) fn key(attr: &str, value: &str) -> Item {
 
 impl DynamoStore {
     pub fn new(db: aws_sdk_dynamodb::Client, tables: TableNames) -> Self {
-        Self { db, tables }
+        Self {
+            db,
+            tables,
+            clients: None,
+        }
+    }
+
+    /// This store, keeping the client records it reads in `memo`. Only for the
+    /// store of a process through which every write to these tables passes, with
+    /// the engine that empties the memo at each one.
+    pub fn with_client_memo(mut self, memo: Arc<ClientMemo>) -> Self {
+        self.clients = Some(memo);
+        self
     }
 
     pub fn tables(&self) -> &TableNames {
@@ -324,11 +341,21 @@ impl ClientStore for DynamoStore {
     }
 
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        self.get_consistent(&self.tables.clients, "client_id", client_id)
+        let seen = match self.clients.as_deref().map(|m| m.look_up(client_id)) {
+            Some(LookUp::Found(client)) => return Ok(Some(*client)),
+            Some(LookUp::Missing(seen)) => Some(seen),
+            None => None,
+        };
+        let client = self
+            .get_consistent(&self.tables.clients, "client_id", client_id)
             .await?
             .as_ref()
             .map(item::client_from_item)
-            .transpose()
+            .transpose()?;
+        if let (Some(memo), Some(seen), Some(client)) = (&self.clients, seen, &client) {
+            memo.keep(seen, client);
+        }
+        Ok(client)
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {

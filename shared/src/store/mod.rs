@@ -1,6 +1,7 @@
 //! Persistence: small traits sized to what each endpoint needs, and their DynamoDB
 //! implementation. Tests, the local server and production run the same code.
 
+pub mod client_memo;
 pub mod dynamo;
 mod dynamo_federation;
 mod dynamo_grants;
