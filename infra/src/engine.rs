@@ -122,6 +122,14 @@ impl Engine {
         endpoint_client(&self.url, &self.credentials).await
     }
 
+    /// The client records kept for this process's store: exact, because every
+    /// write to this engine, from this process or through its port, empties it
+    /// (`gatehouse_core::store::client_memo`). Give it only to a store of this
+    /// engine's tables.
+    pub fn client_memo(&self) -> Arc<ClientMemo> {
+        self.door.clients.clone()
+    }
+
     /// A DynamoDB client of this engine in this process: configured as
     /// [`Self::client`] (the same endpoint, retries, timeouts, serialisation and
     /// interceptors), but its HTTP client hands each request to the engine's front
@@ -132,19 +140,11 @@ impl Engine {
     /// chain and a SHA-256 of the body per request (see BENCHMARKS.md). The
     /// SDK's auth resolution picks "no auth" because no credentials are
     /// configured (`allow_no_auth`), so a request can never go out half-signed.
-    /// The client records kept for this process's store: exact, because every
-    /// write to this engine, from this process or through its port, empties it
-    /// (`gatehouse_core::store::client_memo`). Give it only to a store of this
-    /// engine's tables.
-    pub fn client_memo(&self) -> Arc<ClientMemo> {
-        self.door.clients.clone()
-    }
-
-    /// The SDK client of this process's store: answered by the front door in
-    /// process (`engine_connector`), unsigned, and without the SDK's stalled-stream
-    /// protection, which watches a body's bytes arrive over a network: here every
-    /// body is whole before it is handed over (about 3 % more tokens and
-    /// introspections per second under `serve`, BENCHMARKS.md).
+    ///
+    /// It also goes without the SDK's stalled-stream protection, which watches a
+    /// body's bytes arrive over a network: here every body is whole before it is
+    /// handed over (about 3 % more tokens and introspections per second under
+    /// `serve`, BENCHMARKS.md item 16).
     pub async fn in_process_client(&self) -> aws_sdk_dynamodb::Client {
         let conf = endpoint_loader(&self.url)
             .no_credentials()

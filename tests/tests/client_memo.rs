@@ -24,6 +24,16 @@ async fn token(server: &TestServer, client: &TestClient, secret: &str) -> u16 {
         .0
 }
 
+/// A client-credentials client whose record the server now keeps, with its secret.
+async fn kept_client(server: &TestServer) -> (TestClient, String) {
+    let client = server.cc_client("read").await;
+    let secret = client.secret.clone().unwrap();
+    assert_eq!(token(server, &client, &secret).await, 200);
+    assert_eq!(token(server, &client, &secret).await, 200);
+    assert_eq!(server.engine.client_memo().len(), 1, "the record is kept");
+    (client, secret)
+}
+
 /// A store reaching the server's tables through the engine's port, signed with
 /// its credentials, as `gatehouse client ...` does while `serve` runs.
 async fn admin_store(server: &TestServer) -> DynamoStore {
@@ -62,10 +72,7 @@ async fn a_kept_record_spares_the_read_until_the_next_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_deleted_by_the_server_gets_no_token_though_its_record_was_kept() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
-    let secret = client.secret.clone().unwrap();
-    assert_eq!(token(&server, &client, &secret).await, 200);
-    assert_eq!(token(&server, &client, &secret).await, 200);
+    let (client, secret) = kept_client(&server).await;
     assert!(server.app.store.delete_client(&client.id).await.unwrap());
     let answer = server
         .post_form(
@@ -80,10 +87,7 @@ async fn a_client_deleted_by_the_server_gets_no_token_though_its_record_was_kept
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_deleted_through_the_engine_port_gets_no_token() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
-    let secret = client.secret.clone().unwrap();
-    assert_eq!(token(&server, &client, &secret).await, 200);
-    assert_eq!(server.engine.client_memo().len(), 1);
+    let (client, secret) = kept_client(&server).await;
     let admin = admin_store(&server).await;
     assert!(admin.delete_client(&client.id).await.unwrap());
     assert!(server.engine.client_memo().is_empty());
@@ -93,10 +97,7 @@ async fn a_client_deleted_through_the_engine_port_gets_no_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_out_secret_is_refused_at_once_and_the_new_one_accepted() {
     let server = TestServer::start().await;
-    let client = server.cc_client("read").await;
-    let old = client.secret.clone().unwrap();
-    assert_eq!(token(&server, &client, &old).await, 200);
-    assert_eq!(token(&server, &client, &old).await, 200);
+    let (client, old) = kept_client(&server).await;
     let new = random_token();
     let admin = admin_store(&server).await;
     assert!(

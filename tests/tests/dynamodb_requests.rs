@@ -131,6 +131,41 @@ async fn each_endpoint_makes_a_known_number_of_dynamodb_requests() {
         &[("BatchGetItem", 1), ("TransactWriteItems", 1)],
     );
 
+    // A returning user whose consent is remembered, in a new browser: the login
+    // page, then a login that issues the code (the README's cost of a login).
+    let (_, challenge) = pkce();
+    let query = server.authorize_query(&client, CONFIDENTIAL_REDIRECT, "read", &challenge);
+    let mut returning = UserAgent::new();
+    let page = returning
+        .get(&server.url(&format!("/authorize?{query}")))
+        .await;
+    assert!(page.is_login());
+    calls.take();
+    calls.take_accesses();
+    let done = returning.login(&server, &page, "alice", PASSWORD).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(param(&done.location().unwrap(), "code").is_some());
+    // Written: 3 throttling counters taken and given back (two transactions of
+    // 3), the session (a put), the grant with the session's last use (a
+    // transaction of 2). DynamoDB bills 2 write units per transactional item.
+    let written: Vec<String> = calls
+        .take_accesses()
+        .into_iter()
+        .filter(|a| {
+            !matches!(
+                a.action.as_str(),
+                "GetItem" | "Query" | "Scan" | "BatchGetItem"
+            )
+        })
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(written.len(), 9, "{written:?}");
+    measure(
+        "POST /authorize, login, consent remembered (code issued)",
+        calls.take(),
+        &[("GetItem", 3), ("PutItem", 1), ("TransactWriteItems", 3)],
+    );
+
     // The authorization with openid (OpenID Connect Core §3.1): the same
     // requests, since ID tokens are signed, never stored, and the nonce rides in
     // the grant record.

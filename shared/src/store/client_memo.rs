@@ -102,28 +102,9 @@ impl ClientMemo {
 mod tests {
     use super::*;
     use crate::domain::client::ClientType;
-    use crate::domain::scope::Scope;
 
     fn client(id: &str) -> Client {
-        Client {
-            client_id: id.into(),
-            name: "c".into(),
-            client_type: ClientType::Confidential,
-            secret_hash: None,
-            previous_secret: None,
-            redirect_uris: vec![],
-            grant_types: vec![],
-            allowed_scope: Scope::default(),
-            default_scope: Scope::default(),
-            access_token_ttl: None,
-            introspect_any: false,
-            skip_consent: false,
-            token_endpoint_auth_method: None,
-            require_pkce: false,
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: None,
-            created_at: 0,
-        }
+        Client::for_tests(id, ClientType::Confidential, &[])
     }
 
     fn missing(memo: &ClientMemo, id: &str) -> Generation {
