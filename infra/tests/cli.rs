@@ -144,6 +144,47 @@ async fn admin_commands_reach_a_running_server_at_once_and_the_data_persists() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `serve` keeps the client records it reads, and a command through its engine
+/// empties them: the deletion acts on the next request.
+#[tokio::test]
+async fn a_client_deleted_while_the_server_runs_gets_no_more_tokens() {
+    let dir = data_dir("memo");
+    let serve = Serve::start(&dir);
+    let created = ok_json(gatehouse(
+        &dir,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Reports",
+            "--type",
+            "confidential",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--json",
+        ],
+    ));
+    let id = created["client_id"].as_str().unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+    assert_eq!(token(&serve.url, id, secret).await, 200);
+    assert_eq!(token(&serve.url, id, secret).await, 200);
+    let out = gatehouse(&dir, &["client", "delete", id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        token(&serve.url, id, secret).await,
+        401,
+        "a client deleted while the server runs gets no token"
+    );
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn every_command_says_which_target_it_acts_on() {
     let dir = data_dir("target");
