@@ -34,10 +34,10 @@ pub enum Reach<T> {
     Elsewhere(T),
 }
 
-/// Takes the lock of `dir`, or returns what `elsewhere` finds (a running
-/// server's engine) as soon as it finds it; while another process holds the lock
-/// and `elsewhere` finds nothing (a short admin command, or a `serve` starting),
-/// waits up to [`WAIT`].
+/// Takes the lock of `dir`; while another process holds it, returns what
+/// `elsewhere` finds (a running server's engine) as soon as it finds it, and
+/// while it finds nothing (a short admin command, or a `serve` starting) waits up
+/// to [`WAIT`].
 pub async fn lock_or<T>(
     dir: &Path,
     mut elsewhere: impl FnMut() -> Option<T>,
@@ -46,19 +46,23 @@ pub async fn lock_or<T>(
     let file = private_data::open_private(&path, false)?;
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Some(found) = elsewhere() {
-            return Ok(Reach::Elsewhere(found));
-        }
         match file.try_lock() {
+            // No other process has the data open, whatever files an earlier
+            // `serve` that was killed left behind.
             Ok(()) => return Ok(Reach::Here(DataLock { _file: file })),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+            Err(TryLockError::WouldBlock) => {
+                if let Some(found) = elsewhere() {
+                    return Ok(Reach::Elsewhere(found));
+                }
+                if Instant::now() >= deadline {
+                    anyhow::bail!(
+                        "the local data in {} stayed in use by another gatehouse process for {} s",
+                        dir.display(),
+                        WAIT.as_secs()
+                    );
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(TryLockError::WouldBlock) => anyhow::bail!(
-                "the local data in {} stayed in use by another gatehouse process for {} s",
-                dir.display(),
-                WAIT.as_secs()
-            ),
             Err(TryLockError::Error(e)) => {
                 anyhow::bail!("locking {}: {e}", path.display())
             }
