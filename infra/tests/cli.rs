@@ -144,19 +144,16 @@ async fn admin_commands_reach_a_running_server_at_once_and_the_data_persists() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `serve` keeps the client records it reads, and a command through its engine
-/// empties them: the deletion acts on the next request.
-#[tokio::test]
-async fn a_client_deleted_while_the_server_runs_gets_no_more_tokens() {
-    let dir = data_dir("memo");
-    let serve = Serve::start(&dir);
+/// Registers a confidential `client_credentials` client with scope `read`: its id
+/// and secret.
+fn cc_client(dir: &Path, name: &str) -> (String, String) {
     let created = ok_json(gatehouse(
-        &dir,
+        dir,
         &[
             "client",
             "create",
             "--name",
-            "Reports",
+            name,
             "--type",
             "confidential",
             "--grant-type",
@@ -166,8 +163,17 @@ async fn a_client_deleted_while_the_server_runs_gets_no_more_tokens() {
             "--json",
         ],
     ));
-    let id = created["client_id"].as_str().unwrap();
-    let secret = created["client_secret"].as_str().unwrap();
+    let field = |k: &str| created[k].as_str().unwrap().to_owned();
+    (field("client_id"), field("client_secret"))
+}
+
+/// `serve` keeps the client records it reads, and a command through its engine
+/// empties them: the deletion acts on the next request.
+#[tokio::test]
+async fn a_client_deleted_while_the_server_runs_gets_no_more_tokens() {
+    let dir = data_dir("memo");
+    let serve = Serve::start(&dir);
+    let (id, secret) = &cc_client(&dir, "Reports");
     assert_eq!(token(&serve.url, id, secret).await, 200);
     assert_eq!(token(&serve.url, id, secret).await, 200);
     let out = gatehouse(&dir, &["client", "delete", id]);
